@@ -1,0 +1,43 @@
+# Set-up and everyday commands. Everything lives in the project's own virtual environment (.venv).
+#   make demo   create .venv, install gaia-stim, write a morph continuum with the shipped model
+#   make test   install the test dependencies and run the test suite
+# Both are idempotent: a second run only reinstalls when pyproject.toml changed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: demo test install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet $(TORCH) -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/gaia-stim continuum --from examples/faces/face_a.png --to examples/faces/face_b.png \
+		--steps 11 --out out/continuum_face_a_to_face_b --force
+	@echo "open out/continuum_face_a_to_face_b/contact_sheet.png"
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+bench: install-test
+	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/cli_speed.py
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,29 @@
+"""The ``gaia-stim`` command line: one click group, one module per command.
+
+Command modules import torch inside their command bodies, so ``gaia-stim --help``
+stays instant.
+"""
+
+import click
+
+from gaia_stim._version import __version__
+from gaia_stim.cli.continuum import continuum
+from gaia_stim.cli.faces import faces
+from gaia_stim.cli.info import info
+from gaia_stim.cli.train import train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gaia-stim")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx, debug):
+    """Controlled visual stimuli for psychophysics from a GAIA model."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+main.add_command(train)
+main.add_command(continuum)
+main.add_command(faces)
+main.add_command(info)

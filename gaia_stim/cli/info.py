@@ -1,0 +1,39 @@
+"""``gaia-stim info``: what a model is and how it was trained."""
+
+import json
+
+import click
+
+from gaia_stim.cli._common import reports_errors
+
+
+@click.command("info")
+@click.option("--model", "model_name", default="default", show_default=True, help="'default', a run folder or a model file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@reports_errors
+def info(model_name, as_json):
+    """Describe a model: size, latent, preset, training recipe, file hash."""
+    import gaia_stim
+
+    model = gaia_stim.load_model(model_name)
+    record = {
+        "model": model.name,
+        "path": model.path,
+        "sha256": model.file_sha256,
+        "preset": model.preset,
+        "image_size": model.image_size,
+        "channels": model.channels,
+        "latent_dim": model.latent_dim,
+        "content_dim": model.content_dim,
+        "style_dim": model.style_dim,
+        "gaia_stim_version": model.version,
+        "training": model.training,
+    }
+    if as_json:
+        click.echo(json.dumps(record, indent=2, sort_keys=True))
+        return
+    for key, value in record.items():
+        if key != "training":
+            click.echo(f"{key:>18}: {value}")
+    for key, value in sorted(model.training.items()):
+        click.echo(f"{'training.' + key:>18}: {value}")

@@ -1,0 +1,92 @@
+"""Network configuration and the three presets.
+
+``paper`` is the reference architecture of the authors' TensorFlow code (128 px).
+``small`` (64 px) and ``tiny`` (32 px) keep its topology -- content and style
+paths, residual blocks, AdaIN decoder, two upsampling stages, a discriminator at
+half width without the linear bottlenecks -- at widths and depths a CPU can train.
+Their sizes were chosen by measurement; ``benchmarks/train_speed.py`` prints the
+figures (images/s, peak memory) behind the choice.
+"""
+
+from dataclasses import asdict, dataclass, replace
+
+from gaia_stim.errors import InputError
+
+__all__ = ["ModelConfig", "PRESETS", "preset_config"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    image_size: int = 128  # square images, divisible by 16 (style path downsamples 4 times)
+    channels: int = 3  # 1 (grey) or 3 (RGB)
+    width: int = 64  # channels after the first conv of G; G's residual blocks run at 4 * width
+    n_residual: int = 4  # residual blocks in G's encoder and AdaIN blocks in G's decoder
+    content_dim: int = 512  # size of the content code z_c (the linear bottleneck)
+    style_dim: int = 512  # size of the style code z_s
+    mlp_dim: int = 256  # hidden size of the MLP that maps z_s to AdaIN scale and shift
+    # D is the same network at ``discriminator_width_ratio`` of G's widths, without linear bottlenecks
+    discriminator_width_ratio: float = 0.5
+
+    def __post_init__(self):
+        if self.channels not in (1, 3):
+            raise InputError(f"channels must be 1 or 3; got {self.channels!r}")
+        if self.image_size < 16 or self.image_size % 16:
+            raise InputError(
+                f"image size must be a multiple of 16 and at least 16; got {self.image_size!r}"
+            )
+        for name in ("width", "n_residual", "content_dim", "style_dim", "mlp_dim"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1; got {getattr(self, name)!r}")
+        if int(self.width * self.discriminator_width_ratio) < 1:
+            raise InputError("discriminator_width_ratio leaves the discriminator with no channels")
+
+    @property
+    def latent_dim(self):
+        return self.content_dim + self.style_dim
+
+    @property
+    def discriminator(self):
+        """The configuration of D: G's topology at reduced width."""
+        ratio = self.discriminator_width_ratio
+        return replace(
+            self,
+            width=max(1, int(self.width * ratio)),
+            style_dim=max(1, int(self.style_dim * ratio)),
+            mlp_dim=max(1, int(self.mlp_dim * ratio)),
+            discriminator_width_ratio=1.0,
+        )
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        return cls(**known)
+
+
+PRESETS = {
+    # The authors' network: 128 px, G's two linear layers hold 32*32*256*512 (+ bias) ~ 134M each.
+    "paper": ModelConfig(),
+    # 64 px colour; the preset of the shipped default model, trainable on a laptop CPU.
+    "small": ModelConfig(
+        image_size=64, width=16, n_residual=2, content_dim=128, style_dim=64, mlp_dim=128
+    ),
+    # 32 px; for tests, quick experiments and tutorials.
+    "tiny": ModelConfig(
+        image_size=32, width=8, n_residual=1, content_dim=64, style_dim=32, mlp_dim=64
+    ),
+}
+
+
+def preset_config(preset, image_size=None, channels=None):
+    """The configuration of ``preset``, optionally at another image size or channel count."""
+    if preset not in PRESETS:
+        raise InputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    config = PRESETS[preset]
+    changes = {}
+    if image_size is not None:
+        changes["image_size"] = int(image_size)
+    if channels is not None:
+        changes["channels"] = int(channels)
+    return replace(config, **changes) if changes else config

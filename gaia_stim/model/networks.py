@@ -1,0 +1,169 @@
+"""The GAIA networks: a generator autoencoder G and a discriminator autoencoder D.
+
+Both follow the authors' MUNIT-style network (DESIGN.md section 3.1). Shapes are
+given for the ``paper`` preset (128 px, width w = 64); other presets scale them.
+
+G encoder
+    content: conv7 (w) -> conv4/2 (2w) -> conv4/2 (4w) -> residual blocks (4w)
+             -> flatten (S/4 * S/4 * 4w) -> linear -> z_c (content_dim)
+    style:   conv7 (w) -> conv4/2 (2w, 4w, 4w, 4w) -> global average pool -> conv1 -> z_s
+G decoder
+    z_c -> linear -> (4w, S/4, S/4) -> AdaIN residual blocks (scale, shift from an MLP on z_s)
+        -> 2 x [nearest up x2, conv5, LayerNorm, ReLU] (2w, w) -> conv7 -> sigmoid
+D: the same at half width, without the two linear layers: its content code is the feature map.
+
+MUNIT's LayerNorm (per-sample mean and variance over C, H, W with a per-channel
+affine) is ``GroupNorm(1, C)``.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from gaia_stim.model.config import ModelConfig
+
+__all__ = ["Generator", "Discriminator", "AutoEncoder", "count_parameters"]
+
+
+def count_parameters(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def conv(in_channels, out_channels, kernel_size, stride=1):
+    """Convolution with reflect padding that keeps the size (or halves it for stride 2)."""
+    padding = (kernel_size - stride + 1) // 2 if stride == 2 else kernel_size // 2
+    return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, padding_mode="reflect")
+
+
+class ResidualBlock(nn.Module):
+    """conv3-InstanceNorm(affine)-ReLU-conv3-InstanceNorm, plus the input."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.body = nn.Sequential(
+            conv(channels, channels, 3),
+            nn.InstanceNorm2d(channels, affine=True),
+            nn.ReLU(inplace=True),
+            conv(channels, channels, 3),
+            nn.InstanceNorm2d(channels, affine=True),
+        )
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def adaptive_instance_norm(x, scale, shift, eps=1e-5):
+    """scale * (x - mean_HW) / sqrt(var_HW + eps) + shift; scale, shift: (B, C)."""
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
+    return scale[:, :, None, None] * (x - mean) * torch.rsqrt(var + eps) + shift[:, :, None, None]
+
+
+class AdaINResidualBlock(nn.Module):
+    """A residual block whose two normalisations take scale and shift from the style code."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = conv(channels, channels, 3)
+        self.conv2 = conv(channels, channels, 3)
+        self.channels = channels
+
+    n_adain_parameters = property(lambda self: 4 * self.channels)  # 2 norms x (scale, shift)
+
+    def forward(self, x, adain):  # adain: (B, 4C)
+        scale1, shift1, scale2, shift2 = adain.split(self.channels, dim=1)
+        h = F.relu(adaptive_instance_norm(self.conv1(x), scale1, shift1))
+        h = adaptive_instance_norm(self.conv2(h), scale2, shift2)
+        return x + h
+
+
+class AutoEncoder(nn.Module):
+    """The network shared by G (``bottleneck=True``) and D (``bottleneck=False``).
+
+    With the bottleneck, ``encode`` returns the latent z = [z_c, z_s] of shape
+    (B, content_dim + style_dim). Without it (D), the content code is the feature map.
+    """
+
+    def __init__(self, config: ModelConfig, bottleneck: bool):
+        super().__init__()
+        self.config = config
+        self.bottleneck = bottleneck
+        w, c, size = config.width, config.channels, config.image_size
+        inner = 4 * w
+        self.feature_shape = (inner, size // 4, size // 4)  # (C, S/4, S/4)
+        self.content_encoder = nn.Sequential(
+            conv(c, w, 7), nn.ReLU(inplace=True),
+            conv(w, 2 * w, 4, 2), nn.ReLU(inplace=True),
+            conv(2 * w, inner, 4, 2), nn.ReLU(inplace=True),
+            *[ResidualBlock(inner) for _ in range(config.n_residual)],
+        )
+        self.style_encoder = nn.Sequential(
+            conv(c, w, 7), nn.ReLU(inplace=True),
+            conv(w, 2 * w, 4, 2), nn.ReLU(inplace=True),
+            conv(2 * w, inner, 4, 2), nn.ReLU(inplace=True),
+            conv(inner, inner, 4, 2), nn.ReLU(inplace=True),
+            conv(inner, inner, 4, 2), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(inner, config.style_dim, 1),
+        )
+        n_features = inner * (size // 4) ** 2
+        if bottleneck:
+            self.to_content = nn.Linear(n_features, config.content_dim)
+            self.from_content = nn.Linear(config.content_dim, n_features)
+        self.blocks = nn.ModuleList(AdaINResidualBlock(inner) for _ in range(config.n_residual))
+        n_adain = sum(block.n_adain_parameters for block in self.blocks)
+        self.style_mlp = nn.Sequential(
+            nn.Linear(config.style_dim, config.mlp_dim), nn.ReLU(inplace=True),
+            nn.Linear(config.mlp_dim, config.mlp_dim), nn.ReLU(inplace=True),
+            nn.Linear(config.mlp_dim, n_adain),
+        )
+        self.upsample = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            conv(inner, 2 * w, 5), nn.GroupNorm(1, 2 * w), nn.ReLU(inplace=True),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            conv(2 * w, w, 5), nn.GroupNorm(1, w), nn.ReLU(inplace=True),
+            conv(w, c, 7),
+        )
+
+    def encode(self, x):
+        """x: (B, C, S, S) in [0, 1] -> (z_c, z_s)."""
+        content = self.content_encoder(x)  # (B, 4w, S/4, S/4)
+        style = self.style_encoder(x).flatten(1)  # (B, style_dim)
+        if self.bottleneck:
+            content = self.to_content(content.flatten(1))  # (B, content_dim)
+        return content, style
+
+    def decode(self, content, style):
+        if self.bottleneck:
+            content = self.from_content(content).view(-1, *self.feature_shape)
+        adain = self.style_mlp(style)  # (B, sum of 4 * 4w)
+        h = content
+        for block, parameters in zip(self.blocks, adain.split([b.n_adain_parameters for b in self.blocks], 1)):
+            h = block(h, parameters)
+        return torch.sigmoid(self.upsample(h))  # (B, C, S, S)
+
+    def forward(self, x):
+        return self.decode(*self.encode(x))
+
+
+class Generator(AutoEncoder):
+    """G: an autoencoder with a flat latent z = [z_c, z_s]."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config, bottleneck=True)
+
+    def encode_latent(self, x):
+        """(B, C, S, S) -> (B, latent_dim)."""
+        return torch.cat(self.encode(x), dim=1)
+
+    def decode_latent(self, z):
+        """(B, latent_dim) -> (B, C, S, S)."""
+        content, style = z.split([self.config.content_dim, self.config.style_dim], dim=1)
+        return self.decode(content, style)
+
+
+class Discriminator(AutoEncoder):
+    """D: G's network at reduced width, without the linear bottlenecks (BEGAN-style critic)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config.discriminator, bottleneck=False)

@@ -1,0 +1,106 @@
+"""One GAIA training step's losses, from networks and a batch.
+
+Ablations (DESIGN.md section 3.2):
+
+``none``
+    The full objective.
+``ae``
+    A plain autoencoder: G minimises ``|X - G(X)|``; no discriminator, no
+    interpolation, no structure term; G's learning rate is ``lr_max``.
+``no-interp``
+    No interpolants are decoded: ``L_Gi`` is replaced by ``L_GX`` in every formula,
+    so ``L_fake = L_GX`` and ``L_G = L_GX + alpha L_dist``.
+``no-structure``
+    ``alpha = 0`` (``L_dist`` is still computed and logged).
+"""
+
+import torch
+
+from gaia_stim.model import losses
+
+__all__ = ["ABLATIONS", "gaia_losses"]
+
+ABLATIONS = ("none", "ae", "no-interp", "no-structure")
+
+
+def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_max=1e-4, coefficients=None):
+    """Every loss term of one step.
+
+    Parameters
+    ----------
+    generator, discriminator : Generator, Discriminator
+    x : Tensor of shape (B, C, S, S) in [0, 1], B even
+    ablation : {"none", "ae", "no-interp", "no-structure"}
+    alpha : float
+        Weight of the structure loss.
+    lr_max : float
+        Scale of the balanced learning rates.
+    coefficients : torch.Generator, optional
+        Source of the interpolation coefficients.
+
+    Returns
+    -------
+    dict
+        ``loss_d`` and ``loss_g`` (tensors to minimise; ``loss_d`` is None for ``ae``),
+        the float terms ``loss_x, loss_gx, loss_gi, loss_fake, loss_dist,
+        reconstruction`` (``|X - G(X)|``), the balance ``lr_d, lr_g, p_fake, p_i``, and
+        ``reconstructions`` (G(X), detached).
+    """
+    if ablation not in ABLATIONS:
+        raise ValueError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
+    batch = x.shape[0]
+    content, style = generator.encode(x)
+    z = torch.cat([content, style], dim=1)  # (B, latent_dim)
+
+    if ablation == "ae":
+        x_generated = generator.decode(content, style)
+        reconstruction = losses.l1(x, x_generated)
+        return {
+            "loss_d": None,
+            "loss_g": reconstruction,
+            "reconstruction": reconstruction.item(),
+            "loss_x": float("nan"), "loss_gx": float("nan"), "loss_gi": float("nan"),
+            "loss_fake": float("nan"), "loss_dist": float("nan"), "loss_d_value": float("nan"),
+            "lr_d": 0.0, "lr_g": lr_max, "p_fake": float("nan"), "p_i": float("nan"),
+            "reconstructions": x_generated.detach(),
+        }
+
+    interpolate = ablation != "no-interp"
+    if interpolate:
+        z_interpolated, _ = losses.sample_interpolants(z, coefficients)
+        decoded = generator.decode_latent(torch.cat([z, z_interpolated]))  # (2B, C, S, S)
+        x_generated, x_interpolated = decoded[:batch], decoded[batch:]
+        critic_input = torch.cat([x, decoded])  # real, G(X), G(Z_i): one pass through D
+    else:
+        x_generated = generator.decode(content, style)
+        critic_input = torch.cat([x, x_generated])
+    critic_output = discriminator(critic_input)
+
+    loss_x = losses.l1(x, critic_output[:batch])
+    loss_gx = losses.l1(x, critic_output[batch : 2 * batch])  # against X, not G(X)
+    if interpolate:
+        loss_gi = losses.l1(x_interpolated, critic_output[2 * batch :])
+    else:
+        loss_gi = loss_gx
+    loss_fake = (loss_gx + loss_gi) / 2
+    loss_dist = losses.structure_loss(x, content)
+
+    balance = losses.balance(loss_x.item(), loss_gx.item(), loss_gi.item(), lr_max)
+    structure_weight = 0.0 if ablation == "no-structure" else alpha
+    loss_d = losses.discriminator_loss(loss_x, loss_fake, balance["p_fake"])
+    loss_g = losses.generator_loss(loss_gi, loss_gx, loss_dist, balance["p_i"], structure_weight)
+    with torch.no_grad():
+        reconstruction = losses.l1(x, x_generated)
+    return {
+        "loss_d": loss_d,
+        "loss_g": loss_g,
+        "reconstruction": reconstruction.item(),
+        "loss_x": loss_x.item(),
+        "loss_gx": loss_gx.item(),
+        "loss_gi": loss_gi.item(),
+        "loss_fake": loss_fake.item(),
+        "loss_dist": loss_dist.item(),
+        "loss_d_value": loss_d.item(),
+        **balance,
+        "reconstructions": x_generated.detach(),
+    }

@@ -1,0 +1,362 @@
+"""The trainer: owns networks, optimisers, data, step counter and the run folder.
+
+A run folder holds::
+
+    run.json          settings of the run (preset, config, seed, batch size, data, ...)
+    checkpoint.pt     everything to continue exactly (both networks and optimisers, step)
+    model.pt          the generator, loadable by ``gaia_stim.load_model(run_folder)``
+    metrics.csv       one row per logged step: every loss term, p_fake, p_i, both learning
+                      rates, images/s
+    samples/step_NNNNNNN.png   inputs, reconstructions and interpolations
+
+Reproducibility: batches and interpolation coefficients are functions of
+``(seed, step)`` alone, so a run continued from a checkpoint draws exactly what an
+uninterrupted run would have; on the CPU a run of 2N steps and a run of N steps
+continued for N more give bit-identical weights.
+
+The step is one function of a batch (:meth:`Trainer.train_step`) so data-parallel
+training (wrap the networks, shard the batch indices) and mixed precision (an
+autocast context and a gradient scaler around it) slot in without restructuring.
+"""
+
+import csv
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+from gaia_stim._version import __version__
+from gaia_stim.errors import InputError
+from gaia_stim.model import checkpoint as checkpoints
+from gaia_stim.model.config import ModelConfig
+from gaia_stim.model.networks import Discriminator, Generator
+from gaia_stim.model.objective import ABLATIONS, gaia_losses
+from gaia_stim.model.sample_sheets import write_sample_sheet
+
+__all__ = ["Trainer", "TrainingSettings", "METRIC_COLUMNS", "data_fingerprint", "resolve_device"]
+
+logger = logging.getLogger(__name__)
+
+METRIC_COLUMNS = (
+    "step", "epoch", "elapsed_s", "images_per_s",
+    "loss_x", "loss_gx", "loss_gi", "loss_fake", "loss_dist", "loss_d", "loss_g", "reconstruction",
+    "p_fake", "p_i", "lr_d", "lr_g",
+)
+
+
+def data_fingerprint(images):
+    """sha256 of a uint8 data array (its shape included): a resumed run must see the same data."""
+    digest = hashlib.sha256(str(images.shape).encode())
+    digest.update(np.ascontiguousarray(images).data)
+    return digest.hexdigest()
+
+
+def resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"unknown device {device!r}; choose auto, cpu or cuda")
+    return device
+
+
+class TrainingSettings(dict):
+    """The settings that define a run (stored in run.json and in every checkpoint)."""
+
+    REQUIRED = ("preset", "config", "batch_size", "seed", "ablation", "lr_max", "alpha")
+
+
+def _step_seed(seed, step, stream):
+    """A 63-bit seed for (run seed, step, stream): independent of anything stateful."""
+    digest = hashlib.sha256(f"{seed}:{step}:{stream}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+class Trainer:
+    """Train a GAIA model (or an ablation) on an in-memory uint8 image array.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder (created if missing).
+    images : ndarray of shape (N, S, S, C), uint8
+        Training images at the configuration's size and channels.
+    settings : dict
+        ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
+        ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``data`` (a
+        description of where the images came from).
+    device : {"cpu", "cuda"}
+    """
+
+    def __init__(self, run_dir, images, settings, device="cpu"):
+        self.run_dir = os.fspath(run_dir)
+        self.settings = dict(settings)
+        config = self.settings["config"]
+        self.config = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
+        self.settings["config"] = self.config.to_dict()
+        self._validate(images)
+        self.images = images
+        self.settings.setdefault("data_fingerprint", data_fingerprint(images))
+        self.settings.setdefault("n_images", int(images.shape[0]))
+        self.device = torch.device(device)
+        self.batch_size = int(self.settings["batch_size"])
+        self.seed = int(self.settings["seed"])
+        self.ablation = self.settings["ablation"]
+
+        torch.manual_seed(self.seed)  # weight initialisation
+        self.generator = Generator(self.config).to(self.device)
+        self.discriminator = Discriminator(self.config).to(self.device)
+        lr = float(self.settings["lr_max"])
+        # Adam as the reference (eps 1e-8, default betas); learning rates are set every step.
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=lr, eps=1e-8)
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr, eps=1e-8)
+        self.step = 0
+        self.elapsed_s = 0.0
+        self.steps_per_epoch = images.shape[0] // self.batch_size
+        self.stop_reason = None
+        self._sample_indices = np.random.default_rng([self.seed, 1]).choice(
+            images.shape[0], size=min(8, images.shape[0]), replace=False
+        )
+
+    def _validate(self, images):
+        if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
+            raise InputError("training images must be a uint8 array of shape (N, S, S, C)")
+        expected = (self.config.image_size, self.config.image_size, self.config.channels)
+        if images.shape[1:] != expected:
+            raise InputError(f"training images have shape {images.shape[1:]}, the model needs {expected}")
+        batch = int(self.settings["batch_size"])
+        if batch < 2 or batch % 2:
+            raise InputError(
+                f"--batch-size must be even and at least 2 (interpolation pairs halves of a batch); got {batch}"
+            )
+        if images.shape[0] < batch:
+            raise InputError(
+                f"the data has {images.shape[0]} images, fewer than one batch of {batch};"
+                " add images or lower --batch-size"
+            )
+        if self.settings["ablation"] not in ABLATIONS:
+            raise InputError(f"unknown ablation {self.settings['ablation']!r}; choose one of {', '.join(ABLATIONS)}")
+
+    # ------------------------------------------------------------------ data
+    def batch_indices(self, step):
+        """The image indices of ``step``: epoch-wise permutations seeded by (seed, epoch)."""
+        epoch, position = divmod(step, self.steps_per_epoch)
+        permutation = np.random.default_rng([self.seed, 0, epoch]).permutation(self.images.shape[0])
+        return permutation[position * self.batch_size : (position + 1) * self.batch_size]
+
+    def to_tensor(self, images):
+        """uint8 (B, S, S, C) -> float (B, C, S, S) in [0, 1] on the device."""
+        tensor = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+        return tensor.permute(0, 3, 1, 2).float().div_(255.0)
+
+    # ------------------------------------------------------------------ one step
+    def train_step(self, x):
+        """One simultaneous update of G and D on the batch ``x``; returns the metrics."""
+        coefficients = torch.Generator().manual_seed(_step_seed(self.seed, self.step, "interpolation"))
+        terms = gaia_losses(
+            self.generator, self.discriminator, x,
+            ablation=self.ablation, alpha=float(self.settings["alpha"]),
+            lr_max=float(self.settings["lr_max"]), coefficients=coefficients,
+        )
+        self.optimizer_g.zero_grad(set_to_none=True)
+        self.optimizer_d.zero_grad(set_to_none=True)
+        if terms["loss_d"] is not None:
+            # Both losses come from one graph; each network is updated by its own loss only.
+            terms["loss_d"].backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
+        terms["loss_g"].backward(inputs=list(self.generator.parameters()))
+        for group in self.optimizer_g.param_groups:
+            group["lr"] = terms["lr_g"]
+        self.optimizer_g.step()
+        if terms["loss_d"] is not None:
+            for group in self.optimizer_d.param_groups:
+                group["lr"] = terms["lr_d"]
+            self.optimizer_d.step()
+        self.step += 1
+        return terms
+
+    # ------------------------------------------------------------------ loop
+    def train(self, steps, max_time_s=None, log_every=10, checkpoint_every=500, sample_every=500, progress=None):
+        """Train until ``steps`` total steps or ``max_time_s`` seconds of this call.
+
+        Checkpoints are written every ``checkpoint_every`` steps, at the end, and on
+        KeyboardInterrupt (which is then re-raised). Returns the last metrics row.
+        """
+        from tqdm.auto import tqdm
+
+        os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
+        self._write_run_json()
+        self._truncate_metrics()
+        if progress is None:
+            progress = sys.stderr.isatty()
+        bar = tqdm(
+            total=steps, initial=self.step, disable=not progress, unit="step",
+            file=sys.stderr, dynamic_ncols=True, desc="training",
+        )
+        started = time.perf_counter()
+        interval_start, interval_images = started, 0
+        elapsed_before = self.elapsed_s
+        last_row = None
+        stop_reason = "steps"
+        try:
+            if self.step == 0 and sample_every:
+                self.write_samples()
+            while self.step < steps:
+                if max_time_s is not None and time.perf_counter() - started >= max_time_s:
+                    stop_reason = "max-time"
+                    break
+                x = self.to_tensor(self.images[self.batch_indices(self.step)])
+                terms = self.train_step(x)
+                interval_images += x.shape[0]
+                self.elapsed_s = elapsed_before + time.perf_counter() - started
+                if not all(math.isfinite(terms[k]) for k in ("reconstruction", "lr_g")):
+                    raise FloatingPointError(f"training diverged at step {self.step} (non-finite loss)")
+                if self.step % log_every == 0 or self.step == steps:
+                    now = time.perf_counter()
+                    last_row = self._metrics_row(terms, interval_images / max(now - interval_start, 1e-9))
+                    self._append_metrics(last_row)
+                    interval_start, interval_images = now, 0
+                    bar.set_postfix(
+                        rec=f"{terms['reconstruction']:.4f}", Lx=f"{terms['loss_x']:.3f}",
+                        Lgi=f"{terms['loss_gi']:.3f}", refresh=False,
+                    )
+                bar.update(1)
+                if sample_every and self.step % sample_every == 0:
+                    self.write_samples()
+                if checkpoint_every and self.step % checkpoint_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            bar.close()
+            self.save()
+            raise
+        finally:
+            bar.close()
+        self.save()
+        if sample_every and self.step % sample_every:
+            self.write_samples()
+        self.stop_reason = stop_reason
+        return last_row
+
+    def _metrics_row(self, terms, images_per_s):
+        row = {
+            "step": self.step,
+            "epoch": self.step // self.steps_per_epoch,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "images_per_s": round(images_per_s, 2),
+            "loss_d": terms["loss_d_value"],
+            "loss_g": float(terms["loss_g"].item()),
+        }
+        for name in METRIC_COLUMNS:
+            if name not in row:
+                row[name] = terms[name]
+        return row
+
+    # ------------------------------------------------------------------ files
+    @property
+    def metrics_path(self):
+        return os.path.join(self.run_dir, "metrics.csv")
+
+    def _append_metrics(self, row):
+        new = not os.path.exists(self.metrics_path)
+        with open(self.metrics_path, "a", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=METRIC_COLUMNS)
+            if new:
+                writer.writeheader()
+            writer.writerow({k: (f"{v:.8g}" if isinstance(v, float) else v) for k, v in row.items()})
+
+    def _truncate_metrics(self):
+        """Drop rows logged after the checkpoint being continued (they will be logged again)."""
+        if not os.path.exists(self.metrics_path):
+            return
+        with open(self.metrics_path, newline="") as stream:
+            rows = [row for row in csv.DictReader(stream) if int(row["step"]) <= self.step]
+        temporary = self.metrics_path + ".tmp"
+        with open(temporary, "w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=METRIC_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, self.metrics_path)
+
+    def _write_run_json(self):
+        path = os.path.join(self.run_dir, "run.json")
+        record = {"gaia_stim_version": __version__, "torch_version": str(torch.__version__), **self.settings}
+        temporary = path + ".tmp"
+        with open(temporary, "w") as stream:
+            json.dump(record, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        os.replace(temporary, path)
+
+    def training_record(self):
+        """What a model file says about how it was trained."""
+        keys = ("preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "data", "n_images", "data_fingerprint")
+        return {
+            **{k: self.settings[k] for k in keys if k in self.settings},
+            "steps": self.step,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "device": self.device.type,
+        }
+
+    def save(self):
+        """Write checkpoint.pt and model.pt (both atomically)."""
+        state = {
+            "format": checkpoints.CHECKPOINT_FORMAT,
+            "format_version": checkpoints.FORMAT_VERSION,
+            "gaia_stim_version": __version__,
+            "settings": self.settings,
+            "step": self.step,
+            "elapsed_s": self.elapsed_s,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "optimizer_g": self.optimizer_g.state_dict(),
+            "optimizer_d": self.optimizer_d.state_dict(),
+        }
+        checkpoints.atomic_torch_save(state, os.path.join(self.run_dir, "checkpoint.pt"))
+        payload = checkpoints.model_payload(self.config, self.generator.state_dict(), self.training_record())
+        checkpoints.atomic_torch_save(payload, os.path.join(self.run_dir, "model.pt"))
+
+    @classmethod
+    def resume(cls, run_dir, images, device="cpu"):
+        """A trainer in the exact state of ``run_dir/checkpoint.pt``."""
+        path = os.path.join(os.fspath(run_dir), "checkpoint.pt")
+        if not os.path.isfile(path):
+            raise InputError(f"--resume: {os.fspath(run_dir)!r} has no checkpoint.pt to continue from")
+        state = checkpoints.read_file(path, checkpoints.CHECKPOINT_FORMAT)
+        fingerprint = data_fingerprint(images)
+        if state["settings"].get("data_fingerprint") != fingerprint:
+            raise InputError(
+                f"--resume: the images given are not the ones this run was trained on"
+                f" ({images.shape[0]} images now, {state['settings'].get('n_images')} then);"
+                " pass the same --data folder"
+            )
+        trainer = cls(run_dir, images, state["settings"], device=device)
+        trainer.generator.load_state_dict(state["generator"])
+        trainer.discriminator.load_state_dict(state["discriminator"])
+        trainer.optimizer_g.load_state_dict(state["optimizer_g"])
+        trainer.optimizer_d.load_state_dict(state["optimizer_d"])
+        trainer.step = int(state["step"])
+        trainer.elapsed_s = float(state["elapsed_s"])
+        return trainer
+
+    # ------------------------------------------------------------------ pictures
+    @torch.no_grad()
+    def write_samples(self):
+        """A sample sheet: inputs, reconstructions, then interpolations between input pairs."""
+        x = self.to_tensor(self.images[self._sample_indices])
+        z = self.generator.encode_latent(x)
+        reconstructions = self.generator.decode_latent(z)
+        n = x.shape[0]
+        pairs = [(i, n - 1 - i) for i in range(n // 2)]
+        levels = torch.linspace(0, 1, n, device=z.device)[:, None]
+        rows = [x, reconstructions]
+        for a, b in pairs:
+            rows.append(self.generator.decode_latent((1 - levels) * z[a] + levels * z[b]))
+        grid = torch.stack(rows).permute(0, 1, 3, 4, 2).cpu().numpy()  # (rows, cols, S, S, C)
+        path = os.path.join(self.run_dir, "samples", f"step_{self.step:07d}.png")
+        write_sample_sheet(grid, path)
+        return path

@@ -1,0 +1,93 @@
+"""The gaia-stim command line: fast help, training through the CLI, one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from gaia_stim.cli import main
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\n"
+        "from gaia_stim.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "for name in ('train', 'continuum', 'faces', 'info'):\n"
+        "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().endswith("NO-TORCH")
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in ("train", "continuum", "faces", "info"):
+        assert name in result.output
+
+
+def test_train_writes_a_loadable_run_and_resumes(tmp_path, blob_folder):
+    runner = CliRunner()
+    run = tmp_path / "run"
+    args = ["train", "--data", str(blob_folder), "--out", str(run), "--preset", "tiny", "--batch-size", "8",
+            "--seed", "3", "--log-every", "1", "--sample-every", "2"]
+    result = runner.invoke(main, args + ["--steps", "2"])
+    assert result.exit_code == 0, result.output
+    assert "done: step 2 of 2" in result.output
+    for name in ("model.pt", "checkpoint.pt", "metrics.csv", "run.json", "samples/step_0000002.png"):
+        assert (run / name).exists(), name
+
+    again = runner.invoke(main, args + ["--steps", "2"])
+    assert again.exit_code == 1 and "--resume" in again.output and "Traceback" not in again.output
+
+    resumed = runner.invoke(main, ["train", "--out", str(run), "--steps", "4", "--resume", "--log-every", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "step 4 of 4" in resumed.output
+    lines = (run / "metrics.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["step", "1", "2", "3", "4"]
+
+    changed = runner.invoke(main, ["train", "--out", str(run), "--steps", "6", "--resume", "--seed", "4"])
+    assert changed.exit_code == 1 and "drop --seed" in changed.output
+
+    info = runner.invoke(main, ["info", "--model", str(run)])
+    assert info.exit_code == 0 and "latent_dim: 96" in info.output
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.mkdir(), "no images in"),
+        (lambda p: (p.mkdir(), (p / "x.png").write_bytes(b"garbage")), "x.png"),
+        (lambda p: None, "does not exist"),
+    ],
+)
+def test_train_bad_data_is_one_clear_line(tmp_path, make, message):
+    data = tmp_path / "data"
+    make(data)
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--preset", "tiny"])
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["soon", "-5m", "0s"])
+def test_bad_max_time_is_refused(tmp_path, blob_folder, value):
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(blob_folder), "--out", str(tmp_path / "r"), "--max-time", value]
+    )
+    assert result.exit_code == 2 and "duration" in result.output
+
+
+def test_odd_batch_size_is_refused(tmp_path, blob_folder):
+    result = CliRunner().invoke(
+        main, ["train", "--data", str(blob_folder), "--out", str(tmp_path / "r"), "--preset", "tiny", "--batch-size", "5"]
+    )
+    assert result.exit_code == 1 and "even" in result.output
+
+
+def test_model_that_does_not_exist(tmp_path):
+    result = CliRunner().invoke(main, ["info", "--model", str(tmp_path / "nope.pt")])
+    assert result.exit_code == 1 and "not found" in result.output and "Traceback" not in result.output

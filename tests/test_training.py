@@ -1,0 +1,176 @@
+"""The trainer: it learns, it is reproducible, it resumes exactly, and its files load."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+import gaia_stim
+from gaia_stim.errors import InputError
+from gaia_stim.model import Trainer, preset_config
+from gaia_stim.model.objective import gaia_losses
+
+
+def settings(**changes):
+    values = {
+        "preset": "tiny", "config": preset_config("tiny"), "batch_size": 8, "seed": 7,
+        "ablation": "none", "lr_max": 1e-3, "alpha": 5e-4,
+    }
+    values.update(changes)
+    return values
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def read_metrics(path):
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.mark.slow
+def test_short_training_lowers_reconstruction_error_substantially(tmp_path, blobs):
+    trainer = Trainer(tmp_path / "run", blobs, settings(batch_size=16, lr_max=1e-3), device="cpu")
+    x = trainer.to_tensor(blobs)
+    with torch.no_grad():
+        before = (trainer.generator(x) - x).abs().mean().item()
+    trainer.train(300, log_every=50, checkpoint_every=1000, sample_every=150, progress=False)
+    model = gaia_stim.load_model(tmp_path / "run")
+    after = np.abs(model.decode(model.encode(blobs)) - blobs / 255.0).mean()
+    assert after < 0.5 * before, (before, after)
+    # the mean grey image is what a network learns first; training must beat it clearly
+    mean_image_error = np.abs(blobs / 255.0 - (blobs / 255.0).mean(axis=0)).mean()
+    assert after < 0.8 * mean_image_error, (after, mean_image_error)
+    sheets = sorted((tmp_path / "run" / "samples").glob("*.png"))
+    assert [p.name for p in sheets] == ["step_0000000.png", "step_0000150.png", "step_0000300.png"]
+
+
+def test_same_seed_gives_identical_weights(tmp_path, blobs):
+    runs = []
+    for name in ("a", "b"):
+        trainer = Trainer(tmp_path / name, blobs, settings(), device="cpu")
+        trainer.train(6, log_every=2, sample_every=0, progress=False)
+        runs.append(trainer)
+    assert states_equal(runs[0].generator.state_dict(), runs[1].generator.state_dict())
+    other = Trainer(tmp_path / "c", blobs, settings(seed=8), device="cpu")
+    other.train(6, sample_every=0, progress=False)
+    assert not states_equal(runs[0].generator.state_dict(), other.generator.state_dict())
+
+
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, blobs):
+    n = 5
+    straight = Trainer(tmp_path / "straight", blobs, settings(), device="cpu")
+    straight.train(2 * n, log_every=1, checkpoint_every=3, sample_every=0, progress=False)
+
+    first = Trainer(tmp_path / "split", blobs, settings(), device="cpu")
+    first.train(n, log_every=1, checkpoint_every=3, sample_every=0, progress=False)
+    del first
+    resumed = Trainer.resume(tmp_path / "split", blobs, device="cpu")
+    assert resumed.step == n
+    resumed.train(2 * n, log_every=1, checkpoint_every=3, sample_every=0, progress=False)
+
+    for name in ("generator", "discriminator"):
+        assert states_equal(getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()), name
+    saved_straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)
+    saved_resumed = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
+    for key in ("exp_avg", "exp_avg_sq"):
+        for index, state in saved_straight["optimizer_g"]["state"].items():
+            assert torch.equal(state[key], saved_resumed["optimizer_g"]["state"][index][key])
+    rows_a, rows_b = read_metrics(tmp_path / "straight" / "metrics.csv"), read_metrics(tmp_path / "split" / "metrics.csv")
+    assert [r["step"] for r in rows_b] == [str(s) for s in range(1, 2 * n + 1)]
+    for a, b in zip(rows_a, rows_b):
+        for column in ("loss_x", "loss_gx", "loss_gi", "loss_dist", "p_fake", "p_i", "lr_d", "lr_g"):
+            assert a[column] == b[column], column
+
+
+def test_interrupt_saves_a_checkpoint_that_resumes(tmp_path, blobs, monkeypatch):
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    real_step = Trainer.train_step
+
+    def interrupted(self, x):
+        if self.step == 3:
+            raise KeyboardInterrupt
+        return real_step(self, x)
+
+    monkeypatch.setattr(Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(10, checkpoint_every=100, sample_every=0, progress=False)
+    monkeypatch.undo()
+    resumed = Trainer.resume(tmp_path / "run", blobs)
+    assert resumed.step == 3
+    assert states_equal(resumed.generator.state_dict(), trainer.generator.state_dict())
+    assert not list((tmp_path / "run").glob(".*tmp"))  # no temporary files left behind
+
+
+def test_max_time_stops_early_with_a_checkpoint(tmp_path, blobs):
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    trainer.train(100_000, max_time_s=0.5, sample_every=0, progress=False)
+    assert trainer.stop_reason == "max-time" and 0 < trainer.step < 100_000
+    assert Trainer.resume(tmp_path / "run", blobs).step == trainer.step
+
+
+def test_resume_refuses_other_data(tmp_path, blobs):
+    Trainer(tmp_path / "run", blobs, settings(), device="cpu").train(1, sample_every=0, progress=False)
+    with pytest.raises(InputError, match="not the ones this run was trained on"):
+        Trainer.resume(tmp_path / "run", blobs[::-1].copy())
+
+
+def test_save_and_load_round_trip(tmp_path, blobs):
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    trainer.train(2, sample_every=0, progress=False)
+    model = gaia_stim.load_model(tmp_path / "run")
+    assert (model.image_size, model.channels, model.latent_dim) == (32, 3, 96)
+    assert model.training["steps"] == 2 and model.training["seed"] == 7 and model.preset == "tiny"
+    x = trainer.to_tensor(blobs[:4])
+    with torch.no_grad():
+        z_expected = trainer.generator.encode_latent(x).numpy()
+        images_expected = trainer.generator.decode_latent(torch.from_numpy(z_expected)).permute(0, 2, 3, 1).numpy()
+    z = model.encode(blobs[:4])
+    np.testing.assert_array_equal(z, z_expected)
+    np.testing.assert_array_equal(model.decode(z), images_expected)
+    assert model.decode(z).dtype == np.float32
+
+
+@pytest.mark.parametrize("ablation", ["none", "ae", "no-interp", "no-structure"])
+def test_ablations(ablation, blobs):
+    trainer = Trainer("unused", blobs, settings(ablation=ablation), device="cpu")
+    x = trainer.to_tensor(blobs[:8])
+    before_d = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
+    terms = trainer.train_step(x)
+    changed_d = not states_equal(before_d, trainer.discriminator.state_dict())
+    assert changed_d == (ablation != "ae")  # the plain AE has no critic
+    if ablation == "no-interp":
+        assert terms["loss_gi"] == terms["loss_gx"]
+    if ablation in ("none", "no-structure"):
+        assert terms["loss_gi"] != terms["loss_gx"]
+    if ablation == "no-structure":
+        expected = terms["p_i"] * terms["loss_gi"] + (1 - terms["p_i"]) * terms["loss_gx"]
+        assert terms["loss_g"].item() == pytest.approx(expected, rel=1e-5)
+    if ablation == "none":
+        expected = terms["p_i"] * terms["loss_gi"] + (1 - terms["p_i"]) * terms["loss_gx"] + 5e-4 * terms["loss_dist"]
+        assert terms["loss_g"].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_each_network_is_updated_by_its_own_loss_only(blobs):
+    trainer = Trainer("unused", blobs, settings(), device="cpu")
+    x = trainer.to_tensor(blobs[:8])
+    terms = gaia_losses(trainer.generator, trainer.discriminator, x, alpha=5e-4, lr_max=1e-3,
+                        coefficients=torch.Generator().manual_seed(0))
+    d_parameters = list(trainer.discriminator.parameters())
+    g_parameters = list(trainer.generator.parameters())
+    expected_d = torch.autograd.grad(terms["loss_d"], d_parameters, retain_graph=True)
+    expected_g = torch.autograd.grad(terms["loss_g"], g_parameters, retain_graph=True)
+    terms["loss_d"].backward(inputs=d_parameters, retain_graph=True)
+    terms["loss_g"].backward(inputs=g_parameters)
+    for parameter, gradient in zip(d_parameters, expected_d):
+        torch.testing.assert_close(parameter.grad, gradient)
+    for parameter, gradient in zip(g_parameters, expected_g):
+        torch.testing.assert_close(parameter.grad, gradient)
+
+
+@pytest.mark.parametrize("batch, message", [(7, "even"), (64, "fewer than one batch")])
+def test_bad_batch_sizes_are_refused(blobs, batch, message):
+    with pytest.raises(InputError, match=message):
+        Trainer("unused", blobs, settings(batch_size=batch))
