@@ -1,0 +1,402 @@
+"""Stimulus sets on disk: layout, the PsychoPy table, the manifest, atomic writing, determinism."""
+
+import csv
+import hashlib
+import json
+import os
+import re
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gaia_stim import stimulus_sets
+from gaia_stim._version import __version__
+from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.stimuli import continuum
+from gaia_stim.stimulus_sets import (
+    looks_like_non_text,
+    text_cell,
+    write_continuum,
+    write_stimulus_set,
+)
+
+HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class FakeModel:
+    """Deterministic stand-in for a loaded model: latent code = pixels, flattened."""
+
+    def __init__(self, image_size=8, channels=3, name="default"):
+        self.image_size, self.channels = image_size, channels
+        self.latent_dim = image_size * image_size * channels
+        self.name = name
+        self.file_sha256 = hashlib.sha256(b"fake model").hexdigest()
+        self.preset = "tiny"
+        self.version = "0.1.0"
+
+    def encode(self, images):
+        images = np.asarray(images, dtype=np.float32)
+        return images.reshape(len(images), -1)
+
+    def decode(self, z):
+        shape = (-1, self.image_size, self.image_size, self.channels)
+        return np.clip(np.asarray(z, dtype=np.float32).reshape(shape), 0, 1)
+
+
+def sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+@pytest.fixture
+def sources(tmp_path_factory):
+    """Two image files of a different size than the model's (so they get resized)."""
+    folder = tmp_path_factory.mktemp("inputs")
+    rng = np.random.default_rng(0)
+    path_a, path_b = folder / "face_a.png", folder / "007.png"
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(path_a)
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(path_b)
+    return str(path_a), str(path_b)
+
+
+@pytest.fixture
+def model():
+    return FakeModel()
+
+
+@pytest.fixture
+def result(model, sources):
+    return continuum(model, *sources, n_steps=11)
+
+
+def hidden_entries(folder):
+    return [name for name in os.listdir(folder) if name.startswith(".")]
+
+
+# ------------------------------------------------------------------------------------------
+# layout, table, manifest
+
+
+def test_layout_and_file_names(tmp_path, result, model):
+    out = tmp_path / "set"
+    assert write_continuum(out, result, model) == str(out)
+    assert sorted(os.listdir(out)) == ["contact_sheet.png", "images", "manifest.json", "stimuli.csv"]
+    names = os.listdir(out / "images")
+    expected = [f"step_{step:02d}_morph_{step / 10:.3f}.png" for step in range(11)]
+    assert sorted(names) == expected
+    assert expected[0] == "step_00_morph_0.000.png" and expected[-1] == "step_10_morph_1.000.png"
+    assert hidden_entries(tmp_path) == []
+
+
+def test_many_steps_are_padded_and_sort(tmp_path, model):
+    result = continuum(model, np.zeros((8, 8, 3)), np.ones((8, 8, 3)), n_steps=101)
+    write_continuum(tmp_path / "set", result, model)
+    names = sorted(os.listdir(tmp_path / "set" / "images"))
+    assert names[0] == "step_000_morph_0.000.png" and names[-1] == "step_100_morph_1.000.png"
+    steps = [int(name.split("_")[1]) for name in names]
+    assert steps == list(range(101))
+    sheet = Image.open(tmp_path / "set" / "contact_sheet.png")
+    assert sheet.height > sheet.width / 3  # wrapped into rows, not one strip 101 images long
+
+
+def test_png_pixels_are_the_rounded_images(tmp_path, result, model):
+    write_continuum(tmp_path / "set", result, model)
+    table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
+    for step, image_file in zip(table["step"], table["image_file"]):
+        written = np.asarray(Image.open(tmp_path / "set" / image_file))
+        expected = np.round(result["images"][step] * 255).astype(np.uint8)
+        np.testing.assert_array_equal(written, expected)
+
+
+def test_grey_images_are_written_as_grey(tmp_path):
+    grey = FakeModel(channels=1)
+    result = continuum(grey, np.zeros((8, 8)), np.ones((8, 8)), n_steps=3)
+    write_continuum(tmp_path / "set", result, grey)
+    image = Image.open(tmp_path / "set" / "images" / "step_01_morph_0.500.png")
+    assert image.mode == "L"
+    assert np.asarray(image).max() == 128  # 0.5 * 255 = 127.5 rounds to even: 128
+
+
+def test_table_is_ready_for_psychopy(tmp_path, result, model):
+    write_continuum(tmp_path / "set", result, model)
+    path = tmp_path / "set" / "stimuli.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        raw = list(csv.reader(handle))
+    header = raw[0]
+    assert header == ["image_file", "step", "morph_level", "source_a", "source_b", "model"]
+    assert len(set(header)) == len(header) and all(HEADER.match(name) for name in header)
+    assert len(raw) == 12
+    assert raw[4][2] == "0.3"  # morph levels are written as short exact decimals
+
+    table = pd.read_csv(path)
+    assert pd.api.types.is_integer_dtype(table["step"])
+    assert pd.api.types.is_float_dtype(table["morph_level"])
+    for column in ("image_file", "source_a", "source_b", "model"):
+        assert pd.api.types.is_string_dtype(table[column]) or table[column].dtype == object
+        assert all(isinstance(value, str) for value in table[column])
+    assert table["step"].tolist() == list(range(11))
+    np.testing.assert_allclose(table["morph_level"], np.linspace(0, 1, 11))
+    # Base names with their extension: "007.png" stays text (PsychoPy would read "007" as 7).
+    assert set(table["source_a"]) == {"face_a.png"} and set(table["source_b"]) == {"007.png"}
+    assert set(table["model"]) == {"default"}
+    for image_file in table["image_file"]:
+        assert "\\" not in image_file and not os.path.isabs(image_file)
+        assert image_file.startswith("images/")
+        assert os.path.isfile(tmp_path / "set" / image_file)
+
+
+def test_manifest_records_everything(tmp_path, result, model, sources):
+    out = tmp_path / "set"
+    write_continuum(out, result, model)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {
+        "format", "format_version", "kind", "gaia_stim_version", "created_utc", "model",
+        "parameters", "inputs", "n_images", "image_shape", "image_encoding", "table",
+        "contact_sheet", "images", "environment",
+    } <= set(manifest)
+    assert manifest["kind"] == "continuum"
+    assert manifest["gaia_stim_version"] == __version__
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", manifest["created_utc"])
+    assert manifest["model"]["name"] == "default"
+    assert manifest["model"]["file_sha256"] == model.file_sha256
+    assert manifest["model"]["preset"] == "tiny"
+    assert manifest["model"]["trained_with_gaia_stim"] == "0.1.0"
+    assert manifest["model"]["latent_dim"] == model.latent_dim
+    parameters = manifest["parameters"]
+    assert parameters["n_steps"] == 11 and parameters["method"] == "linear"
+    assert parameters["source_a"] == sources[0] and parameters["source_b"] == sources[1]
+    assert parameters["morph_levels"] == [step / 10 for step in range(11)]
+    assert "seed" in parameters
+    assert [entry["sha256"] for entry in manifest["inputs"]] == [sha256(path) for path in sources]
+    assert manifest["inputs"][0]["changes"] == ["resized 16x16 to 8x8"]
+    assert manifest["n_images"] == 11 and manifest["image_shape"] == [8, 8, 3]
+    assert len(manifest["images"]) == 11
+    for entry in manifest["images"]:
+        assert entry["sha256"] == sha256(out / entry["file"])
+    assert manifest["table"]["sha256"] == sha256(out / "stimuli.csv")
+    assert manifest["table"]["columns"]["step"] == "int"
+    assert manifest["contact_sheet"]["sha256"] == sha256(out / "contact_sheet.png")
+    assert {"python", "numpy", "pillow"} <= set(manifest["environment"])
+
+
+def test_torch_version_only_when_already_imported(tmp_path, result, model, monkeypatch):
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    write_continuum(tmp_path / "without", result, model)
+    manifest = json.loads((tmp_path / "without" / "manifest.json").read_text())
+    assert "torch" not in manifest["environment"]
+    assert "torch" not in sys.modules  # writing a set never imports torch
+
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(__version__="9.9.9"))
+    write_continuum(tmp_path / "with", result, model)
+    manifest = json.loads((tmp_path / "with" / "manifest.json").read_text())
+    assert manifest["environment"]["torch"] == "9.9.9"
+
+
+def test_array_sources_and_numeric_looking_names(tmp_path, model):
+    extensionless = tmp_path / "123"
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(extensionless, format="PNG")
+    result = continuum(model, np.ones((8, 8, 3)), str(extensionless), n_steps=2)
+    write_continuum(tmp_path / "set", result, model)
+    table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
+    assert table["source_a"].tolist() == ["array", "array"]
+    assert table["source_b"].tolist() == ["file_123", "file_123"]
+    manifest = json.loads((tmp_path / "set" / "manifest.json").read_text())
+    assert manifest["inputs"][0]["source"] == "array"
+    assert len(manifest["inputs"][0]["sha256"]) == 64
+    assert manifest["inputs"][1]["sha256"] == sha256(extensionless)
+
+
+def test_contact_sheet_rows_and_size(tmp_path, result, model):
+    write_continuum(tmp_path / "set", result, model)
+    sheet = Image.open(tmp_path / "set" / "contact_sheet.png")
+    assert sheet.mode == "RGB"
+    # 11 steps fit one row; 8 px images are enlarged (to 96 px) so labels and pixels are legible.
+    assert sheet.width > 11 * 96 and sheet.height < 2 * 96 + 100
+
+
+# ------------------------------------------------------------------------------------------
+# cells and table validation
+
+
+@pytest.mark.parametrize(
+    "text, non_text",
+    [
+        ("007", True), ("1.5", True), ("1e5", True), ("-2", True), ("inf", True), ("NaN", True),
+        ("NA", True), ("null", True), ("", True), ("True", True), ("false", True), (" 12 ", True),
+        ("007.png", False), ("face_a.png", False), ("array", False), ("1.5.png", False),
+        ("default", False), ("runs/r1/model.pt", False),
+    ],
+)
+def test_looks_like_non_text(text, non_text):
+    assert looks_like_non_text(text) is non_text
+    assert not looks_like_non_text(text_cell(text))
+
+
+def _rows(n=2, **extra):
+    return [
+        dict({"image_file": f"images/img_{index}.png", "level": index / 2}, **extra) for index in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        ([{"image_file": "a.png", "1bad": 1}, {"image_file": "b.png", "1bad": 2}], "column name"),
+        ([{"image_file": "a.png", "x-y": 1}, {"image_file": "b.png", "x-y": 2}], "column name"),
+        ([{"image_file": "a.png", "x": 1}, {"image_file": "b.png", "x": 2.5}], "one type"),
+        ([{"image_file": "a.png", "x": "a"}, {"image_file": "b.png", "x": 2}], "one type"),
+        ([{"image_file": "a.png", "x": "007"}, {"image_file": "b.png", "x": "b"}], "text_cell"),
+        ([{"image_file": "a.png", "x": float("nan")}, {"image_file": "b.png", "x": 1.0}], "finite"),
+        ([{"image_file": "a.png", "x": None}, {"image_file": "b.png", "x": None}], "cells must be"),
+        ([{"image_file": "a.png", "x": 1}, {"image_file": "b.png", "y": 1}], "same order"),
+        ([{"image_file": "a.png"}, {"image_file": "a.png"}], "unique"),
+        ([{"image_file": "images\\a.png"}, {"image_file": "b.png"}], "forward slashes"),
+        ([{"image_file": "/tmp/a.png"}, {"image_file": "b.png"}], "relative"),
+        ([{"image_file": "../a.png"}, {"image_file": "b.png"}], "relative"),
+        ([{"image_file": "a.jpg"}, {"image_file": "b.png"}], ".png"),
+        ([{"image_file": "stimuli.csv"}, {"image_file": "b.png"}], "relative"),
+        ([{"file": "a.png"}, {"file": "b.png"}], "image_file"),
+        (_rows(3), "2 images but 3 rows"),
+    ],
+)
+def test_bad_tables_are_refused(tmp_path, model, rows, match):
+    images = np.zeros((2, 8, 8, 3), dtype=np.float32)
+    with pytest.raises(InputError, match=re.escape(match)):
+        write_stimulus_set(tmp_path / "set", images, rows, {}, model)
+    assert os.listdir(tmp_path) == []
+
+
+def test_general_writer_with_other_columns(tmp_path, model):
+    images = np.random.default_rng(1).random((4, 8, 8, 3)).astype(np.float32)
+    rows = [
+        {"image_file": f"cells/row_{r}_col_{c}.png", "row": r, "col": c, "is_anchor": r == c,
+         "label": f"r{r}c{c}"}
+        for r in range(2) for c in range(2)
+    ]
+    write_stimulus_set(
+        tmp_path / "grid", images, rows, {"seed": 5, "grid": [2, 2]}, model, kind="grid",
+        labels=["a", "b", "c", "d"], sheet_columns=2,
+    )
+    table = pd.read_csv(tmp_path / "grid" / "stimuli.csv")
+    assert table.columns.tolist() == ["image_file", "row", "col", "is_anchor", "label"]
+    assert pd.api.types.is_bool_dtype(table["is_anchor"])
+    manifest = json.loads((tmp_path / "grid" / "manifest.json").read_text())
+    assert manifest["parameters"] == {"seed": 5, "grid": [2, 2]}
+    assert manifest["kind"] == "grid"
+
+
+# ------------------------------------------------------------------------------------------
+# atomic writing
+
+
+def test_existing_folder_is_refused(tmp_path, result, model):
+    out = tmp_path / "set"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="--force"):
+        write_continuum(out, result, model)
+    assert os.listdir(out) == ["keep.txt"]
+    assert hidden_entries(tmp_path) == []
+
+
+def test_force_replaces_a_set(tmp_path, result, model):
+    out = tmp_path / "set"
+    write_continuum(out, result, model)
+    (out / "stale.txt").write_text("from the old set")
+    short = continuum(model, np.zeros((8, 8, 3)), np.ones((8, 8, 3)), n_steps=3)
+    write_continuum(out, short, model, force=True)
+    assert len(os.listdir(out / "images")) == 3
+    assert not (out / "stale.txt").exists()
+    assert hidden_entries(tmp_path) == []
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_set(tmp_path, result, model):
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputExistsError, match="not a gaia-stim stimulus set"):
+        write_continuum(out, result, model, force=True)
+    assert os.listdir(out) == ["thesis.tex"]
+    file_out = tmp_path / "a_file"
+    file_out.write_text("x")
+    with pytest.raises(OutputExistsError, match="not a folder"):
+        write_continuum(file_out, result, model, force=True)
+
+
+def test_force_replaces_an_empty_folder(tmp_path, result, model):
+    (tmp_path / "set").mkdir()
+    write_continuum(tmp_path / "set", result, model, force=True)
+    assert (tmp_path / "set" / "manifest.json").is_file()
+
+
+def _fail(*args, **kwargs):
+    raise RuntimeError("disk full (simulated)")
+
+
+def test_failure_midway_leaves_nothing(tmp_path, result, model, monkeypatch):
+    monkeypatch.setattr(stimulus_sets, "_contact_sheet", _fail)
+    with pytest.raises(RuntimeError, match="simulated"):
+        write_continuum(tmp_path / "set", result, model)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failure_midway_with_force_keeps_the_old_set(tmp_path, result, model, monkeypatch):
+    out = tmp_path / "set"
+    write_continuum(out, result, model)
+    before = {name: sha256(out / "images" / name) for name in os.listdir(out / "images")}
+    manifest_before = (out / "manifest.json").read_bytes()
+    monkeypatch.setattr(stimulus_sets, "_save_png", _fail)
+    with pytest.raises(RuntimeError, match="simulated"):
+        write_continuum(out, result, model, force=True)
+    assert {name: sha256(out / "images" / name) for name in os.listdir(out / "images")} == before
+    assert (out / "manifest.json").read_bytes() == manifest_before
+    assert os.listdir(tmp_path) == ["set"]
+
+
+def test_failed_final_rename_restores_the_old_set(tmp_path, result, model, monkeypatch):
+    out = tmp_path / "set"
+    write_continuum(out, result, model)
+    manifest_before = (out / "manifest.json").read_bytes()
+    real_rename = os.rename
+
+    def rename(source, target):
+        if ".tmp-" in os.path.basename(source):
+            raise OSError("rename failed (simulated)")
+        return real_rename(source, target)
+
+    monkeypatch.setattr(stimulus_sets.os, "rename", rename)
+    with pytest.raises(OSError, match="simulated"):
+        write_continuum(out, result, model, force=True)
+    assert (out / "manifest.json").read_bytes() == manifest_before
+    assert os.listdir(tmp_path) == ["set"]
+
+
+def test_missing_parent_is_created(tmp_path, result, model):
+    write_continuum(tmp_path / "a" / "b" / "set", result, model)
+    assert (tmp_path / "a" / "b" / "set" / "stimuli.csv").is_file()
+
+
+# ------------------------------------------------------------------------------------------
+# determinism
+
+
+def test_same_inputs_give_identical_files(tmp_path, model, sources):
+    first = continuum(model, *sources, n_steps=7)
+    second = continuum(model, *sources, n_steps=7)
+    write_continuum(tmp_path / "one", first, model)
+    write_continuum(tmp_path / "two", second, model)
+    files = []
+    for root, _, names in os.walk(tmp_path / "one"):
+        files += [os.path.relpath(os.path.join(root, name), tmp_path / "one") for name in names]
+    assert len(files) == 7 + 3
+    for name in files:
+        if name != "manifest.json":
+            assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    manifest_one = json.loads((tmp_path / "one" / "manifest.json").read_text())
+    manifest_two = json.loads((tmp_path / "two" / "manifest.json").read_text())
+    manifest_one.pop("created_utc"), manifest_two.pop("created_utc")
+    assert manifest_one == manifest_two
