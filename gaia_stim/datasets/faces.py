@@ -1,0 +1,842 @@
+"""A parametric family of synthetic colour faces, rendered smoothly from a parameter vector.
+
+In the spirit of the synthetic faces of Wilson, Loffler & Wilkinson (2002, Vision Research
+42:2909-2923): a frontal face built from a head outline, hair, eyes, brows, nose and mouth,
+each placed and sized by a measurement with a physical meaning. Every parameter lies in
+``[0, 1]``, maps linearly onto its physical range, and ``0.5`` everywhere is the average face
+(:data:`AVERAGE_FACE`). Because any parameter vector can be rendered, the ideal morph between
+two faces (``render`` of the interpolated parameters) and the true size of a step are known.
+
+Parameters (lengths are fractions of the head height ``H`` or the head width ``W``, both
+measured on the head outline without hair and ears; colours are sRGB). Each maps linearly
+from its value at 0 to its value at 1:
+
+==================  ==========================================================================
+``head_width``      head width over head height: 0 -> 0.66, 1 -> 0.84
+``jaw_width``       lower-face width at 80 % of the way from head centre to chin, relative
+                    to an elliptical head: 0 -> 0.84x (pointed chin), 1 -> 1.29x (square jaw)
+``hairline_height`` hairline at the midline above the head centre: 0 -> 0.21 H (low
+                    fringe), 1 -> 0.40 H (high forehead); it curves down to the temples
+``hair_length``     lowest point of the hair below the head centre: 0 -> 0.05 H (cropped,
+                    close to the head), 1 -> 0.80 H (shoulder length, wider, past the chin)
+``hair_darkness``   hair colour: 0 blond, 0.33 light brown, 0.67 dark brown, 1 black; the
+                    brows follow it
+``skin_tone``       skin colour: 0 light (0.98, 0.86, 0.78), 0.5 medium (0.84, 0.64, 0.50),
+                    1 dark brown (0.45, 0.30, 0.21)
+``eye_size``        eye width, corner to corner: 0 -> 0.13 W, 1 -> 0.24 W (the height is
+                    half the width)
+``eye_spacing``     distance between the eye centres: 0 -> 0.32 W, 1 -> 0.52 W
+``eye_height``      eye line below the head centre: 0 -> -0.06 H (above), 1 -> 0.04 H
+                    (below); the brows and ears move with the eyes
+``iris_colour``     0 blue, 0.33 grey-green, 0.67 hazel, 1 dark brown
+``brow_height``     eye line to brow centre line: 0 -> 0.08 H, 1 -> 0.15 H
+``brow_thickness``  brow thickness at its thickest: 0 -> 0.02 H, 1 -> 0.06 H
+``nose_length``     base of the nose below the head centre: 0 -> 0.12 H, 1 -> 0.26 H (the
+                    nose runs from the eye line down to there)
+``nose_width``      width of the base of the nose across the nostril wings: 0 -> 0.14 W,
+                    1 -> 0.24 W
+``mouth_width``     mouth width, corner to corner: 0 -> 0.24 W, 1 -> 0.48 W
+``mouth_curvature`` lift of the mouth corners over the mouth width: 0 -> -0.18 (frown),
+                    0.5 -> 0 (neutral), 1 -> +0.18 (smile)
+==================  ==========================================================================
+
+The mouth sits 40 % of the way from the base of the nose to the chin. The face is frontal,
+left-right symmetric and centred on a plain light-grey background (sRGB 0.78).
+
+Rendering works on signed distances: every shape is an implicit function whose distance to
+the outline, in pixels (analytic for the ellipses of eyes, lips, nostrils and ears, from
+per-pixel slopes for the rest), is turned into a coverage ramp one pixel wide (a box-filter
+approximation of area coverage) and composited back to front. Coverage is a continuous
+function of the parameters, so a small parameter change gives a small image change; lines
+thinner than a pixel are drawn one pixel wide with proportionally lower opacity, so they fade
+instead of vanishing at small sizes. Everything is vectorised over the batch in numpy.
+
+Sampling (:func:`sample_parameters`) draws each parameter independently from Beta(2, 2):
+mean 0.5, standard deviation 0.22, extreme faces rarer than with a uniform distribution.
+"""
+
+import logging
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+from gaia_stim.errors import InputError, OutputExistsError
+
+__all__ = [
+    "PARAMETERS",
+    "PARAMETER_DESCRIPTIONS",
+    "AVERAGE_FACE",
+    "BACKGROUND",
+    "MIN_SIZE",
+    "MAX_SIZE",
+    "sample_parameters",
+    "render",
+    "make_faces",
+    "write_faces",
+]
+
+logger = logging.getLogger(__name__)
+
+# Each geometric parameter maps linearly from 0 -> low to 1 -> high in its physical unit;
+# the renderer reads these scales, and the descriptions are written from them.
+_HEIGHT = " of head height"
+_WIDTH = " of head width"
+_SCALES = {
+    "head_width": (0.66, 0.84, "head width over head height", ""),
+    "jaw_width": (
+        0.84,
+        1.29,
+        "lower-face width at 80% of the way from head centre to chin, relative to an "
+        "elliptical head (pointed chin to square jaw)",
+        "x",
+    ),
+    "hairline_height": (0.21, 0.40, "hairline at the midline above the head centre", _HEIGHT),
+    "hair_length": (
+        0.05,
+        0.80,
+        "lowest point of the hair below the head centre (cropped to shoulder length)",
+        _HEIGHT,
+    ),
+    "eye_size": (0.13, 0.24, "eye width, corner to corner (height is half the width)", _WIDTH),
+    "eye_spacing": (0.32, 0.52, "distance between the eye centres", _WIDTH),
+    "eye_height": (-0.06, 0.04, "eye line below the head centre (negative: above)", _HEIGHT),
+    "brow_height": (0.08, 0.15, "eye line to brow centre line", _HEIGHT),
+    "brow_thickness": (0.02, 0.06, "brow thickness at its thickest", _HEIGHT),
+    "nose_length": (
+        0.12,
+        0.26,
+        "base of the nose below the head centre (the nose runs from the eye line to there)",
+        _HEIGHT,
+    ),
+    "nose_width": (0.14, 0.24, "width of the base of the nose across the nostril wings", _WIDTH),
+    "mouth_width": (0.24, 0.48, "mouth width, corner to corner", _WIDTH),
+    "mouth_curvature": (
+        -0.18,
+        0.18,
+        "lift of the mouth corners over the mouth width (frown, 0.5 neutral, smile)",
+        "",
+    ),
+}
+
+_COLOUR_DESCRIPTIONS = {
+    "hair_darkness": "hair colour: 0 blond, 0.33 light brown, 0.67 dark brown, 1 black",
+    "skin_tone": "skin colour: 0 light, 0.5 medium, 1 dark brown",
+    "iris_colour": "iris colour: 0 blue, 0.33 grey-green, 0.67 hazel, 1 dark brown",
+}
+
+_ORDER = (
+    "head_width",
+    "jaw_width",
+    "hairline_height",
+    "hair_length",
+    "hair_darkness",
+    "skin_tone",
+    "eye_size",
+    "eye_spacing",
+    "eye_height",
+    "iris_colour",
+    "brow_height",
+    "brow_thickness",
+    "nose_length",
+    "nose_width",
+    "mouth_width",
+    "mouth_curvature",
+)
+
+
+def _describe(name):
+    if name in _COLOUR_DESCRIPTIONS:
+        return _COLOUR_DESCRIPTIONS[name]
+    low, high, meaning, unit = _SCALES[name]
+    if unit == "x":
+        return f"{meaning}: 0 -> {low:g}x, 1 -> {high:g}x"
+    return f"{meaning}: 0 -> {low:g}, 1 -> {high:g}{unit}"
+
+
+#: One line per parameter: its meaning and its scale.
+PARAMETER_DESCRIPTIONS = {name: _describe(name) for name in _ORDER}
+
+PARAMETERS = tuple(PARAMETER_DESCRIPTIONS)
+
+AVERAGE_FACE = np.full(len(PARAMETERS), 0.5)
+AVERAGE_FACE.flags.writeable = False
+
+BACKGROUND = 0.78  # sRGB grey of the background, all three channels
+
+MIN_SIZE = 16
+MAX_SIZE = 512
+
+# Geometry in image coordinates: x and y run from -1 to 1 across the image, y points down.
+_HEAD_CENTRE_Y = -0.02
+_HEAD_HALF_HEIGHT = 0.70  # B; the head height H is 2 B
+_HAIR_VOLUME = 0.10  # hair above the crown
+
+# Colour ramps: anchor positions and sRGB colours, interpolated piecewise-linearly.
+_SKIN = ([0.0, 0.5, 1.0], [(0.98, 0.86, 0.78), (0.84, 0.64, 0.50), (0.45, 0.30, 0.21)])
+_HAIR = (
+    [0.0, 1 / 3, 2 / 3, 1.0],
+    [(0.93, 0.80, 0.52), (0.66, 0.46, 0.26), (0.33, 0.21, 0.13), (0.10, 0.08, 0.07)],
+)
+_IRIS = (
+    [0.0, 1 / 3, 2 / 3, 1.0],
+    [(0.33, 0.55, 0.80), (0.42, 0.56, 0.46), (0.50, 0.36, 0.18), (0.22, 0.13, 0.07)],
+)
+_SCLERA = (0.95, 0.93, 0.90)
+_PUPIL = (0.05, 0.04, 0.04)
+
+# Faces per internal chunk are chosen so one chunk holds about this many pixels: the
+# intermediate arrays then stay small enough to be cache-friendly.
+_CHUNK_PIXELS = 1 << 19
+
+
+def _index(name):
+    return PARAMETERS.index(name)
+
+
+def _ramp(values, ramp):
+    """Piecewise-linear colour ramp: (n,) in [0, 1] -> (n, 3) float32."""
+    positions, colours = ramp
+    colours = np.asarray(colours)
+    return np.stack(
+        [np.interp(values, positions, colours[:, channel]) for channel in range(3)], axis=-1
+    ).astype(np.float32)
+
+
+def _slope(field, axis):
+    """Per-pixel slope along an axis: the larger of the forward and backward differences.
+
+    Unlike a central difference this stays right at the crease of a V-shaped field, as in the
+    middle of a shape only a pixel or two across, so thin shapes keep a one-pixel ramp.
+    """
+    step = np.abs(np.diff(field, axis=axis))
+    slope = np.empty_like(field)
+    inner = [slice(None)] * field.ndim
+    last = list(inner)
+    inner[axis], last[axis] = slice(None, -1), slice(-1, None)
+    slope[tuple(inner)] = step  # forward differences
+    slope[tuple(last)] = step[tuple(last)]
+    inner[axis], last[axis] = slice(1, -1), slice(None, -1)
+    np.maximum(slope[tuple(inner)], step[tuple(last)], out=slope[tuple(inner)])  # backward
+    return slope
+
+
+def _coverage(field):
+    """Coverage in [0, 1] of the region ``field < 0``, antialiased over one pixel.
+
+    The field is any continuous implicit function sampled on the pixel grid, (n, h, w);
+    dividing it by its slope per pixel gives the signed distance to the outline in pixels to
+    first order, which is turned into a ramp one pixel wide.
+    """
+    slope_y = _slope(field, 1)
+    slope_x = _slope(field, 2)
+    gradient = np.sqrt(slope_x * slope_x + slope_y * slope_y)
+    np.maximum(gradient, 1e-12, out=gradient)
+    distance = field / gradient
+    return np.clip(0.5 - distance, 0.0, 1.0, out=distance)
+
+
+def _ellipse(u, v, u_x, u_y, v_x, v_y, half_axis, pixel):
+    """Coverage of the unit disc ``u**2 + v**2 < 1`` in (possibly warped) scaled coordinates.
+
+    ``u_x`` ... ``v_y`` are the partial derivatives of ``u`` and ``v`` with respect to the
+    image coordinates x and y, and ``half_axis`` the shorter half-axis of the shape. The
+    distance to the outline is estimated analytically as ``(r - 1) / |grad r|``, which is
+    exact across the narrow axis; inside, it is limited by ``(1 - r) * half_axis``, which the
+    true distance of an unwarped ellipse never falls below, so a shape thinner than a pixel
+    does not flare up where the estimate switches to the long axis near its centre line.
+    Differences between neighbouring pixels would go wrong for shapes only a pixel thick.
+    """
+    radius = np.sqrt(u * u + v * v)
+    gradient_x = u * u_x + v * v_x  # radius times d(radius)/dx
+    gradient_y = u * u_y + v * v_y
+    slope = np.sqrt(gradient_x * gradient_x + gradient_y * gradient_y)
+    slope /= np.maximum(radius, 1e-12)
+    np.maximum(slope, 1e-12, out=slope)
+    distance = (radius - 1.0) / slope
+    np.maximum(distance, (radius - 1.0) * half_axis, out=distance)
+    distance /= pixel
+    return np.clip(0.5 - distance, 0.0, 1.0, out=distance)
+
+
+def _soft(radius_squared, opacity):
+    """A soft blob: opacity at the centre, falling smoothly to 0 at ``radius_squared == 1``."""
+    falloff = np.clip(1.0 - radius_squared, 0.0, 1.0)
+    return opacity * falloff * falloff
+
+
+def _line_width(half_width, pixel):
+    """Half-width and opacity of a line drawn at least one pixel wide, conserving its ink."""
+    minimum = 0.5 * pixel
+    drawn = np.maximum(half_width, minimum)
+    return drawn, half_width / drawn
+
+
+class _Canvas:
+    """A batch of images being painted, in image coordinates from -1 to 1."""
+
+    def __init__(self, n_faces, size):
+        self.size = size
+        self.pixel = np.float32(2.0 / size)
+        # Pixel centres, exactly mirror-symmetric about 0.
+        self.coordinates = ((2.0 * np.arange(size) + 1.0 - size) / size).astype(np.float32)
+        # planar (channel, face, row, column): painting touches one contiguous plane at a time
+        self.planes = np.full((3, n_faces, size, size), BACKGROUND, dtype=np.float32)
+
+    def _span(self, low, high):
+        first = int(np.floor((low + 1.0) / 2.0 * self.size)) - 2
+        last = int(np.ceil((high + 1.0) / 2.0 * self.size)) + 2
+        first, last = max(first, 0), min(last, self.size)
+        return slice(first, max(last, first + 3))
+
+    def window(self, x_low, x_high, y_low, y_high):
+        """Slices of a region and its coordinates X (1, 1, w) and Y (1, h, 1)."""
+        columns = self._span(x_low, x_high)
+        if x_low == -x_high:  # keep symmetric regions symmetric on the pixel grid
+            columns = slice(columns.start, self.size - columns.start)
+        rows = self._span(y_low, y_high)
+        x = self.coordinates[columns][None, None, :]
+        y = self.coordinates[rows][None, :, None]
+        return (rows, columns), x, y
+
+    def paint(self, region, alpha, colour, shade=None):
+        """Composite a colour over a region with coverage ``alpha`` (n, h, w).
+
+        ``colour`` is (n, 3) or (3,); ``shade`` (broadcastable to (n, h, w)) multiplies it.
+        """
+        rows, columns = region
+        colour = np.asarray(colour, dtype=np.float32)
+        for channel in range(3):
+            value = colour[..., channel]
+            value = value[:, None, None] if value.ndim == 1 else value
+            if shade is not None:
+                value = value * shade
+            target = self.planes[channel, :, rows, columns]  # a view, updated in place
+            target += alpha * (value - target)
+
+    def images(self):
+        """(n, size, size, 3) float32 in [0, 1]."""
+        np.clip(self.planes, 0.0, 1.0, out=self.planes)
+        return np.moveaxis(self.planes, 0, -1)
+
+
+def _render_chunk(params, size):
+    """Render (n, P) validated parameters -> (n, size, size, 3) float32."""
+    n_faces = params.shape[0]
+    canvas = _Canvas(n_faces, size)
+    pixel = canvas.pixel
+
+    def column(name):
+        return params[:, _index(name)].astype(np.float32)[:, None, None]  # (n, 1, 1)
+
+    def scaled(name):
+        """The parameter in its physical unit (see _SCALES), (n, 1, 1)."""
+        low, high = _SCALES[name][:2]
+        return np.float32(low) + np.float32(high - low) * column(name)
+
+    def lerp(name, low, high):
+        return np.float32(low) + np.float32(high - low) * column(name)
+
+    centre_y = np.float32(_HEAD_CENTRE_Y)
+    half_height = np.float32(_HEAD_HALF_HEIGHT)
+    head_height = 2 * half_height
+    half_width = half_height * scaled("head_width")  # (n, 1, 1)
+    # the lower face is widened by 1 + jaw * t**2, t running from head centre (0) to chin (1)
+    jaw = (scaled("jaw_width") - 1.0) / np.float32(0.8**2)
+
+    skin = _ramp(params[:, _index("skin_tone")], _SKIN)  # (n, 3)
+    hair = _ramp(params[:, _index("hair_darkness")], _HAIR)
+    iris = _ramp(params[:, _index("iris_colour")], _IRIS)
+
+    eye_y = centre_y + head_height * scaled("eye_height")
+    eye_x = half_width * scaled("eye_spacing")
+    eye_half_width = half_width * scaled("eye_size")
+    eye_half_height = 0.5 * eye_half_width
+    nose_y = centre_y + head_height * scaled("nose_length")
+    # nostril wings reach out to 0.82 of this half-width
+    nose_half_width = half_width * scaled("nose_width") / np.float32(0.82)
+    chin_y = centre_y + half_height
+    mouth_y = nose_y + 0.4 * (chin_y - nose_y)
+    mouth_half_width = half_width * scaled("mouth_width")
+    mouth_lift = 2.0 * scaled("mouth_curvature")  # corner lift over half the mouth width
+
+    def sheen(x, y):
+        """Hair brightness: a soft highlight over the crown."""
+        return 1.0 + 0.12 * _soft(
+            (x / (0.8 * half_width)) ** 2 + ((y - (centre_y - half_height)) / 0.35) ** 2, 1.0
+        )
+
+    # -- hair behind the head: round over the crown, boxy below the head centre ------------
+    hair_bottom = centre_y + head_height * scaled("hair_length")
+    hair_half_width = half_width + 0.035 + 0.10 * column("hair_length")
+    region, x, y = canvas.window(-1.0, 1.0, -1.0, 1.0)
+    across = (x / hair_half_width) ** 2
+    below = y - centre_y
+    # radii of degree one, so the two halves meet without a step at the head centre line
+    upper = np.sqrt(across + (below / (half_height + _HAIR_VOLUME)) ** 2)
+    down = (below / (hair_bottom - centre_y)) ** 2
+    lower = np.sqrt(np.sqrt(across * across + down * down))
+    hair_field = np.where(below < 0, upper, lower) - 1.0
+    canvas.paint(region, _coverage(hair_field), hair, shade=sheen(x, y))
+
+    # -- neck, shadowed under the chin ------------------------------------------------------
+    neck_top = centre_y + 0.3 * half_height
+    region, x, y = canvas.window(-0.5, 0.5, float(neck_top) - 0.05, 1.0)
+    neck_half_width = 0.42 * half_width + 0.10 * np.clip(y - chin_y, 0.0, None)
+    neck_field = np.maximum(np.abs(x) - neck_half_width, neck_top - y)
+    shade = 0.80 + 0.10 * np.clip((y - chin_y) / 0.3, 0.0, 1.0)
+    canvas.paint(region, _coverage(neck_field), skin, shade=shade)
+
+    # -- ears -------------------------------------------------------------------------------
+    region, x, y = canvas.window(-0.75, 0.75, -0.35, 0.3)
+    ear_y = eye_y + 0.06
+    ear = _ellipse(
+        (np.abs(x) - half_width) / 0.085,
+        (y - ear_y) / 0.15,
+        1 / 0.085,
+        0,
+        0,
+        1 / 0.15,
+        0.085,
+        pixel,
+    )
+    canvas.paint(region, ear, skin * np.float32(0.93))
+
+    # -- head, darker towards the outline ---------------------------------------------------
+    region, x, y = canvas.window(-0.72, 0.72, -0.76, 0.72)
+    below = (y - centre_y) / half_height
+    t = np.clip(below, 0.0, 1.0)
+    across = x / (half_width * (1.0 + jaw * t * t))
+    radius_squared = across * across + below * below
+    head_field = np.sqrt(radius_squared) - 1.0
+    edge = np.clip(radius_squared, 0.0, 1.0)
+    shade = 1.0 - 0.12 * edge * edge * edge
+    canvas.paint(region, _coverage(head_field), skin, shade=shade)
+
+    # -- hair in front: inside a slightly enlarged head, above the hairline -----------------
+    region, x, y = canvas.window(-0.72, 0.72, -0.80, 0.15)
+    below = (y - centre_y) / (half_height + 0.03)
+    across = x / (half_width + 0.03)
+    front_head = across * across + below * below - 1.0
+    hairline_middle = centre_y - head_height * scaled("hairline_height")
+    hairline_side = centre_y - head_height * lerp("hairline_height", 0.0, 0.10)
+    side = (x / half_width) ** 2
+    hairline = hairline_middle + (hairline_side - hairline_middle) * np.minimum(side * side, 1.0)
+    # scale the hairline term so both fields measure distance alike
+    front_field = np.maximum(front_head, (y - hairline) * 2.5)
+    canvas.paint(region, _coverage(front_field), hair, shade=sheen(x, y))
+
+    # -- cheeks: a faint warm flush -------------------------------------------------------
+    region, x, y = canvas.window(-0.6, 0.6, -0.2, 0.6)
+    flush = _soft(
+        ((np.abs(x) - 0.58 * half_width) / (0.26 * half_width)) ** 2
+        + ((y - nose_y + 0.02) / 0.12) ** 2,
+        0.12,
+    )
+    canvas.paint(region, flush, skin * np.asarray((1.0, 0.80, 0.80), dtype=np.float32))
+
+    # -- eye sockets: soft shadows under the brows ------------------------------------------
+    region, x, y = canvas.window(-0.6, 0.6, -0.45, 0.3)
+    socket = _soft(
+        ((np.abs(x) - eye_x) / (1.7 * eye_half_width)) ** 2
+        + ((y - eye_y + 0.3 * eye_half_height) / (3.2 * eye_half_height)) ** 2,
+        0.22,
+    )
+    canvas.paint(region, socket, skin * np.float32(0.72))
+
+    # -- eyes: lid outline, white, iris, pupil, catch-light ---------------------------------
+    region, x, y = canvas.window(-0.55, 0.55, -0.3, 0.25)
+    dx = np.abs(x) - eye_x
+    dy = y - eye_y
+    lid_thickness, lid_ink = _line_width(0.22 * eye_half_height, pixel)
+    lid_width = eye_half_width + 0.6 * lid_thickness
+    lid_height = eye_half_height + 1.6 * lid_thickness
+    lid = _ellipse(
+        dx / lid_width,
+        (dy + 0.6 * lid_thickness) / lid_height,
+        1 / lid_width,
+        0,
+        0,
+        1 / lid_height,
+        np.minimum(lid_width, lid_height),
+        pixel,
+    )
+    canvas.paint(region, lid * lid_ink, hair * np.float32(0.35))
+    white = _ellipse(
+        dx / eye_half_width,
+        dy / eye_half_height,
+        1 / eye_half_width,
+        0,
+        0,
+        1 / eye_half_height,
+        eye_half_height,
+        pixel,
+    )
+    canvas.paint(region, white, _SCLERA)
+    distance = np.sqrt(dx * dx + dy * dy)
+    iris_radius = 0.95 * eye_half_height
+    iris_cover = np.clip(0.5 - (distance - iris_radius) / pixel, 0.0, 1.0) * white
+    canvas.paint(region, iris_cover, iris)
+    pupil_cover = np.clip(0.5 - (distance - 0.45 * iris_radius) / pixel, 0.0, 1.0) * white
+    canvas.paint(region, pupil_cover, _PUPIL)
+    glint = _soft(
+        (dx * dx + (dy + 0.45 * iris_radius) ** 2)
+        / (0.25 * iris_radius + 0.6 * pixel) ** 2,
+        0.8,
+    )
+    canvas.paint(region, glint * white, (1.0, 1.0, 1.0))
+
+    # -- brows: arched bars, tapering outwards ----------------------------------------------
+    region, x, y = canvas.window(-0.55, 0.55, -0.45, 0.05)
+    brow_x = 1.02 * eye_x
+    brow_y = eye_y - head_height * scaled("brow_height")
+    brow_half_width = 1.25 * eye_half_width + 0.01
+    along = (np.abs(x) - brow_x) / brow_half_width  # -1 inner end, +1 outer end
+    brow_half_thickness, brow_ink = _line_width(
+        0.5 * head_height * scaled("brow_thickness"), pixel
+    )
+    arch = 0.025 * (1.0 - along * along)
+    thickness = brow_half_thickness * (1.0 - 0.3 * np.clip(along, 0.0, 1.0))
+    brow_field = np.maximum(
+        np.abs(y - brow_y + arch) - thickness, (np.abs(along) - 1.0) * brow_half_width
+    )
+    brow_colour = 0.55 * hair + 0.45 * hair * hair  # brows a little darker than the hair
+    canvas.paint(region, _coverage(brow_field) * brow_ink, brow_colour)
+
+    # -- nose: side shadows, shadow under the tip, nostrils, highlight ----------------------
+    region, x, y = canvas.window(-0.25, 0.25, -0.15, 0.5)
+    length = nose_y - eye_y
+    sides = _soft(
+        ((np.abs(x) - 0.55 * nose_half_width) / (0.35 * nose_half_width)) ** 2
+        + ((y - eye_y - 0.6 * length) / (0.45 * length)) ** 2,
+        0.28,
+    )
+    canvas.paint(region, sides, skin * np.float32(0.75))
+    under = _soft((x / (1.1 * nose_half_width)) ** 2 + ((y - nose_y - 0.015) / 0.035) ** 2, 0.35)
+    canvas.paint(region, under, skin * np.float32(0.72))
+    tip = _soft((x / (0.6 * nose_half_width)) ** 2 + ((y - nose_y + 0.045) / 0.06) ** 2, 0.35)
+    canvas.paint(region, tip, np.minimum(skin * np.float32(1.08), 1.0))
+    nostril_width = 0.32 * nose_half_width
+    nostril = _ellipse(
+        (np.abs(x) - 0.5 * nose_half_width) / nostril_width,
+        (y - nose_y) / 0.016,
+        1 / nostril_width,
+        0,
+        0,
+        1 / 0.016,
+        np.minimum(nostril_width, 0.016),
+        pixel,
+    )
+    canvas.paint(region, nostril * 0.8, skin * np.float32(0.45))
+
+    # -- mouth: lips around a curved mouth line ---------------------------------------------
+    region, x, y = canvas.window(-0.35, 0.35, 0.15, 0.68)
+    relative = x / mouth_half_width
+    # the mouth line is a parabola through the corners; beyond them it stops bending
+    bend = np.minimum(relative * relative, 1.0)
+    bend_x = np.where(np.abs(relative) < 1.0, 2 * relative, 0.0)  # d(bend)/d(relative)
+    curve = y - mouth_y + mouth_lift * mouth_half_width * bend
+    lip_half_height = np.where(curve < 0, 0.030, 0.042).astype(np.float32)
+    lips = _ellipse(
+        relative,
+        curve / lip_half_height,
+        1 / mouth_half_width,
+        0,
+        mouth_lift * bend_x / lip_half_height,  # d(curve)/dx over the lip height
+        1 / lip_half_height,
+        lip_half_height,
+        pixel,
+    )
+    lip_colour = skin * np.asarray((0.85, 0.52, 0.52), dtype=np.float32)
+    canvas.paint(region, lips, lip_colour)
+    line_half_width, line_ink = _line_width(np.float32(0.006), pixel)
+    line_field = np.maximum(
+        np.abs(curve) - line_half_width, (np.abs(relative) - 0.97) * mouth_half_width
+    )
+    canvas.paint(region, _coverage(line_field) * line_ink, skin * np.float32(0.35))
+
+    return canvas.images()
+
+
+def _check_size(size):
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+        raise InputError(f"size must be a whole number of pixels; got {size!r}")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise InputError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels; got {size}")
+    return int(size)
+
+
+def _check_count(n):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise InputError(f"n (the number of faces) must be a whole number; got {n!r}")
+    if n < 1:
+        raise InputError(f"n (the number of faces) must be at least 1; got {n}")
+    return int(n)
+
+
+def _check_parameters(params):
+    """(P,) or (N, P) array-like -> (N, P) float64, or InputError naming what is wrong."""
+    try:
+        array = np.array(params, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(
+            f"params must be an array of numbers; got {params!r:.80} ({error})"
+        ) from None
+    n_parameters = len(PARAMETERS)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2 or array.shape[1] != n_parameters:
+        raise InputError(
+            f"params must have shape ({n_parameters},) or (N, {n_parameters}), one column per "
+            f"name in PARAMETERS; got shape {np.shape(params)}"
+        )
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, index = np.argwhere(~finite)[0]
+        raise InputError(
+            f"parameter {PARAMETERS[index]!r} of face {row} is {array[row, index]}; "
+            "parameters must be finite numbers in [0, 1]"
+        )
+    outside = (array < 0.0) | (array > 1.0)
+    if outside.any():
+        row, index = np.argwhere(outside)[0]
+        raise InputError(
+            f"parameter {PARAMETERS[index]!r} of face {row} is {array[row, index]:g}; "
+            "parameters must lie in [0, 1] (0.5 is the average face)"
+        )
+    return array
+
+
+def _as_generator(rng):
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise InputError(f"a seed must be a non-negative whole number; got {rng}")
+        return np.random.default_rng(int(rng))
+    raise InputError(f"rng must be a numpy.random.Generator or a whole-number seed; got {rng!r}")
+
+
+def sample_parameters(n, rng):
+    """Draw random faces: each parameter independently from Beta(2, 2).
+
+    Beta(2, 2) has mean 0.5 (the average face) and standard deviation 0.22; extreme values
+    are rarer than under a uniform distribution but every face in the family can occur.
+
+    Parameters
+    ----------
+    n : int
+        Number of faces, at least 1.
+    rng : numpy.random.Generator or int
+        Source of randomness, or a seed for ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    ndarray of shape (n, len(PARAMETERS))
+        float64 parameters in [0, 1], columns in the order of :data:`PARAMETERS`.
+
+    Raises
+    ------
+    InputError
+        If ``n`` is not a whole number >= 1 or ``rng`` is neither a Generator nor a seed.
+
+    Examples
+    --------
+    >>> params = sample_parameters(4, rng=0)
+    >>> params.shape == (4, len(PARAMETERS))
+    True
+    """
+    n = _check_count(n)
+    generator = _as_generator(rng)
+    return generator.beta(2.0, 2.0, size=(n, len(PARAMETERS)))
+
+
+def _chunk_length(size):
+    return max(1, _CHUNK_PIXELS // (size * size))
+
+
+def render(params, size=64):
+    """Render faces from parameter vectors.
+
+    Parameters
+    ----------
+    params : array-like of shape (P,) or (N, P)
+        Parameters in [0, 1], columns in the order of :data:`PARAMETERS` (P of them).
+    size : int, default=64
+        Width and height of the images in pixels, 16 to 512.
+
+    Returns
+    -------
+    ndarray of shape (N, size, size, 3)
+        float32 sRGB images in [0, 1] (N is 1 for a single vector).
+
+    Raises
+    ------
+    InputError
+        If ``params`` has the wrong shape, holds a non-finite value or a value outside
+        [0, 1] (the message names the parameter), or ``size`` is not a whole number in
+        [16, 512].
+
+    Examples
+    --------
+    >>> render(AVERAGE_FACE, size=32).shape
+    (1, 32, 32, 3)
+    """
+    size = _check_size(size)
+    params = _check_parameters(params)
+    images = np.empty((params.shape[0], size, size, 3), dtype=np.float32)
+    step = _chunk_length(size)
+    for start in range(0, params.shape[0], step):
+        images[start : start + step] = _render_chunk(params[start : start + step], size)
+    return images
+
+
+def _to_uint8(images):
+    return np.round(images * 255.0).astype(np.uint8)
+
+
+def _face_ids(start, stop):
+    return [f"face_{index:05d}" for index in range(start, stop)]
+
+
+def _parameter_table(params, start=0):
+    table = pd.DataFrame(params, columns=list(PARAMETERS))
+    table.insert(0, "face_id", _face_ids(start, start + len(params)))
+    return table
+
+
+def make_faces(n, size=64, seed=0):
+    """Sample and render ``n`` random faces.
+
+    Parameters
+    ----------
+    n : int
+        Number of faces, at least 1.
+    size : int, default=64
+        Image width and height in pixels, 16 to 512.
+    seed : int, default=0
+        Seed of the parameter sampling; the same seed gives the same faces.
+
+    Returns
+    -------
+    dict
+        ``images``: uint8 ndarray of shape (n, size, size, 3);
+        ``parameters``: DataFrame with a text column ``face_id`` (``"face_00000"``, ...) and
+        one float column per name in :data:`PARAMETERS`;
+        ``seed``, ``size``: as given; ``parameter_names``: :data:`PARAMETERS` as a list;
+        ``sampling``: a description of the sampling distribution.
+
+    Raises
+    ------
+    InputError
+        If ``n``, ``size`` or ``seed`` is invalid.
+
+    Examples
+    --------
+    >>> faces = make_faces(8, size=32, seed=1)
+    >>> faces["images"].shape, list(faces["parameters"].columns[:2])
+    ((8, 32, 32, 3), ['face_id', 'head_width'])
+    """
+    n = _check_count(n)
+    size = _check_size(size)
+    params = sample_parameters(n, _as_generator(seed))
+    return {
+        "images": _to_uint8(render(params, size)),
+        "parameters": _parameter_table(params),
+        "seed": seed,
+        "size": size,
+        "parameter_names": list(PARAMETERS),
+        "sampling": "independent Beta(2, 2) per parameter",
+    }
+
+
+def _check_output_folder(out_dir, force):
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputExistsError(
+            f"output {out_dir!r} exists and is not a folder; choose another path"
+        )
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not force:
+        raise OutputExistsError(
+            f"output folder {out_dir!r} exists and is not empty; choose another path or pass "
+            "force=True (--force) to replace it"
+        )
+
+
+def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
+    """Write ``n`` random faces as PNG files plus ``attributes.csv``.
+
+    The folder holds ``face_00000.png``, ``face_00001.png``, ... and ``attributes.csv`` with
+    the columns ``file`` (relative file name), ``face_id`` and one column per parameter. The
+    faces are those of ``make_faces(n, size, seed)``. The folder is written into a temporary
+    sibling and renamed into place, so it never exists half-written; the same arguments
+    give byte-identical files.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        Folder to create.
+    n : int
+        Number of faces, at least 1.
+    size : int, default=64
+        Image width and height in pixels, 16 to 512.
+    seed : int, default=0
+        Seed of the parameter sampling.
+    force : bool, default=False
+        Replace ``out_dir`` if it exists and is not empty.
+    progress : bool, default=False
+        Show a progress bar on stderr (only when stderr is a terminal).
+
+    Returns
+    -------
+    str
+        The path of the folder written.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``out_dir`` exists and is not empty and ``force`` is false, or is not a folder.
+    InputError
+        If ``n``, ``size`` or ``seed`` is invalid.
+    """
+    from PIL import Image
+    from tqdm import tqdm
+
+    n = _check_count(n)
+    size = _check_size(size)
+    generator = _as_generator(seed)
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    _check_output_folder(out_dir, force)
+
+    params = sample_parameters(n, generator)
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    name = os.path.basename(out_dir)
+    staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+    try:
+        step = _chunk_length(size)
+        names = [f"{face_id}.png" for face_id in _face_ids(0, n)]
+        with tqdm(total=n, unit="face", disable=None if progress else True) as bar:
+            for start in range(0, n, step):
+                images = _to_uint8(render(params[start : start + step], size))
+                for offset, image in enumerate(images):
+                    Image.fromarray(image).save(os.path.join(staging, names[start + offset]))
+                bar.update(len(images))
+        table = _parameter_table(params)
+        table.insert(0, "file", names)
+        table.to_csv(os.path.join(staging, "attributes.csv"), index=False)
+
+        _check_output_folder(out_dir, force)  # it may have appeared meanwhile
+        if os.path.isdir(out_dir) and os.listdir(out_dir):
+            discard = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
+            os.replace(out_dir, os.path.join(discard, "old"))
+            os.replace(staging, out_dir)
+            shutil.rmtree(discard, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)  # onto nothing or onto an empty folder
+    finally:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+    logger.info("wrote %d faces of %d px to %s", n, size, out_dir)
+    return out_dir
