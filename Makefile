@@ -28,9 +28,9 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	$(BIN)/gaia-stim continuum --from examples/faces/face_a.png --to examples/faces/face_b.png \
-		--steps 11 --out out/continuum_face_a_to_face_b --force
-	@echo "open out/continuum_face_a_to_face_b/contact_sheet.png"
+	$(BIN)/gaia-stim continuum --from examples/faces/face_00005.png --to examples/faces/face_00006.png \
+		--steps 11 --out out/continuum_face_00005_to_face_00006 --force
+	@echo "open out/continuum_face_00005_to_face_00006/contact_sheet.png"
 
 test: install-test
 	$(BIN)/python -m pytest -q

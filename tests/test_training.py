@@ -1,6 +1,7 @@
 """The trainer: it learns, it is reproducible, it resumes exactly, and its files load."""
 
 import csv
+import math
 
 import numpy as np
 import pytest
@@ -32,11 +33,14 @@ def read_metrics(path):
 
 @pytest.mark.slow
 def test_short_training_lowers_reconstruction_error_substantially(tmp_path, blobs):
-    trainer = Trainer(tmp_path / "run", blobs, settings(batch_size=16, lr_max=1e-3), device="cpu")
+    # 200 warm-up steps, then 100 steps of the full GAIA objective
+    trainer = Trainer(tmp_path / "run", blobs, settings(batch_size=16, lr_max=1e-3, warmup_steps=200), device="cpu")
     x = trainer.to_tensor(blobs)
     with torch.no_grad():
         before = (trainer.generator(x) - x).abs().mean().item()
     trainer.train(300, log_every=50, checkpoint_every=1000, sample_every=150, progress=False)
+    rows = read_metrics(tmp_path / "run" / "metrics.csv")
+    assert rows[-1]["loss_gi"] != "nan" and rows[0]["loss_gi"] == "nan"  # GAIA after the warm-up
     model = gaia_stim.load_model(tmp_path / "run")
     after = np.abs(model.decode(model.encode(blobs)) - blobs / 255.0).mean()
     assert after < 0.5 * before, (before, after)
@@ -174,3 +178,13 @@ def test_each_network_is_updated_by_its_own_loss_only(blobs):
 def test_bad_batch_sizes_are_refused(blobs, batch, message):
     with pytest.raises(InputError, match=message):
         Trainer("unused", blobs, settings(batch_size=batch))
+
+
+def test_warmup_trains_both_networks_as_autoencoders_then_switches(blobs):
+    trainer = Trainer("unused", blobs, settings(warmup_steps=1), device="cpu")
+    x = trainer.to_tensor(blobs[:8])
+    first = trainer.train_step(x)
+    assert first["lr_d"] == first["lr_g"] == 1e-3 and math.isnan(first["loss_gi"])
+    assert first["loss_g"].item() == pytest.approx(first["reconstruction"])
+    second = trainer.train_step(x)
+    assert math.isfinite(second["loss_gi"]) and second["lr_d"] + second["lr_g"] == pytest.approx(1e-3)

@@ -90,8 +90,9 @@ class Trainer:
         Training images at the configuration's size and channels.
     settings : dict
         ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
-        ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``data`` (a
-        description of where the images came from).
+        ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``warmup_steps``
+        (plain-autoencoder steps first, see :mod:`gaia_stim.model.objective`) and
+        ``data`` (a description of where the images came from).
     device : {"cpu", "cuda"}
     """
 
@@ -164,6 +165,7 @@ class Trainer:
             self.generator, self.discriminator, x,
             ablation=self.ablation, alpha=float(self.settings["alpha"]),
             lr_max=float(self.settings["lr_max"]), coefficients=coefficients,
+            warmup=self.step < int(self.settings.get("warmup_steps", 0)),
         )
         self.optimizer_g.zero_grad(set_to_none=True)
         self.optimizer_d.zero_grad(set_to_none=True)
@@ -294,7 +296,10 @@ class Trainer:
 
     def training_record(self):
         """What a model file says about how it was trained."""
-        keys = ("preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "data", "n_images", "data_fingerprint")
+        keys = (
+            "preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps",
+            "data", "n_images", "data_fingerprint",
+        )
         return {
             **{k: self.settings[k] for k in keys if k in self.settings},
             "steps": self.step,

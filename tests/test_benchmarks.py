@@ -1,0 +1,172 @@
+"""The benchmark scripts: face-quality measurements are right on cases with known answers."""
+
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from gaia_stim.datasets.faces import PARAMETERS, make_faces, render
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+SIZE = 32
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def face_quality():
+    return load_script("face_quality")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A real model file, trained for one step on synthetic faces at 32 px."""
+    import torch
+
+    import gaia_stim
+    from gaia_stim.model import Trainer, preset_config
+
+    torch.set_num_threads(1)
+    run = tmp_path_factory.mktemp("benchmarks") / "run"
+    settings = {
+        "preset": "tiny", "config": preset_config("tiny"), "batch_size": 8, "seed": 0,
+        "ablation": "none", "lr_max": 1e-3, "alpha": 5e-4,
+    }
+    trainer = Trainer(run, make_faces(16, size=SIZE, seed=0)["images"], settings, device="cpu")
+    trainer.train(1, log_every=1, sample_every=0, progress=False)
+    return gaia_stim.load_model(run)
+
+
+class PerfectModel:
+    """Encodes a rendered face to its parameters and decodes by rendering: morphs are exact."""
+
+    image_size, channels, latent_dim = SIZE, 3, len(PARAMETERS)
+    name, preset, file_sha256, training = "perfect", "fake", "0" * 64, {}
+
+    def __init__(self, params):
+        images = render(params, SIZE)
+        self.lookup = {image.tobytes(): row for image, row in zip(images, params)}
+
+    def encode(self, images):
+        return np.stack([self.lookup[np.asarray(image, dtype=np.float32).tobytes()] for image in images]).astype(np.float32)
+
+    def decode(self, z):
+        return render(np.clip(np.asarray(z, dtype=np.float64), 0.0, 1.0), SIZE)
+
+
+def test_true_morph_ends_are_the_two_faces_and_crossfade_is_exact_there(face_quality):
+    params_a, params_b = face_quality.held_out_pairs(3, seed=1)
+    levels = face_quality.morph_levels(5)
+    truth = face_quality.true_morphs(params_a, params_b, levels, SIZE)
+    assert truth.shape == (3, 5, SIZE, SIZE, 3)
+    np.testing.assert_array_equal(truth[:, 0], render(params_a, SIZE))
+    np.testing.assert_array_equal(truth[:, -1], render(params_b, SIZE))
+    fade = face_quality.crossfades(truth[:, 0], truth[:, -1], levels)
+    errors = face_quality.mean_absolute_error(fade, truth)
+    assert errors.shape == (3, 5)
+    assert np.all(errors[:, [0, -1]] == 0.0)
+    assert np.all(errors[:, 1:-1] > 0.0)
+
+
+def test_middle_steps_are_levels_point_three_to_point_seven(face_quality):
+    levels = face_quality.morph_levels(11)
+    assert levels[0] == 0.0 and levels[-1] == 1.0
+    np.testing.assert_allclose(levels[face_quality.middle_steps(levels)], [0.3, 0.4, 0.5, 0.6, 0.7])
+
+
+def test_held_out_faces_differ_from_training_faces(face_quality):
+    params_a, params_b = face_quality.held_out_pairs(4, seed=face_quality.DEFAULT_SEED)
+    training = make_faces(8, size=16, seed=0)["parameters"][list(PARAMETERS)].to_numpy()
+    assert not np.isclose(params_a[:, None], training[None]).all(axis=-1).any()
+    assert not np.allclose(params_a, params_b)
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [("default", ("default", "default")), ("runs/ae_small=AE", ("runs/ae_small", "AE")),
+     ("runs/gaia/", ("runs/gaia/", "gaia")), ("m/model.pt", ("m/model.pt", "model"))],
+)
+def test_model_specs(face_quality, spec, expected):
+    assert face_quality.parse_model_spec(spec) == expected
+
+
+def test_perfect_model_has_zero_morph_error(face_quality):
+    n_pairs, n_steps = 2, 5
+    params_a, params_b = face_quality.held_out_pairs(n_pairs, seed=3)
+    levels = face_quality.morph_levels(n_steps)
+    every_step = np.clip(face_quality.interpolate(params_a, params_b, levels), 0, 1).reshape(-1, len(PARAMETERS))
+    model = PerfectModel(every_step)
+    fidelity = face_quality.morph_fidelity([model], ["perfect"], params_a, params_b, n_steps)
+    assert fidelity["vs_truth"]["perfect"].shape == (n_pairs, n_steps)
+    assert fidelity["vs_truth"]["perfect"].max() < 1e-4  # latents pass through float32
+    assert fidelity["vs_own"]["perfect"].max() < 1e-4
+    assert fidelity["vs_truth"]["crossfade"][:, 2].min() > 1e-3
+
+
+def test_real_model_tables_have_the_right_shape(face_quality, tiny_model):
+    n_steps, n_pairs = 5, 3
+    result = face_quality.run(
+        [tiny_model, tiny_model], ["GAIA", "AE"], seed=5, n_recon=4, n_pairs=n_pairs, n_steps=n_steps
+    )
+    per_step = result["morph"]["per_step"]
+    assert set(per_step) == {"crossfade", "GAIA", "AE"}
+    for name in ("GAIA", "AE"):
+        assert len(per_step[name]["vs_true_morph"]) == n_steps
+        assert len(per_step[name]["vs_own_rendering"]) == n_steps
+        assert per_step[name]["vs_own_rendering"][0] == 0.0  # the morph's ends are the reconstructions
+    assert per_step["crossfade"]["vs_true_morph"][0] == 0.0 == per_step["crossfade"]["vs_true_morph"][-1]
+    assert result["morph"]["middle"]["AE"]["ratio_GAIA_over_this_vs_true_morph"] == pytest.approx(1.0)
+    assert -1 <= result["reconstruction"]["GAIA"]["ssim_mean"] <= 1
+    text = face_quality.report(result)
+    lines = text.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.split()[:2] == ["step", "morph_level"])
+    assert lines[header].split() == ["step", "morph_level", "crossfade", "GAIA", "AE"]
+    assert [line.split()[0] for line in lines[header + 1 : header + 1 + n_steps]] == ["0", "1", "2", "3", "4"]
+    assert "morph vs model's own rendering" in text.lower()
+
+
+def test_command_line_writes_json_and_figure(face_quality, tiny_model, tmp_path, capsys):
+    out_json, out_png = tmp_path / "quality.json", tmp_path / "quality.png"
+    status = face_quality.main([
+        "--model", f"{tiny_model.path}=GAIA", "--n-recon", "2", "--n-pairs", "3", "--steps", "3",
+        "--json", str(out_json), "--figure", str(out_png),
+    ])
+    assert status == 0
+    record = json.loads(out_json.read_text())
+    assert record["seed"] == 12345 and record["models"][0]["file_sha256"] == tiny_model.file_sha256
+    assert {"gaia_stim", "torch"} <= set(record["versions"])
+    from PIL import Image
+
+    assert Image.open(out_png).size[0] > 3 * SIZE
+    assert "held-out faces from seed 12345" in capsys.readouterr().out
+
+
+def test_bad_model_exits_with_one_line(face_quality, tmp_path):
+    with pytest.raises(SystemExit) as raised:
+        face_quality.main(["--model", f"{tmp_path / 'missing'}=X"])
+    message = str(raised.value.code)
+    assert "--model" in message and "not found" in message and "\n" not in message
+
+
+def test_cli_speed_names_what_is_missing(tmp_path):
+    cli_speed = load_script("cli_speed")
+    with pytest.raises(SystemExit) as raised:
+        cli_speed.main(["--from", str(tmp_path / "a.png"), "--to", str(tmp_path / "b.png"), "--model", str(tmp_path / "m")])
+    message = str(raised.value.code)
+    assert "a.png" in message and "b.png" in message and "--model" in message and "\n" not in message
+
+
+def test_cli_speed_report_states_the_targets():
+    cli_speed = load_script("cli_speed")
+    names = list(cli_speed.commands("a", "b", "default", "gaia-stim"))
+    table, summary = cli_speed.report({names[0]: [1.0, 1.2, 1.1], names[1]: [0.1, 0.2, 0.1], names[2]: [1.5, 1.6, 2.0]})
+    assert summary["continuum_over_import_torch"] == pytest.approx(1.6 / 1.1)
+    assert "continuum / import torch: 1.45x (target <= 1.6x): met" in table
+    assert "--help: 0.100 s (target <= 0.3 s): met" in table
