@@ -65,10 +65,11 @@ class StimulusModel:
     def __init__(self, payload, name, path, device="cpu"):
         self.config = ModelConfig.from_dict(payload["config"])
         self.device = torch.device(resolve_device(device))
-        generator = Generator(self.config)
+        with torch.device("meta"):  # no random initialisation: every weight comes from the file
+            generator = Generator(self.config)
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["generator"].items()}
         try:
-            generator.load_state_dict(state)
+            generator.load_state_dict(state, assign=True)
         except RuntimeError as error:
             raise ModelFileError(f"{path!r} does not match its own configuration: {str(error).splitlines()[0]}") from None
         self.generator = generator.to(self.device).eval()

@@ -188,3 +188,37 @@ def test_warmup_trains_both_networks_as_autoencoders_then_switches(blobs):
     assert first["loss_g"].item() == pytest.approx(first["reconstruction"])
     second = trainer.train_step(x)
     assert math.isfinite(second["loss_gi"]) and second["lr_d"] + second["lr_g"] == pytest.approx(1e-3)
+
+
+def test_load_model_refuses_foreign_and_corrupt_files(tmp_path, blobs):
+    from gaia_stim.errors import ModelFileError
+
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    trainer.train(1, sample_every=0, progress=False)
+    with pytest.raises(ModelFileError, match="not a gaia-stim-model file"):
+        gaia_stim.load_model(tmp_path / "run" / "checkpoint.pt")
+    (tmp_path / "corrupt.pt").write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelFileError, match="cannot read"):
+        gaia_stim.load_model(tmp_path / "corrupt.pt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelFileError, match="without model.pt"):
+        gaia_stim.load_model(tmp_path / "empty")
+    payload = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    payload["config"]["width"] = 4  # weights no longer match the configuration
+    torch.save(payload, tmp_path / "mismatch.pt")
+    with pytest.raises(ModelFileError, match="does not match"):
+        gaia_stim.load_model(tmp_path / "mismatch.pt")
+
+
+def test_half_precision_model_files_load_as_float32(tmp_path, blobs):
+    from gaia_stim.model import checkpoint
+
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    trainer.train(1, sample_every=0, progress=False)
+    payload = checkpoint.read_file(tmp_path / "run" / "model.pt", checkpoint.MODEL_FORMAT)
+    checkpoint.atomic_torch_save(checkpoint.half_precision(payload), tmp_path / "half.pt")
+    full, half = gaia_stim.load_model(tmp_path / "run"), gaia_stim.load_model(tmp_path / "half.pt")
+    assert (tmp_path / "half.pt").stat().st_size < 0.6 * (tmp_path / "run" / "model.pt").stat().st_size
+    assert all(p.dtype == torch.float32 for p in half.generator.parameters())
+    difference = np.abs(full.decode(full.encode(blobs[:4])) - half.decode(half.encode(blobs[:4])))
+    assert difference.max() < 2 / 255  # below one 8-bit grey level in practice; two allowed
