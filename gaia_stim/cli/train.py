@@ -10,7 +10,7 @@ PRESET_NAMES = ("tiny", "small", "paper")
 ABLATION_NAMES = ("none", "ae", "no-interp", "no-structure")
 DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 # Options that define a run: with --resume they come from the run and may not be changed.
-RUN_DEFINING = ("preset", "image_size", "channels", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps")
+RUN_DEFINING = ("preset", "image_size", "channels", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps", "warmup_lr")
 
 
 @click.command("train")
@@ -28,6 +28,7 @@ RUN_DEFINING = ("preset", "image_size", "channels", "batch_size", "seed", "ablat
 @click.option("--lr-max", type=float, default=1e-4, show_default=True, help="Scale of the balanced learning rates.")
 @click.option("--alpha", type=float, default=None, help="Weight of the structure loss; default lr_max / 2.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True, help="First train G and D as plain autoencoders for this many steps, then GAIA.")
+@click.option("--warmup-lr", type=float, default=None, help="Learning rate of the warm-up steps; default --lr-max.")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True, help="Steps between rows of metrics.csv.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--sample-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between sample sheets.")
@@ -35,7 +36,7 @@ RUN_DEFINING = ("preset", "image_size", "channels", "batch_size", "seed", "ablat
 @click.pass_context
 @reports_errors
 def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, max_time, seed, device, ablation,
-          lr_max, alpha, warmup_steps, log_every, checkpoint_every, sample_every, resume):
+          lr_max, alpha, warmup_steps, warmup_lr, log_every, checkpoint_every, sample_every, resume):
     """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples."""
     from gaia_stim.errors import InputError
 
@@ -66,6 +67,7 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
         "lr_max": lr_max,
         "alpha": alpha if alpha is not None else lr_max / 2,
         "warmup_steps": warmup_steps,
+        "warmup_lr": warmup_lr,
         "data": os.path.abspath(data),
     }
     images = _read_data(data, config.image_size, config.channels)

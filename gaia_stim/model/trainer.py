@@ -91,8 +91,8 @@ class Trainer:
     settings : dict
         ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
         ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``warmup_steps``
-        (plain-autoencoder steps first, see :mod:`gaia_stim.model.objective`) and
-        ``data`` (a description of where the images came from).
+        (plain-autoencoder steps first, see :mod:`gaia_stim.model.objective`), ``warmup_lr``
+        (their learning rate; default ``lr_max``) and ``data`` (where the images came from).
     device : {"cpu", "cuda"}
     """
 
@@ -158,14 +158,22 @@ class Trainer:
         return tensor.permute(0, 3, 1, 2).float().div_(255.0)
 
     # ------------------------------------------------------------------ one step
+    def _in_warmup(self):
+        return self.step < int(self.settings.get("warmup_steps") or 0)
+
+    def _lr_max(self):
+        warmup_lr = self.settings.get("warmup_lr")
+        if self._in_warmup() and warmup_lr is not None:
+            return float(warmup_lr)
+        return float(self.settings["lr_max"])
+
     def train_step(self, x):
         """One simultaneous update of G and D on the batch ``x``; returns the metrics."""
         coefficients = torch.Generator().manual_seed(_step_seed(self.seed, self.step, "interpolation"))
         terms = gaia_losses(
             self.generator, self.discriminator, x,
             ablation=self.ablation, alpha=float(self.settings["alpha"]),
-            lr_max=float(self.settings["lr_max"]), coefficients=coefficients,
-            warmup=self.step < int(self.settings.get("warmup_steps", 0)),
+            lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
         )
         self.optimizer_g.zero_grad(set_to_none=True)
         self.optimizer_d.zero_grad(set_to_none=True)
@@ -297,7 +305,7 @@ class Trainer:
     def training_record(self):
         """What a model file says about how it was trained."""
         keys = (
-            "preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps",
+            "preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps", "warmup_lr",
             "data", "n_images", "data_fingerprint",
         )
         return {
