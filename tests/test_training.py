@@ -222,3 +222,11 @@ def test_half_precision_model_files_load_as_float32(tmp_path, blobs):
     assert all(p.dtype == torch.float32 for p in half.generator.parameters())
     difference = np.abs(full.decode(full.encode(blobs[:4])) - half.decode(half.encode(blobs[:4])))
     assert difference.max() < 2 / 255  # below one 8-bit grey level in practice; two allowed
+
+
+def test_warmup_learning_rate_applies_to_warmup_steps_only(blobs):
+    trainer = Trainer("unused", blobs, settings(warmup_steps=1, warmup_lr=5e-3, lr_max=1e-4), device="cpu")
+    x = trainer.to_tensor(blobs[:8])
+    first, second = trainer.train_step(x), trainer.train_step(x)
+    assert first["lr_g"] == first["lr_d"] == 5e-3
+    assert second["lr_g"] + second["lr_d"] == pytest.approx(1e-4)
