@@ -10,7 +10,6 @@ float32 matmul's GFLOP/s measured in the same process as a yardstick of how busy
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys

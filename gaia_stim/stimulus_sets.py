@@ -30,14 +30,14 @@ import re
 import shutil
 import sys
 import tempfile
-import uuid
 from datetime import datetime, timezone
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from gaia_stim._version import __version__
-from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.errors import InputError
+from gaia_stim.output_folders import check_replaceable, move_into_place
 
 __all__ = [
     "TABLE_FILE",
@@ -354,41 +354,11 @@ def _json_default(value):
 
 
 def _check_replaceable(out_dir, force):
-    if not os.path.lexists(out_dir):
-        return False
-    if not force:
-        raise OutputExistsError(
-            f"output folder {out_dir!r} exists; choose another --out, or pass --force to replace it"
-        )
-    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
-        raise OutputExistsError(
-            f"output path {out_dir!r} exists and is not a folder; it will not be replaced even with"
-            " --force; remove it or choose another --out"
-        )
-    if os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, MANIFEST_FILE)):
-        # --force replaces stimulus sets, never an arbitrary folder such as '.' or a home folder.
-        raise OutputExistsError(
-            f"output folder {out_dir!r} exists and is not a gaia-stim stimulus set (it has no"
-            f" {MANIFEST_FILE}); it will not be replaced even with --force; remove it or choose"
-            " another --out"
-        )
-    return True
+    return check_replaceable(out_dir, force, MANIFEST_FILE, "gaia-stim stimulus set")
 
 
 def _move_into_place(temporary, out_dir, force):
-    """Rename the finished ``temporary`` folder to ``out_dir``; an old set is removed last."""
-    if not _check_replaceable(out_dir, force):
-        os.rename(temporary, out_dir)
-        return
-    parent, name = os.path.split(out_dir)
-    aside = os.path.join(parent, f".{name}.old-{uuid.uuid4().hex[:12]}")
-    os.rename(out_dir, aside)
-    try:
-        os.rename(temporary, out_dir)
-    except BaseException:
-        os.rename(aside, out_dir)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)
+    move_into_place(temporary, out_dir, force, MANIFEST_FILE, "gaia-stim stimulus set")
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,12 @@ import pytest
 from PIL import Image
 
 from gaia_stim.errors import DataError, InputError
-from gaia_stim.model.data import find_images, load_image, load_image_folder, prepare_image
+from gaia_stim.model.data import (
+    find_images,
+    load_image,
+    load_image_folder,
+    prepare_image,
+)
 
 
 def test_folder_is_searched_recursively_for_all_formats(tmp_path):

@@ -340,3 +340,13 @@ def test_faces_command_help_and_light_import():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "False"
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_face_set(tmp_path):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("months of work")
+    with pytest.raises(OutputExistsError, match="not a gaia-stim face set"):
+        write_faces(precious, 2, size=16, force=True)
+    assert os.listdir(precious) == ["chapter1.tex"]
+    assert sorted(os.listdir(tmp_path)) == ["thesis"]  # no staging folder left behind

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from gaia_stim.errors import InputError
-from gaia_stim.model import PRESETS, Discriminator, Generator, ModelConfig, count_parameters, preset_config
+from gaia_stim.model import (
+    PRESETS,
+    Discriminator,
+    Generator,
+    ModelConfig,
+    count_parameters,
+    preset_config,
+)
 
 
 def conv(k, cin, cout):

@@ -63,7 +63,8 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.errors import InputError
+from gaia_stim.output_folders import check_replaceable, move_into_place
 
 __all__ = [
     "PARAMETERS",
@@ -753,15 +754,7 @@ def make_faces(n, size=64, seed=0):
 
 
 def _check_output_folder(out_dir, force):
-    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
-        raise OutputExistsError(
-            f"output {out_dir!r} exists and is not a folder; choose another path"
-        )
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not force:
-        raise OutputExistsError(
-            f"output folder {out_dir!r} exists and is not empty; choose another path or pass "
-            "force=True (--force) to replace it"
-        )
+    return check_replaceable(out_dir, force, "attributes.csv", "gaia-stim face set")
 
 
 def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
@@ -784,7 +777,8 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
     seed : int, default=0
         Seed of the parameter sampling.
     force : bool, default=False
-        Replace ``out_dir`` if it exists and is not empty.
+        Replace ``out_dir`` if it exists and is a face set written before (it has an
+        ``attributes.csv``); other non-empty folders are never replaced.
     progress : bool, default=False
         Show a progress bar on stderr (only when stderr is a terminal).
 
@@ -827,14 +821,7 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
         table.insert(0, "file", names)
         table.to_csv(os.path.join(staging, "attributes.csv"), index=False)
 
-        _check_output_folder(out_dir, force)  # it may have appeared meanwhile
-        if os.path.isdir(out_dir) and os.listdir(out_dir):
-            discard = tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent)
-            os.replace(out_dir, os.path.join(discard, "old"))
-            os.replace(staging, out_dir)
-            shutil.rmtree(discard, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)  # onto nothing or onto an empty folder
+        move_into_place(staging, out_dir, force, "attributes.csv", "gaia-stim face set")
     finally:
         if os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)
