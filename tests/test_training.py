@@ -230,3 +230,29 @@ def test_warmup_learning_rate_applies_to_warmup_steps_only(blobs):
     first, second = trainer.train_step(x), trainer.train_step(x)
     assert first["lr_g"] == first["lr_d"] == 5e-3
     assert second["lr_g"] + second["lr_d"] == pytest.approx(1e-4)
+
+
+def test_run_files_have_the_usual_mode_and_failed_writes_leave_nothing(tmp_path, blobs):
+    import os
+    import stat
+
+    from gaia_stim.model.atomic import atomic_write
+
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    trainer.train(2, sample_every=1, progress=False)
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("model.pt", "checkpoint.pt", "run.json", "metrics.csv", "samples/step_0000002.png"):
+        mode = stat.S_IMODE(os.stat(tmp_path / "run" / name).st_mode)
+        assert mode == 0o666 & ~mask, (name, oct(mode))
+    target = tmp_path / "run" / "run.json"
+    before = target.read_bytes()
+
+    def fail(stream):
+        stream.write("partial")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, fail, binary=False)
+    assert target.read_bytes() == before
+    assert not [p for p in os.listdir(tmp_path / "run") if p.endswith(".tmp")]

@@ -7,12 +7,12 @@ exactly: both networks, both optimisers, the step and the elapsed time.
 """
 
 import os
-import tempfile
 
 import torch
 
 from gaia_stim._version import __version__
 from gaia_stim.errors import ModelFileError
+from gaia_stim.model.atomic import atomic_write
 
 __all__ = [
     "MODEL_FORMAT",
@@ -30,26 +30,7 @@ FORMAT_VERSION = 1
 
 def atomic_torch_save(payload, path):
     """``torch.save`` to a temporary file beside ``path``, then rename it into place."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    atomic_write(path, lambda stream: torch.save(payload, stream))
 
 
 def read_file(path, expected_format):

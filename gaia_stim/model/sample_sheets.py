@@ -1,10 +1,9 @@
 """Image grids written as PNG (training sample sheets)."""
 
-import os
-import tempfile
-
 import numpy as np
 from PIL import Image
+
+from gaia_stim.model.atomic import atomic_write
 
 __all__ = ["tile_grid", "write_sample_sheet"]
 
@@ -35,13 +34,4 @@ def tile_grid(grid, gap=2, background=1.0, min_tile=64):
 def write_sample_sheet(grid, path):
     """Write :func:`tile_grid` of ``grid`` to ``path`` atomically."""
     image = Image.fromarray(tile_grid(grid))
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".sheet.", suffix=".png", dir=directory)
-    os.close(handle)
-    try:
-        image.save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    atomic_write(path, lambda stream: image.save(stream, format="PNG"))

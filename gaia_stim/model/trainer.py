@@ -34,6 +34,7 @@ import torch
 from gaia_stim._version import __version__
 from gaia_stim.errors import InputError
 from gaia_stim.model import checkpoint as checkpoints
+from gaia_stim.model.atomic import atomic_write
 from gaia_stim.model.config import ModelConfig
 from gaia_stim.model.networks import Discriminator, Generator
 from gaia_stim.model.objective import ABLATIONS, gaia_losses
@@ -286,21 +287,19 @@ class Trainer:
             return
         with open(self.metrics_path, newline="") as stream:
             rows = [row for row in csv.DictReader(stream) if int(row["step"]) <= self.step]
-        temporary = self.metrics_path + ".tmp"
-        with open(temporary, "w", newline="") as stream:
+
+        def write(stream):
             writer = csv.DictWriter(stream, fieldnames=METRIC_COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(temporary, self.metrics_path)
+
+        atomic_write(self.metrics_path, write, binary=False)
 
     def _write_run_json(self):
         path = os.path.join(self.run_dir, "run.json")
         record = {"gaia_stim_version": __version__, "torch_version": str(torch.__version__), **self.settings}
-        temporary = path + ".tmp"
-        with open(temporary, "w") as stream:
-            json.dump(record, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.replace(temporary, path)
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        atomic_write(path, lambda stream: stream.write(text), binary=False)
 
     def training_record(self):
         """What a model file says about how it was trained."""
