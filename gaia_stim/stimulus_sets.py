@@ -27,9 +27,7 @@ import math
 import os
 import platform
 import re
-import shutil
 import sys
-import tempfile
 from datetime import datetime, timezone
 
 import numpy as np
@@ -37,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gaia_stim._version import __version__
 from gaia_stim.errors import InputError
-from gaia_stim.output_folders import check_replaceable, move_into_place
+from gaia_stim.output_folders import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
 
 __all__ = [
     "TABLE_FILE",
@@ -55,7 +53,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TABLE_FILE = "stimuli.csv"
-MANIFEST_FILE = "manifest.json"
 CONTACT_SHEET_FILE = "contact_sheet.png"
 IMAGE_FOLDER = "images"
 FORMAT_NAME = "gaia-stim stimulus set"
@@ -353,12 +350,8 @@ def _json_default(value):
 # atomic folder
 
 
-def _check_replaceable(out_dir, force):
-    return check_replaceable(out_dir, force, MANIFEST_FILE, "gaia-stim stimulus set")
-
-
-def _move_into_place(temporary, out_dir, force):
-    move_into_place(temporary, out_dir, force, MANIFEST_FILE, "gaia-stim stimulus set")
+def _commit(temporary, out_dir, force):
+    commit_folder(temporary, out_dir, force, FORMAT_NAME, "gaia-stim stimulus set")
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,10 +433,8 @@ def write_stimulus_set(
     if len(labels) != len(images):
         raise InputError(f"got {len(images)} images but {len(labels)} labels")
 
-    _check_replaceable(out_dir, force)  # fail before any work is done
-    parent, name = os.path.split(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    given_out_dir = out_dir
+    out_dir, temporary = staging_folder(out_dir, force, FORMAT_NAME, "gaia-stim stimulus set")
     try:
         image_records = []
         for pixels, image_file in zip(images, image_files):
@@ -479,18 +470,22 @@ def write_stimulus_set(
             },
             "contact_sheet": {"file": CONTACT_SHEET_FILE, "sha256": file_sha256(sheet_path)},
             "images": image_records,
+            # every file of the set but this manifest: what --force may replace, and what verify checks
+            "files": image_records
+            + [{"file": TABLE_FILE, "sha256": hashlib.sha256(table).hexdigest()},
+               {"file": CONTACT_SHEET_FILE, "sha256": file_sha256(sheet_path)}],
             "environment": _environment(),
         }
         with open(os.path.join(temporary, MANIFEST_FILE), "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=2, default=_json_default, allow_nan=False)
             handle.write("\n")
 
-        _move_into_place(temporary, out_dir, force)
+        _commit(temporary, out_dir, force)
     except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
+        discard_folder(temporary)
         raise
     logger.info("wrote %d images to %s", len(images), out_dir)
-    return out_dir
+    return os.fspath(given_out_dir)
 
 
 def _morph_decimals(morph_levels):

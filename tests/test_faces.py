@@ -257,7 +257,7 @@ def test_write_faces_writes_pngs_and_a_matching_table(tmp_path):
     out = write_faces(tmp_path / "set", 5, size=32, seed=2)
     assert out == str(tmp_path / "set")
     names = sorted(os.listdir(out))
-    assert names == ["attributes.csv"] + [f"face_{index:05d}.png" for index in range(5)]
+    assert names == ["attributes.csv"] + [f"face_{index:05d}.png" for index in range(5)] + ["manifest.json"]
     table = pd.read_csv(os.path.join(out, "attributes.csv"))
     assert list(table.columns) == ["file", "face_id", *PARAMETERS]
     assert list(table["file"]) == [f"face_{index:05d}.png" for index in range(5)]
@@ -288,10 +288,14 @@ def test_write_faces_refuses_a_non_empty_folder_unless_forced(tmp_path):
     write_faces(out, 2, size=16)  # an empty folder is fine
     with pytest.raises(OutputExistsError, match="force"):
         write_faces(out, 3, size=16)
-    assert len(os.listdir(out)) == 3  # untouched
-    (out / "stale.txt").write_text("old")
+    assert len(os.listdir(out)) == 4  # untouched
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="did not write .notes.txt"):
+        write_faces(out, 3, size=16, force=True)  # the user's file is never deleted
+    assert len(os.listdir(out)) == 5
+    os.remove(out / "notes.txt")
     write_faces(out, 3, size=16, force=True)
-    assert sorted(os.listdir(out)) == ["attributes.csv"] + [f"face_0000{i}.png" for i in range(3)]
+    assert sorted(os.listdir(out)) == ["attributes.csv"] + [f"face_0000{i}.png" for i in range(3)] + ["manifest.json"]
     assert sorted(os.listdir(tmp_path)) == ["set"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputExistsError):
@@ -308,7 +312,7 @@ def test_faces_command_writes_a_set(tmp_path):
     result = runner.invoke(faces_command, arguments)
     assert result.exit_code == 0, result.output
     assert result.output.count("\n") == 1 and "4 faces" in result.output
-    assert len(os.listdir(out)) == 5
+    assert len(os.listdir(out)) == 6
 
     result = runner.invoke(faces_command, ["--n", "2", "--out", str(out)])
     assert result.exit_code == 1
@@ -318,7 +322,7 @@ def test_faces_command_writes_a_set(tmp_path):
     arguments = ["--n", "2", "--size", "16", "--out", str(out), "--force"]
     result = runner.invoke(faces_command, arguments)
     assert result.exit_code == 0, result.output
-    assert len(os.listdir(out)) == 3
+    assert len(os.listdir(out)) == 4
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from gaia_stim import stimulus_sets
+from gaia_stim import output_folders, stimulus_sets
 from gaia_stim._version import __version__
 from gaia_stim.errors import InputError, OutputExistsError
 from gaia_stim.stimuli import continuum
@@ -306,11 +306,32 @@ def test_existing_folder_is_refused(tmp_path, result, model):
 def test_force_replaces_a_set(tmp_path, result, model):
     out = tmp_path / "set"
     write_continuum(out, result, model)
-    (out / "stale.txt").write_text("from the old set")
     short = continuum(model, np.zeros((8, 8, 3)), np.ones((8, 8, 3)), n_steps=3)
     write_continuum(out, short, model, force=True)
     assert len(os.listdir(out / "images")) == 3
-    assert not (out / "stale.txt").exists()
+    assert json.loads((out / "manifest.json").read_text())["n_images"] == 3
+    assert hidden_entries(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda out: (out / "notes.txt").write_text("my notes"), "did not write .notes.txt"),
+        (lambda out: (out / "images" / "mine.png").write_bytes(b"x"), "did not write .images/mine.png"),
+        (lambda out: (out / "extra").mkdir(), "did not write .extra/"),
+        (lambda out: (out / "stimuli.csv").write_text("edited"), "stimuli.csv changed after gaia-stim wrote it"),
+        (lambda out: (out / "manifest.json").write_text('{"format": "my lab manifest"}'), "not gaia-stim's"),
+        (lambda out: (out / "manifest.json").write_text("not json"), "not gaia-stim's"),
+    ],
+)
+def test_force_never_deletes_what_gaia_stim_did_not_write(tmp_path, result, model, change, match):
+    out = tmp_path / "set"
+    write_continuum(out, result, model)
+    change(out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(OutputExistsError, match=match):
+        write_continuum(out, result, model, force=True)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert hidden_entries(tmp_path) == []
 
 
@@ -358,17 +379,19 @@ def test_failure_midway_with_force_keeps_the_old_set(tmp_path, result, model, mo
 
 
 def test_failed_final_rename_restores_the_old_set(tmp_path, result, model, monkeypatch):
+    # where the system cannot exchange two folders atomically, the old one is set aside first
     out = tmp_path / "set"
     write_continuum(out, result, model)
     manifest_before = (out / "manifest.json").read_bytes()
     real_rename = os.rename
 
     def rename(source, target):
-        if ".tmp-" in os.path.basename(source):
+        if "gaia-stim-tmp-" in os.path.basename(source):
             raise OSError("rename failed (simulated)")
         return real_rename(source, target)
 
-    monkeypatch.setattr(stimulus_sets.os, "rename", rename)
+    monkeypatch.setattr(output_folders, "_exchange", lambda first, second: False)
+    monkeypatch.setattr(output_folders.os, "rename", rename)
     with pytest.raises(OSError, match="simulated"):
         write_continuum(out, result, model, force=True)
     assert (out / "manifest.json").read_bytes() == manifest_before

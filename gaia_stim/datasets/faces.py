@@ -55,16 +55,17 @@ Sampling (:func:`sample_parameters`) draws each parameter independently from Bet
 mean 0.5, standard deviation 0.22, extreme faces rarer than with a uniform distribution.
 """
 
+import hashlib
+import json
 import logging
 import os
 import shutil
-import tempfile
 
 import numpy as np
 import pandas as pd
 
 from gaia_stim.errors import InputError
-from gaia_stim.output_folders import check_replaceable, move_into_place
+from gaia_stim.output_folders import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
 
 __all__ = [
     "PARAMETERS",
@@ -753,18 +754,30 @@ def make_faces(n, size=64, seed=0):
     }
 
 
-def _check_output_folder(out_dir, force):
-    return check_replaceable(out_dir, force, "attributes.csv", "gaia-stim face set")
+FACE_SET_FORMAT = "gaia-stim face set"
+
+
+def _check_disk_space(folder, n, bytes_per_face):
+    """Refuse, before writing on, a face set that cannot fit on the disk (10 % margin)."""
+    needed = int(n * bytes_per_face * 1.1) + (1 << 20)
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise InputError(
+            f"{n} faces need about {needed / 2**30:.1f} GiB ({bytes_per_face / 1024:.1f} KiB each)"
+            f" but only {free / 2**30:.1f} GiB is free there; lower --n or choose another --out"
+        )
 
 
 def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
-    """Write ``n`` random faces as PNG files plus ``attributes.csv``.
+    """Write ``n`` random faces as PNG files plus ``attributes.csv`` and ``manifest.json``.
 
     The folder holds ``face_00000.png``, ``face_00001.png``, ... and ``attributes.csv`` with
-    the columns ``file`` (relative file name), ``face_id`` and one column per parameter. The
-    faces are those of ``make_faces(n, size, seed)``. The folder is written into a temporary
-    sibling and renamed into place, so it never exists half-written; the same arguments
-    give byte-identical files.
+    the columns ``file`` (relative file name), ``face_id`` and one column per parameter, and a
+    ``manifest.json`` (seed, size, versions, every file's sha256). The faces are those of
+    ``make_faces(n, size, seed)``. They are drawn, rendered and written in chunks, so memory
+    does not grow with ``n``; the disk space a set needs is checked after the first chunk.
+    The folder is written into a temporary sibling and renamed into place, so it never
+    exists half-written; the same arguments give byte-identical images and table.
 
     Parameters
     ----------
@@ -777,8 +790,8 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
     seed : int, default=0
         Seed of the parameter sampling.
     force : bool, default=False
-        Replace ``out_dir`` if it exists and is a face set written before (it has an
-        ``attributes.csv``); other non-empty folders are never replaced.
+        Replace ``out_dir`` if it is a face set that gaia-stim wrote and that holds nothing
+        else; other non-empty folders are never replaced.
     progress : bool, default=False
         Show a progress bar on stderr (only when stderr is a terminal).
 
@@ -790,40 +803,57 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
     Raises
     ------
     OutputExistsError
-        If ``out_dir`` exists and is not empty and ``force`` is false, or is not a folder.
+        If ``out_dir`` exists and is not empty and ``force`` is false, or is not a face set.
     InputError
-        If ``n``, ``size`` or ``seed`` is invalid.
+        If ``n``, ``size`` or ``seed`` is invalid, or the set would not fit on the disk.
     """
     from PIL import Image
     from tqdm import tqdm
 
+    from gaia_stim._version import __version__
+
     n = _check_count(n)
     size = _check_size(size)
     generator = _as_generator(seed)
-    out_dir = os.path.abspath(os.fspath(out_dir))
-    _check_output_folder(out_dir, force)
-
-    params = sample_parameters(n, generator)
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    name = os.path.basename(out_dir)
-    staging = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+    out_dir, staging = staging_folder(out_dir, force, FACE_SET_FORMAT, "gaia-stim face set")
     try:
         step = _chunk_length(size)
-        names = [f"{face_id}.png" for face_id in _face_ids(0, n)]
-        with tqdm(total=n, unit="face", disable=None if progress else True) as bar:
+        files = []
+        table_path = os.path.join(staging, "attributes.csv")
+        with open(table_path, "w", newline="") as table, tqdm(
+            total=n, unit="face", disable=None if progress else True
+        ) as bar:
             for start in range(0, n, step):
-                images = _to_uint8(render(params[start : start + step], size))
-                for offset, image in enumerate(images):
-                    Image.fromarray(image).save(os.path.join(staging, names[start + offset]))
-                bar.update(len(images))
-        table = _parameter_table(params)
-        table.insert(0, "file", names)
-        table.to_csv(os.path.join(staging, "attributes.csv"), index=False)
-
-        move_into_place(staging, out_dir, force, "attributes.csv", "gaia-stim face set")
-    finally:
-        if os.path.isdir(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+                # one generator drawn chunk after chunk gives the same numbers as one draw of n
+                params = generator.beta(2.0, 2.0, size=(min(step, n - start), len(PARAMETERS)))
+                chunk = _parameter_table(params, start)
+                names = [f"{face_id}.png" for face_id in chunk["face_id"]]
+                for name, image in zip(names, _to_uint8(render(params, size))):
+                    path = os.path.join(staging, name)
+                    Image.fromarray(image).save(path)
+                    with open(path, "rb") as stream:
+                        files.append({"file": name, "sha256": hashlib.sha256(stream.read()).hexdigest()})
+                if start == 0 and n > step:
+                    written = sum(os.path.getsize(os.path.join(staging, name)) for name in names)
+                    _check_disk_space(staging, n - len(names), written / len(names) + 300)
+                chunk.insert(0, "file", names)
+                chunk.to_csv(table, index=False, header=start == 0)
+                bar.update(len(names))
+        with open(table_path, "rb") as stream:
+            files.append({"file": "attributes.csv", "sha256": hashlib.sha256(stream.read()).hexdigest()})
+        manifest = {
+            "format": FACE_SET_FORMAT,
+            "format_version": 1,
+            "gaia_stim_version": __version__,
+            "parameters": {"n": n, "size": size, "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "sampling": "independent Beta(2, 2) per parameter"},
+            "files": files,
+        }
+        with open(os.path.join(staging, MANIFEST_FILE), "w", encoding="utf-8") as stream:
+            json.dump(manifest, stream, indent=2)
+            stream.write("\n")
+        commit_folder(staging, out_dir, force, FACE_SET_FORMAT, "gaia-stim face set")
+    except BaseException:
+        discard_folder(staging)
+        raise
     logger.info("wrote %d faces of %d px to %s", n, size, out_dir)
     return out_dir

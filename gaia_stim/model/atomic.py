@@ -1,9 +1,20 @@
-"""Files that are whole or absent: write to a temporary sibling, then rename into place."""
+"""Files and folders that are whole or absent: write to a temporary sibling, then rename into place.
+
+Temporary siblings are named ``.<name>.gaia-stim-tmp-<pid>-<random>`` (and folders set aside
+while being replaced ``.<name>.gaia-stim-old-<pid>-<random>``), so that a process killed
+half-way (``kill -9``, a power cut) leaves something a later run can recognise as its own and
+clean up: :func:`remove_leftovers` removes those of processes that are no longer running, and
+nothing else.
+"""
 
 import os
-import tempfile
+import re
+import secrets
+import shutil
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "usual_mode", "temporary_name", "remove_leftovers"]
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.gaia-stim-(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}(?:\.tmp)?$")
 
 
 def _umask():
@@ -12,21 +23,78 @@ def _umask():
     return mask
 
 
+def usual_mode(directory=False):
+    """The mode a new file (0666) or folder (0777) gets under the current umask."""
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
+def temporary_name(name, kind="tmp"):
+    """``.<name>.gaia-stim-<kind>-<pid>-<random>``: a sibling name that :func:`remove_leftovers` knows."""
+    return f".{name}.gaia-stim-{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _running(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_leftovers(path):
+    """Remove what interrupted writes of ``path`` left beside it; return the names removed.
+
+    Only siblings named by :func:`temporary_name` for ``path`` whose process is gone are
+    touched. A folder that was set aside while being replaced (``old``) is put back in place
+    when ``path`` itself is missing (the replacement never arrived); otherwise it is removed.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return []
+    removed = []
+    for entry in sorted(entries):
+        match = _LEFTOVER.match(entry)
+        if match is None or match.group("name") != name or _running(int(match.group("pid"))):
+            continue
+        leftover = os.path.join(parent, entry)
+        if match.group("kind") == "old" and not os.path.lexists(path):
+            os.rename(leftover, path)
+            continue
+        if os.path.isdir(leftover) and not os.path.islink(leftover):
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            try:
+                os.remove(leftover)
+            except FileNotFoundError:
+                pass
+        removed.append(entry)
+    return removed
+
+
 def atomic_write(path, write, binary=True):
     """Call ``write(stream)`` on a temporary file beside ``path``, then rename it to ``path``.
 
-    The file gets the usual mode (0666 less the umask, not mkstemp's 0600); on any error
-    the temporary file is removed and ``path`` keeps its old content.
+    The file gets the usual mode (0666 less the umask); on any error the temporary file is
+    removed and ``path`` keeps its old content. Leftovers of earlier interrupted writes of
+    ``path`` are removed first.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    directory, name = os.path.split(os.path.abspath(path))
+    remove_leftovers(path)
+    temporary = os.path.join(directory, temporary_name(name) + ".tmp")
     try:
-        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"newline": ""})) as stream:
+        with open(temporary, "xb" if binary else "x", **({} if binary else {"newline": ""})) as stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, usual_mode())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
