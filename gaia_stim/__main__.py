@@ -1,4 +1,4 @@
-"""``python -m gaia_stim`` is the ``gaia-stim`` command."""
+"""``python -m gaia_stim`` runs the command line, like ``gaia-stim``."""
 
 from gaia_stim.cli import main
 

@@ -5,7 +5,10 @@ turn it into one clear line and a non-zero exit status. Messages name the
 argument, the bad value and, where there is one, the fix.
 """
 
-__all__ = ["GaiaStimError", "InputError", "DataError", "ModelFileError", "OutputExistsError"]
+__all__ = [
+    "GaiaStimError", "InputError", "DataError", "ModelFileError", "OutputExistsError", "TrainingDiverged",
+    "Terminated",
+]
 
 
 class GaiaStimError(ValueError):
@@ -26,3 +29,11 @@ class ModelFileError(GaiaStimError):
 
 class OutputExistsError(GaiaStimError):
     """An output path exists and overwriting it was not asked for."""
+
+
+class TrainingDiverged(GaiaStimError):
+    """A loss or gradient became NaN or infinite; the run stopped before applying it."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what a cluster scheduler sends), raised so that the process unwinds like Ctrl-C."""

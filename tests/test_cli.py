@@ -50,7 +50,7 @@ def test_train_writes_a_loadable_run_and_resumes(tmp_path, blob_folder):
     assert [line.split(",")[0] for line in lines] == ["step", "1", "2", "3", "4"]
 
     changed = runner.invoke(main, ["train", "--out", str(run), "--steps", "6", "--resume", "--seed", "4"])
-    assert changed.exit_code == 1 and "drop --seed" in changed.output
+    assert changed.exit_code == 1 and "--seed 4 (the run has 3)" in changed.output
 
     info = runner.invoke(main, ["info", "--model", str(run)])
     assert info.exit_code == 0 and "latent_dim: 96" in info.output

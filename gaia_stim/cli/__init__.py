@@ -7,6 +7,7 @@ stays instant.
 import click
 
 from gaia_stim._version import __version__
+from gaia_stim.cli._common import install_sigterm_handler
 from gaia_stim.cli.continuum import continuum
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
@@ -21,6 +22,7 @@ def main(ctx, debug):
     """Controlled visual stimuli for psychophysics from a GAIA model."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    install_sigterm_handler()
 
 
 main.add_command(train)

@@ -1,28 +1,140 @@
-"""Helpers shared by the command modules."""
+"""What every command shares: one error convention, safe output, option types.
 
+The error convention (docs/errors.md):
+
+* The library raises :class:`gaia_stim.errors.GaiaStimError` subclasses for bad input, with a
+  message that names the argument or file, the bad value and the fix.
+* Every command is wrapped in :func:`reports_errors`, the one place that turns exceptions into
+  what a user sees: one line ``Error: ...`` on stderr, no traceback, and an exit status:
+
+  ====  =====================================================================
+  1     bad input or an environment problem (GaiaStimError, OSError, MemoryError)
+  2     a malformed command line (click's own usage errors)
+  70    an internal error, a bug in gaia-stim (the line asks for a report)
+  130   interrupted by Ctrl-C (SIGINT)
+  143   stopped by SIGTERM (what a cluster scheduler sends)
+  ====  =====================================================================
+
+* ``gaia-stim --debug ...`` re-raises instead, with the full traceback.
+* Text that holds paths goes through :func:`echo`, so file names that are not valid UTF-8
+  are shown escaped instead of crashing the output.
+"""
+
+import errno
 import functools
+import math
 import re
+import signal
 
 import click
 
-from gaia_stim.errors import GaiaStimError
+from gaia_stim.errors import GaiaStimError, Terminated
+
+EXIT_BAD_INPUT = 1
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def install_sigterm_handler():
+    """Make SIGTERM unwind like Ctrl-C (temporary files removed, checkpoints kept)."""
+    try:
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (e.g. an embedding application): leave it alone
+        pass
+
+
+def safe_text(text):
+    """``text`` with anything that cannot be printed as UTF-8 (undecodable file names) escaped."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def echo(text="", err=False):
+    """click.echo for text that may hold file names."""
+    click.echo(safe_text(text), err=err)
+
+
+class CommandError(click.ClickException):
+    """One line ``Error: ...`` and a chosen exit status."""
+
+    def __init__(self, message, exit_code=EXIT_BAD_INPUT):
+        super().__init__(safe_text(message))
+        self.exit_code = exit_code
+
+
+_OS_ERROR_FIXES = {
+    errno.EROFS: "the file system is read-only: choose a place you can write to",
+    errno.ENOSPC: "the disk is full: free some space or choose another disk",
+    errno.EDQUOT: "your disk quota is used up: free some space or choose another disk",
+    errno.EACCES: "permission denied: choose a place you may read and write, or change its permissions",
+    errno.EPERM: "operation not permitted: choose a place you may read and write",
+    errno.ENAMETOOLONG: "the name is too long for the file system: choose a shorter one",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.ENOENT: "it does not exist: check the path",
+    errno.EISDIR: "it is a folder, not a file: give a file",
+    errno.EEXIST: "it already exists: choose another name",
+    errno.ELOOP: "too many symbolic links: give the real path",
+    errno.EMFILE: "too many open files: raise the limit (ulimit -n) and try again",
+    errno.EIO: "an input/output error: the disk or network share may be failing",
+}
+
+
+def describe_os_error(error):
+    """One line for an OSError: what failed, on which file, and the fix."""
+    where = error.filename if error.filename is not None else None
+    fix = _OS_ERROR_FIXES.get(error.errno) or (error.strerror or str(error) or type(error).__name__)
+    if where is not None:
+        return f"cannot use {where!r}: {fix}"
+    return fix
+
+
+def _debug_requested():
+    context = click.get_current_context(silent=True)
+    root = context.find_root() if context is not None else None
+    return root is not None and bool((root.obj or {}).get("debug"))
 
 
 def reports_errors(command):
-    """Turn library errors into one clear line and exit status 1 (``--debug`` re-raises)."""
+    """Turn every exception a command can meet into one clear line and an exit status."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (GaiaStimError, FileNotFoundError, PermissionError, IsADirectoryError) as error:
-            context = click.get_current_context(silent=True)
-            root = context.find_root() if context is not None else None
-            if root is not None and (root.obj or {}).get("debug"):
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except BaseException as error:  # noqa: B902 -- this is the one place errors become messages
+            if _debug_requested() and not isinstance(error, KeyboardInterrupt):
                 raise
-            raise click.ClickException(str(error)) from None
+            raise _as_command_error(error) from None
 
     return wrapper
+
+
+def _as_command_error(error):
+    if isinstance(error, Terminated):
+        return CommandError("stopped by SIGTERM; nothing half-written was left", EXIT_TERMINATED)
+    if isinstance(error, KeyboardInterrupt):
+        return CommandError("interrupted; nothing half-written was left", EXIT_INTERRUPTED)
+    if isinstance(error, GaiaStimError):
+        return CommandError(str(error))
+    if isinstance(error, OSError):
+        return CommandError(describe_os_error(error))
+    if isinstance(error, MemoryError):
+        return CommandError(
+            "ran out of memory; ask for fewer or smaller images (e.g. a smaller --batch-size or --steps)"
+        )
+    if not isinstance(error, Exception):
+        raise error
+    return CommandError(
+        f"internal error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''});"
+        " this is a bug in gaia-stim: rerun with 'gaia-stim --debug ...' and report the traceback",
+        EXIT_INTERNAL,
+    )
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -37,3 +149,32 @@ def parse_duration(text):
             f"{text!r} is not a duration; write a positive number with s, m, h or d, e.g. 90s, 30m, 2h"
         )
     return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+class FiniteFloat(click.ParamType):
+    """A float option that must be finite and inside a range (``nan``, ``inf`` and ``-1`` refused)."""
+
+    name = "number"
+
+    def __init__(self, minimum=None, maximum=None, min_open=False):
+        self.minimum, self.maximum, self.min_open = minimum, maximum, min_open
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float) and math.isfinite(value):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        low = self.minimum
+        if low is not None and (number < low or (self.min_open and number == low)):
+            self.fail(f"{value!r} must be {'greater than' if self.min_open else 'at least'} {low:g}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
+        return number
+
+
+SEED = click.IntRange(min=0, max=2**63 - 1)

@@ -4,7 +4,7 @@ import os
 
 import click
 
-from gaia_stim.cli._common import reports_errors
+from gaia_stim.cli._common import echo, reports_errors
 
 
 def _default_out(path_a, path_b):
@@ -68,8 +68,8 @@ def continuum(image_a, image_b, n_steps, model_name, out_dir, force, device):
         details.insert(0, f"preset {model.preset}")
     if getattr(model, "file_sha256", None):
         details.append(f"sha256 {model.file_sha256[:12]}")
-    click.echo(f"wrote {n_steps} images, stimuli.csv, manifest.json and contact_sheet.png to {out_dir}")
-    click.echo(f"model: {model.name} ({', '.join(details)})")
+    echo(f"wrote {n_steps} images, stimuli.csv, manifest.json and contact_sheet.png to {out_dir}")
+    echo(f"model: {model.name} ({', '.join(details)})")
     for path, changes in zip((image_a, image_b), result["input_changes"]):
         name = os.path.basename(path)
-        click.echo(f"{name}: {', '.join(changes)}" if changes else f"{name}: used as is")
+        echo(f"{name}: {', '.join(changes)}" if changes else f"{name}: used as is")

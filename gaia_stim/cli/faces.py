@@ -2,7 +2,7 @@
 
 import click
 
-from gaia_stim.cli._common import reports_errors
+from gaia_stim.cli._common import echo, reports_errors
 
 
 @click.command("faces")
@@ -44,6 +44,6 @@ def faces(n_faces, size, out_dir, seed, force):
     written = write_faces(
         out_dir, n_faces, size=size, seed=seed, force=force, progress=sys.stderr.isatty()
     )
-    click.echo(
+    echo(
         f"wrote {n_faces} faces of {size}x{size} px (seed {seed}) and attributes.csv to {written}"
     )

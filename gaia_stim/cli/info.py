@@ -4,7 +4,7 @@ import json
 
 import click
 
-from gaia_stim.cli._common import reports_errors
+from gaia_stim.cli._common import echo, reports_errors
 
 
 @click.command("info")
@@ -30,10 +30,10 @@ def info(model_name, as_json):
         "training": model.training,
     }
     if as_json:
-        click.echo(json.dumps(record, indent=2, sort_keys=True))
+        echo(json.dumps(record, indent=2, sort_keys=True))
         return
     for key, value in record.items():
         if key != "training":
-            click.echo(f"{key:>18}: {value}")
+            echo(f"{key:>18}: {value}")
     for key, value in sorted(model.training.items()):
-        click.echo(f"{'training.' + key:>18}: {value}")
+        echo(f"{'training.' + key:>18}: {value}")

@@ -14,25 +14,37 @@ Reproducibility: batches and interpolation coefficients are functions of
 uninterrupted run would have; on the CPU a run of 2N steps and a run of N steps
 continued for N more give bit-identical weights.
 
+Interruptions: Ctrl-C (SIGINT) and SIGTERM during :meth:`Trainer.train` are deferred to the
+end of the step in progress, so a checkpoint always holds both networks, both optimisers and
+the step counter of the same moment; the run then saves and raises KeyboardInterrupt
+(:class:`~gaia_stim.errors.Terminated` for SIGTERM). A second signal stops at once without
+saving: the last checkpoint stays as it was. The first checkpoint is written before the
+first step, so any run folder can be continued with ``--resume``. A loss or gradient that is
+NaN or infinite stops the run before it is applied (:class:`~gaia_stim.errors.TrainingDiverged`,
+naming the step); nothing is saved, so the last checkpoint is a good one.
+
 The step is one function of a batch (:meth:`Trainer.train_step`) so data-parallel
 training (wrap the networks, shard the batch indices) and mixed precision (an
 autocast context and a gradient scaler around it) slot in without restructuring.
 """
 
+import contextlib
 import csv
 import hashlib
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
 import torch
 
 from gaia_stim._version import __version__
-from gaia_stim.errors import InputError
+from gaia_stim.errors import InputError, ModelFileError, Terminated, TrainingDiverged
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.atomic import atomic_write
 from gaia_stim.model.config import ModelConfig
@@ -40,7 +52,10 @@ from gaia_stim.model.networks import Discriminator, Generator
 from gaia_stim.model.objective import ABLATIONS, gaia_losses
 from gaia_stim.model.sample_sheets import write_sample_sheet
 
-__all__ = ["Trainer", "TrainingSettings", "METRIC_COLUMNS", "data_fingerprint", "resolve_device"]
+__all__ = [
+    "Trainer", "TrainingSettings", "METRIC_COLUMNS", "RUN_FILES", "data_fingerprint", "resolve_device",
+    "deferred_interrupts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +64,51 @@ METRIC_COLUMNS = (
     "loss_x", "loss_gx", "loss_gi", "loss_fake", "loss_dist", "loss_d", "loss_g", "reconstruction",
     "p_fake", "p_i", "lr_d", "lr_g",
 )
+
+
+# What a run folder holds (besides ``samples/step_NNNNNNN.png``): a folder with only these was
+# written by gaia-stim.
+RUN_FILES = ("run.json", "checkpoint.pt", "model.pt", "metrics.csv")
+
+
+class _StopRequest:
+    """The signal that asked a training loop to stop, if any."""
+
+    def __init__(self):
+        self.signal = None
+
+    @property
+    def requested(self):
+        return self.signal is not None
+
+    def exception(self):
+        return Terminated() if self.signal == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """SIGINT and SIGTERM only set a flag inside this block; a second one raises at once.
+
+    Yields a :class:`_StopRequest` to poll between steps. Outside the main thread (where
+    Python cannot install handlers) signals keep their usual behaviour.
+    """
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def handler(signum, frame):
+        if request.requested:  # asked twice: stop now, without saving
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        request.signal = signum
+        logger.warning("stopping after the current step (signal %d); send it again to stop at once", signum)
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def data_fingerprint(images):
@@ -68,6 +128,9 @@ def resolve_device(device):
     return device
 
 
+_CHECKPOINT_KEYS = ("settings", "step", "elapsed_s", "generator", "discriminator", "optimizer_g", "optimizer_d")
+
+
 class TrainingSettings(dict):
     """The settings that define a run (stored in run.json and in every checkpoint)."""
 
@@ -78,6 +141,16 @@ def _step_seed(seed, step, stream):
     """A 63-bit seed for (run seed, step, stream): independent of anything stateful."""
     digest = hashlib.sha256(f"{seed}:{step}:{stream}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+# Loss values checked before a step is applied (NaN in any of them would poison the weights).
+_CHECKED_TERMS = {"reconstruction": "the reconstruction error", "lr_g": "lr_G", "lr_d": "lr_D"}
+
+
+def _all_finite(parameters):
+    """0.0 if every gradient is finite, else NaN (one number to check)."""
+    flags = [torch.isfinite(p.grad).all() for p in parameters if p.grad is not None]
+    return 0.0 if not flags or bool(torch.stack(flags).all()) else float("nan")
 
 
 class Trainer:
@@ -123,6 +196,7 @@ class Trainer:
         self.elapsed_s = 0.0
         self.steps_per_epoch = images.shape[0] // self.batch_size
         self.stop_reason = None
+        self.saved_step = None  # the step of the last checkpoint written or read
         self._sample_indices = np.random.default_rng([self.seed, 1]).choice(
             images.shape[0], size=min(8, images.shape[0]), replace=False
         )
@@ -176,12 +250,21 @@ class Trainer:
             ablation=self.ablation, alpha=float(self.settings["alpha"]),
             lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
         )
+        values = {label: float(terms[name]) for name, label in _CHECKED_TERMS.items()}
+        values["L_G"] = terms["loss_g"].item()
+        if terms["loss_d"] is not None:
+            values["L_D"] = terms["loss_d_value"]
+        self._check_finite(terms, values)
         self.optimizer_g.zero_grad(set_to_none=True)
         self.optimizer_d.zero_grad(set_to_none=True)
         if terms["loss_d"] is not None:
             # Both losses come from one graph; each network is updated by its own loss only.
             terms["loss_d"].backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
         terms["loss_g"].backward(inputs=list(self.generator.parameters()))
+        self._check_finite(terms, {
+            "gradient of L_G": _all_finite(self.generator.parameters()),
+            "gradient of L_D": _all_finite(self.discriminator.parameters()) if terms["loss_d"] is not None else 0.0,
+        })
         for group in self.optimizer_g.param_groups:
             group["lr"] = terms["lr_g"]
         self.optimizer_g.step()
@@ -192,12 +275,31 @@ class Trainer:
         self.step += 1
         return terms
 
+    def _check_finite(self, terms, values):
+        """Raise TrainingDiverged, before anything is updated, if a value is NaN or infinite."""
+        bad = [name for name, value in values.items() if not math.isfinite(float(value))]
+        if not bad:
+            return
+        self.optimizer_g.zero_grad(set_to_none=True)
+        self.optimizer_d.zero_grad(set_to_none=True)
+        saved = (
+            f"the last checkpoint (step {self.saved_step}) is intact"
+            if self.saved_step is not None else "no checkpoint was written"
+        )
+        raise TrainingDiverged(
+            f"training diverged at step {self.step + 1}: {', '.join(bad)} became NaN or infinite"
+            f" (the step was not applied; {saved}). Lower --lr-max, or check the data for"
+            " broken or identical images"
+        )
+
     # ------------------------------------------------------------------ loop
     def train(self, steps, max_time_s=None, log_every=10, checkpoint_every=500, sample_every=500, progress=None):
         """Train until ``steps`` total steps or ``max_time_s`` seconds of this call.
 
-        Checkpoints are written every ``checkpoint_every`` steps, at the end, and on
-        KeyboardInterrupt (which is then re-raised). Returns the last metrics row.
+        Checkpoints are written before the first step, every ``checkpoint_every`` steps, at
+        the end, and when SIGINT or SIGTERM asks the run to stop (after the step in progress;
+        KeyboardInterrupt or :class:`~gaia_stim.errors.Terminated` is then raised). Returns the
+        last metrics row.
         """
         from tqdm.auto import tqdm
 
@@ -215,40 +317,41 @@ class Trainer:
         elapsed_before = self.elapsed_s
         last_row = None
         stop_reason = "steps"
-        try:
-            if self.step == 0 and sample_every:
-                self.write_samples()
-            while self.step < steps:
-                if max_time_s is not None and time.perf_counter() - started >= max_time_s:
-                    stop_reason = "max-time"
-                    break
-                x = self.to_tensor(self.images[self.batch_indices(self.step)])
-                terms = self.train_step(x)
-                interval_images += x.shape[0]
-                self.elapsed_s = elapsed_before + time.perf_counter() - started
-                if not all(math.isfinite(terms[k]) for k in ("reconstruction", "lr_g")):
-                    raise FloatingPointError(f"training diverged at step {self.step} (non-finite loss)")
-                if self.step % log_every == 0 or self.step == steps:
-                    now = time.perf_counter()
-                    last_row = self._metrics_row(terms, interval_images / max(now - interval_start, 1e-9))
-                    self._append_metrics(last_row)
-                    interval_start, interval_images = now, 0
-                    bar.set_postfix(
-                        rec=f"{terms['reconstruction']:.4f}", Lx=f"{terms['loss_x']:.3f}",
-                        Lgi=f"{terms['loss_gi']:.3f}", refresh=False,
-                    )
-                bar.update(1)
-                if sample_every and self.step % sample_every == 0:
+        with deferred_interrupts() as stop:
+            try:
+                if self.saved_step is None:
+                    self.save()  # a run that stops before its first checkpoint can still be resumed
+                if self.step == 0 and sample_every:
                     self.write_samples()
-                if checkpoint_every and self.step % checkpoint_every == 0:
+                while self.step < steps and not stop.requested:
+                    if max_time_s is not None and time.perf_counter() - started >= max_time_s:
+                        stop_reason = "max-time"
+                        break
+                    x = self.to_tensor(self.images[self.batch_indices(self.step)])
+                    terms = self.train_step(x)
+                    interval_images += x.shape[0]
+                    self.elapsed_s = elapsed_before + time.perf_counter() - started
+                    if self.step % log_every == 0 or self.step == steps:
+                        now = time.perf_counter()
+                        last_row = self._metrics_row(terms, interval_images / max(now - interval_start, 1e-9))
+                        self._append_metrics(last_row)
+                        interval_start, interval_images = now, 0
+                        bar.set_postfix(
+                            rec=f"{terms['reconstruction']:.4f}", Lx=f"{terms['loss_x']:.3f}",
+                            Lgi=f"{terms['loss_gi']:.3f}", refresh=False,
+                        )
+                    bar.update(1)
+                    if sample_every and self.step % sample_every == 0:
+                        self.write_samples()
+                    if checkpoint_every and self.step % checkpoint_every == 0:
+                        self.save()
+                if self.saved_step != self.step:
                     self.save()
-        except KeyboardInterrupt:
-            bar.close()
-            self.save()
-            raise
-        finally:
-            bar.close()
-        self.save()
+            finally:
+                bar.close()
+            if stop.requested:
+                self.stop_reason = "interrupted"
+                raise stop.exception()
         if sample_every and self.step % sample_every:
             self.write_samples()
         self.stop_reason = stop_reason
@@ -331,14 +434,33 @@ class Trainer:
         checkpoints.atomic_torch_save(state, os.path.join(self.run_dir, "checkpoint.pt"))
         payload = checkpoints.model_payload(self.config, self.generator.state_dict(), self.training_record())
         checkpoints.atomic_torch_save(payload, os.path.join(self.run_dir, "model.pt"))
+        self.saved_step = self.step
 
-    @classmethod
-    def resume(cls, run_dir, images, device="cpu"):
-        """A trainer in the exact state of ``run_dir/checkpoint.pt``."""
+    @staticmethod
+    def read_checkpoint(run_dir):
+        """The checkpoint of ``run_dir`` (its ``settings`` say how to read the data)."""
         path = os.path.join(os.fspath(run_dir), "checkpoint.pt")
         if not os.path.isfile(path):
             raise InputError(f"--resume: {os.fspath(run_dir)!r} has no checkpoint.pt to continue from")
         state = checkpoints.read_file(path, checkpoints.CHECKPOINT_FORMAT)
+        missing = [key for key in _CHECKPOINT_KEYS if key not in state]
+        settings = state.get("settings")
+        if not missing and isinstance(settings, dict):
+            missing = [f"settings.{key}" for key in TrainingSettings.REQUIRED if key not in settings]
+        elif not missing:
+            missing = ["settings"]
+        if missing:
+            raise ModelFileError(
+                f"{path!r} is an incomplete checkpoint (missing {', '.join(missing)}); it cannot be"
+                " continued: start a new run"
+            )
+        return state
+
+    @classmethod
+    def resume(cls, run_dir, images, device="cpu", state=None):
+        """A trainer in the exact state of ``run_dir/checkpoint.pt`` (or of ``state``, read from it)."""
+        if state is None:
+            state = cls.read_checkpoint(run_dir)
         fingerprint = data_fingerprint(images)
         if state["settings"].get("data_fingerprint") != fingerprint:
             raise InputError(
@@ -347,12 +469,19 @@ class Trainer:
                 " pass the same --data folder"
             )
         trainer = cls(run_dir, images, state["settings"], device=device)
-        trainer.generator.load_state_dict(state["generator"])
-        trainer.discriminator.load_state_dict(state["discriminator"])
-        trainer.optimizer_g.load_state_dict(state["optimizer_g"])
-        trainer.optimizer_d.load_state_dict(state["optimizer_d"])
+        try:
+            trainer.generator.load_state_dict(state["generator"])
+            trainer.discriminator.load_state_dict(state["discriminator"])
+            trainer.optimizer_g.load_state_dict(state["optimizer_g"])
+            trainer.optimizer_d.load_state_dict(state["optimizer_d"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise ModelFileError(
+                f"the checkpoint in {os.fspath(run_dir)!r} does not match its own settings"
+                f" ({str(error).splitlines()[0]}); it cannot be continued: start a new run"
+            ) from None
         trainer.step = int(state["step"])
         trainer.elapsed_s = float(state["elapsed_s"])
+        trainer.saved_step = trainer.step
         return trainer
 
     # ------------------------------------------------------------------ pictures
