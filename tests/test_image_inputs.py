@@ -70,23 +70,25 @@ def palette_image(mode="P", transparent_right_half=False):
 
 
 HALF = 128 / 255
-LEFT_COLOUR_RIGHT_WHITE = np.concatenate([uniform((200 / 255, 100 / 255, 50 / 255))[:, :4], uniform(1.0)[:, 4:]], 1)
+COLOUR = (200 / 255, 100 / 255, 50 / 255)  # the palette's and the RGB files' colour
+OVER_WHITE = tuple(value * HALF + 1 - HALF for value in COLOUR)  # that colour at alpha 128, over white
+LEFT_COLOUR_RIGHT_WHITE = np.concatenate([uniform(COLOUR)[:, :4], uniform(1.0)[:, 4:]], 1)
 
 # id, suffix, how the file is written, expected (SIZE, SIZE, 3) pixels, tolerance
 FILE_MODES = [
     ("1", "png", saved(Image.new("1", (SIZE, SIZE), 1), "PNG"), uniform(1.0), 0),
     ("L", "png", saved(Image.new("L", (SIZE, SIZE), 128), "PNG"), uniform(HALF), 1e-6),
     ("LA half alpha", "png", saved(Image.new("LA", (SIZE, SIZE), (0, 128)), "PNG"), uniform(1 - HALF), 1e-6),
-    ("P", "png", saved(palette_image(), "PNG"), uniform((200 / 255, 100 / 255, 50 / 255)), 1e-6),
+    ("P", "png", saved(palette_image(), "PNG"), uniform(COLOUR), 1e-6),
     ("P transparency", "png", saved(palette_image(transparent_right_half=True), "PNG", transparency=0),
      LEFT_COLOUR_RIGHT_WHITE, 1e-6),
-    ("P gif", "gif", saved(palette_image(), "GIF"), uniform((200 / 255, 100 / 255, 50 / 255)), 1e-6),
+    ("P gif", "gif", saved(palette_image(), "GIF"), uniform(COLOUR), 1e-6),
     ("PA tiff", "tiff", saved(palette_image("PA"), "TIFF"),
-     uniform((200 / 255 * HALF + 1 - HALF, 100 / 255 * HALF + 1 - HALF, 50 / 255 * HALF + 1 - HALF)), 1e-6),
-    ("RGB", "png", saved(Image.new("RGB", (SIZE, SIZE), (200, 100, 50)), "PNG"), uniform((200 / 255, 100 / 255, 50 / 255)), 1e-6),
+     uniform(OVER_WHITE), 1e-6),
+    ("RGB", "png", saved(Image.new("RGB", (SIZE, SIZE), (200, 100, 50)), "PNG"), uniform(COLOUR), 1e-6),
     ("RGBA half alpha", "png", saved(Image.new("RGBA", (SIZE, SIZE), (0, 0, 0, 128)), "PNG"), uniform(1 - HALF), 1e-6),
     ("RGBX tiff", "tiff", saved(Image.new("RGBX", (SIZE, SIZE), (200, 100, 50, 0)), "TIFF"),
-     uniform((200 / 255, 100 / 255, 50 / 255)), 1e-6),  # X is padding, not alpha: not white
+     uniform(COLOUR), 1e-6),  # X is padding, not alpha: not white
     ("CMYK tiff", "tiff", saved(Image.new("CMYK", (SIZE, SIZE), (0, 255, 255, 0)), "TIFF"), uniform((1, 0, 0)), 1e-6),
     ("CMYK jpeg", "jpg", saved(Image.new("CMYK", (SIZE, SIZE), (0, 255, 255, 0)), "JPEG", quality=95),
      uniform((1, 0, 0)), 0.06),
@@ -128,7 +130,8 @@ def test_16_bit_grey_is_scaled_by_65535_at_full_precision(tmp_path):
 
 def test_16_bit_colour_read_at_8_bits_is_reported(tmp_path):
     (tmp_path / "rgb16.png").write_bytes(png16(np.full((SIZE, SIZE, 3), 32896), 2))
-    assert any("16-bit samples read at 8 bits" in change for change in load_image(tmp_path / "rgb16.png", SIZE, 3).changes)
+    changes = load_image(tmp_path / "rgb16.png", SIZE, 3).changes
+    assert any("16-bit samples read at 8 bits" in change for change in changes)
 
 
 def test_16_bit_png_opened_as_mode_I_by_older_pillow(tmp_path, monkeypatch):
@@ -144,11 +147,11 @@ IN_MEMORY_MODES = [  # modes no file format here writes; Pillow images go throug
     ("La", Image.new("La", (SIZE, SIZE), (64, 128)), uniform(64 / 255 + 1 - HALF), 1 / 255),
     ("RGBa", Image.new("RGBa", (SIZE, SIZE), (100, 50, 0, 128)),
      uniform((100 / 255 + 1 - HALF, 50 / 255 + 1 - HALF, 1 - HALF)), 1 / 255),
-    ("RGBX", Image.new("RGBX", (SIZE, SIZE), (200, 100, 50, 0)), uniform((200 / 255, 100 / 255, 50 / 255)), 1e-6),
+    ("RGBX", Image.new("RGBX", (SIZE, SIZE), (200, 100, 50, 0)), uniform(COLOUR), 1e-6),
     ("YCbCr", Image.new("YCbCr", (SIZE, SIZE), (76, 85, 255)), uniform((1, 0, 0)), 2 / 255),
     ("HSV", Image.new("HSV", (SIZE, SIZE), (0, 255, 255)), uniform((1, 0, 0)), 1e-6),
-    ("P", palette_image(), uniform((200 / 255, 100 / 255, 50 / 255)), 1e-6),
-    ("PA", palette_image("PA"), uniform((200 / 255 * HALF + 1 - HALF, 100 / 255 * HALF + 1 - HALF, 50 / 255 * HALF + 1 - HALF)), 1e-6),
+    ("P", palette_image(), uniform(COLOUR), 1e-6),
+    ("PA", palette_image("PA"), uniform(OVER_WHITE), 1e-6),
     ("CMYK", Image.new("CMYK", (SIZE, SIZE), (0, 255, 255, 0)), uniform((1, 0, 0)), 1e-6),
     ("I;16B", Image.new("I;16B", (SIZE, SIZE), 1000), uniform(1000 / 65535), 1e-6),
 ]
@@ -177,7 +180,8 @@ def test_exif_orientation_is_applied_and_reported(tmp_path, format):
     exif = Image.Exif()
     exif[0x0112] = 6  # EXIF: display after a clockwise quarter turn
     path = tmp_path / f"phone.{format.lower()}"
-    Image.fromarray(stored).save(path, format=format, exif=exif.tobytes(), **({"quality": 100} if format == "JPEG" else {}))
+    options = {"quality": 100} if format == "JPEG" else {}
+    Image.fromarray(stored).save(path, format=format, exif=exif.tobytes(), **options)
     prepared = load_image(path, SIZE, 1)
     upright = np.rot90(stored, k=-1) / 255.0  # the white quadrant moves to the top right
     assert np.abs(prepared.pixels[..., 0] - upright).max() < 0.1
@@ -216,8 +220,10 @@ BAD_FILES = [
      ["10000x9000", f"{MAX_IMAGE_PIXELS:,}", "shrink it"]),
     ("1 x 10000 strip", "strip.png", _image("L", 0, size=(10_000, 1)), ["10000x1", "squarer"]),
     ("fully transparent", "clear.png", _image("RGBA", (255, 0, 0, 0)), ["fully transparent", "convert to RGB"]),
-    ("32-bit integer tiff", "counts.tiff", _image("I", 100, "TIFF"), ["32-bit integer", "values from 100 to 100", "16-bit PNG"]),
-    ("float tiff 0-255", "float255.tiff", lambda path: Image.fromarray(np.linspace(0, 255, 64, dtype=np.float32).reshape(8, 8)).save(path),
+    ("32-bit integer tiff", "counts.tiff", _image("I", 100, "TIFF"),
+     ["32-bit integer", "values from 100 to 100", "16-bit PNG"]),
+    ("float tiff 0-255", "float255.tiff",
+     lambda path: Image.fromarray(np.linspace(0, 255, 64, dtype=np.float32).reshape(8, 8)).save(path),
      ["[0, 1]", "values from 0 to 255", "divide by 255"]),
     ("float tiff NaN", "nan.tiff", _image("F", float("nan"), "TIFF"), ["NaN", "16-bit PNG"]),
 ]

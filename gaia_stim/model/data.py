@@ -258,11 +258,11 @@ def prepare_image(array, image_size, channels):
 
 
 def _resize(pixels, image_size):
-    """Antialiased resize of a square float image, one channel at a time (Pillow 'F' mode)."""
+    """Antialiased resize of a square float image, one channel at a time (as Pillow 'F' images)."""
     resample = Image.Resampling.LANCZOS if image_size < pixels.shape[0] else Image.Resampling.BICUBIC
     planes = [
-        np.asarray(Image.fromarray(pixels[:, :, c], mode="F").resize((image_size, image_size), resample))
-        for c in range(pixels.shape[2])
+        np.asarray(Image.fromarray(np.ascontiguousarray(plane, np.float32)).resize((image_size, image_size), resample))
+        for plane in np.moveaxis(pixels, 2, 0)
     ]
     return np.clip(np.stack(planes, axis=2), 0.0, 1.0)
 
