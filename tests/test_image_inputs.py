@@ -73,6 +73,14 @@ HALF = 128 / 255
 COLOUR = (200 / 255, 100 / 255, 50 / 255)  # the palette's and the RGB files' colour
 OVER_WHITE = tuple(value * HALF + 1 - HALF for value in COLOUR)  # that colour at alpha 128, over white
 LEFT_COLOUR_RIGHT_WHITE = np.concatenate([uniform(COLOUR)[:, :4], uniform(1.0)[:, 4:]], 1)
+LEFT_WHITE_RIGHT_COLOUR = LEFT_COLOUR_RIGHT_WHITE[:, ::-1]
+
+
+def half_keyed(mode, key, colour):
+    """Left half the colour key (transparent once read), right half ``colour``."""
+    image = Image.new(mode, (SIZE, SIZE), key)
+    image.paste(colour, (SIZE // 2, 0, SIZE, SIZE))
+    return image
 
 # id, suffix, how the file is written, expected (SIZE, SIZE, 3) pixels, tolerance
 FILE_MODES = [
@@ -82,6 +90,10 @@ FILE_MODES = [
     ("P", "png", saved(palette_image(), "PNG"), uniform(COLOUR), 1e-6),
     ("P transparency", "png", saved(palette_image(transparent_right_half=True), "PNG", transparency=0),
      LEFT_COLOUR_RIGHT_WHITE, 1e-6),
+    ("RGB colour key", "png", saved(half_keyed("RGB", (10, 20, 30), (200, 100, 50)), "PNG", transparency=(10, 20, 30)),
+     LEFT_WHITE_RIGHT_COLOUR, 1e-6),
+    ("L colour key", "png", saved(half_keyed("L", 10, 200), "PNG", transparency=10),
+     np.concatenate([uniform(1.0)[:, :4], uniform(200 / 255)[:, 4:]], 1), 1e-6),
     ("P gif", "gif", saved(palette_image(), "GIF"), uniform(COLOUR), 1e-6),
     ("PA tiff", "tiff", saved(palette_image("PA"), "TIFF"),
      uniform(OVER_WHITE), 1e-6),
@@ -211,6 +223,7 @@ def _image(mode, colour, format="PNG", size=(SIZE, SIZE), **options):
 BAD_FILES = [
     ("missing", "missing.png", lambda path: None, ["does not exist"]),
     ("folder", "folder.png", lambda path: path.mkdir(), ["is a folder", "give an image file"]),
+    ("pipe", "pipe.png", lambda path: os.mkfifo(path), ["not a regular file", "give an image file"]),
     ("empty", "empty.png", lambda path: path.write_bytes(b""), ["empty (0 bytes)", "copy it again"]),
     ("not an image", "notes.png", lambda path: path.write_text("hello"), ["not an image", "convert it to PNG"]),
     ("truncated", "cut.png", _truncated_png, ["truncated", "re-save it"]),
@@ -221,7 +234,7 @@ BAD_FILES = [
     ("1 x 10000 strip", "strip.png", _image("L", 0, size=(10_000, 1)), ["10000x1", "squarer"]),
     ("fully transparent", "clear.png", _image("RGBA", (255, 0, 0, 0)), ["fully transparent", "convert to RGB"]),
     ("32-bit integer tiff", "counts.tiff", _image("I", 100, "TIFF"),
-     ["32-bit integer", "values from 100 to 100", "16-bit PNG"]),
+     ["32-bit or signed integer", "values from 100 to 100", "16-bit PNG"]),
     ("float tiff 0-255", "float255.tiff",
      lambda path: Image.fromarray(np.linspace(0, 255, 64, dtype=np.float32).reshape(8, 8)).save(path),
      ["[0, 1]", "values from 0 to 255", "divide by 255"]),
@@ -318,7 +331,7 @@ def test_damaged_files_never_escape_as_other_errors(tmp_path):
 
 
 def test_in_memory_pillow_images_with_unknown_white_level_are_refused():
-    with pytest.raises(InputError, match="32-bit integer"):
+    with pytest.raises(InputError, match="32-bit or signed integer"):
         prepare_image(Image.new("I", (SIZE, SIZE), 5), SIZE, 1)
     with pytest.raises(InputError, match=r"\[0, 1\].*values from 3 to 3"):
         prepare_image(Image.new("F", (SIZE, SIZE), 3.0), SIZE, 1)

@@ -147,7 +147,9 @@ def _pillow_pixels(image, raw_mode=""):
     from 32-bit data where Pillow gives both as mode ``I``.
     """
     mode, changes = image.mode, []
-    if mode in ("1", "L", "LA", "RGB", "RGBA"):
+    if mode in ("1", "L", "RGB") and "transparency" in image.info:  # a colour key (PNG tRNS) -> alpha
+        image = image.convert("RGBA" if mode == "RGB" else "LA")
+    elif mode in ("1", "L", "LA", "RGB", "RGBA"):
         pass
     elif mode in ("La", "RGBa"):  # premultiplied alpha: undo it
         image = image.convert(mode.upper())
@@ -166,7 +168,7 @@ def _pillow_pixels(image, raw_mode=""):
     elif mode == "I":
         array = np.asarray(image)
         raise InputError(
-            f"32-bit integer pixels ({_value_range(array)}) have no standard white level;"
+            f"32-bit or signed integer pixels ({_value_range(array)}) have no standard white level;"
             f" {_SAVE_FIX}, or as a float TIFF with values in [0, 1]"
         )
     elif mode == "F":
@@ -329,8 +331,10 @@ def load_image(path, image_size, channels):
     name = _quote(path)
     if os.path.isdir(path):
         raise DataError(f"{name} is a folder, not an image file; give an image file inside it")
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise DataError(f"image file {name} does not exist")
+    if not os.path.isfile(path):
+        raise DataError(f"{name} is not a regular file (a pipe or a device?); give an image file")
     if os.path.getsize(path) == 0:
         raise DataError(f"image file {name} is empty (0 bytes); copy it again or remove it")
     try:
@@ -376,7 +380,8 @@ def load_image_folder(folder, image_size, channels, progress=False):
 
         iterator = tqdm(paths, desc="reading images", unit="img", leave=False, disable=None)  # None: off when not a terminal
     for index, path in enumerate(iterator):
-        pixels = load_image(path, image_size, channels).pixels
-        images[index] = np.round(pixels * 255.0).astype(np.uint8)
+        prepared = load_image(path, image_size, channels)
+        images[index] = np.round(prepared.pixels * 255.0).astype(np.uint8)
+        logger.debug("%s: %s", path, ", ".join(prepared.changes) or "used as is")
     logger.info("read %d images from %s", len(paths), folder)
     return images, paths
