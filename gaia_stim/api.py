@@ -100,9 +100,9 @@ class StimulusModel:
         ``images`` is one of: a path (str, bytes or path-like); a Pillow image; an array of
         shape (N, H, W, C) with C in 1..4 (a batch), (H, W, C) or (H, W) (one image); or a
         list of any of these single images, mixed. Arrays are channels-last: a (N, C, H, W)
-        or (C, H, W) array is refused (use ``np.moveaxis``), and N grey images are
-        (N, H, W, 1), not (N, H, W), which would read as one image. Values: uint8, uint16,
-        bool, or float in [0, 1].
+        or (C, H, W) array is refused (use ``np.moveaxis``); a 3-D array is always one
+        (H, W, C) image, so N grey images are (N, H, W, 1). Values: uint8, uint16, bool, or
+        float in [0, 1].
 
         Returns the array and, per image, the list of changes made (crop, resize, ...).
 
