@@ -1,10 +1,12 @@
 """The inference API: a trained generator that encodes images and decodes latents."""
 
+import numbers
 import os
 from importlib import resources
 
 import numpy as np
 import torch
+from PIL import Image
 
 from gaia_stim.errors import InputError, ModelFileError
 from gaia_stim.model import checkpoint as checkpoints
@@ -95,38 +97,58 @@ class StimulusModel:
     def prepare(self, images):
         """Images as paths or arrays -> float32 (N, S, S, C) at the model's size and channels.
 
+        ``images`` is one of: a path (str, bytes or path-like); a Pillow image; an array of
+        shape (N, H, W, C) with C in 1..4 (a batch), (H, W, C) or (H, W) (one image); or a
+        list of any of these single images, mixed. Arrays are channels-last: a (N, C, H, W)
+        or (C, H, W) array is refused (use ``np.moveaxis``); a 3-D array is always one
+        (H, W, C) image, so N grey images are (N, H, W, 1). Values: uint8, uint16, bool, or
+        float in [0, 1].
+
         Returns the array and, per image, the list of changes made (crop, resize, ...).
+
+        Raises
+        ------
+        InputError
+            An array of another shape, dtype or value range, or no images; the message
+            names the image (``images[i]``) and the fix.
+        DataError
+            A file that cannot be read correctly; the message names it.
         """
-        if isinstance(images, (str, os.PathLike)):
+        if isinstance(images, (str, bytes, os.PathLike, Image.Image)):
             images = [images]
         if isinstance(images, (list, tuple)):
             if not images:
-                raise InputError("no images given to encode")
-            prepared = [
-                load_image(item, self.image_size, self.channels)
-                if isinstance(item, (str, os.PathLike))
-                else prepare_image(item, self.image_size, self.channels)
-                for item in images
-            ]
+                raise InputError("no images given; give a path, a list of paths or arrays, or an (N, H, W, C) array")
+            prepared = [self._prepare_one(item, index) for index, item in enumerate(images)]
         else:
-            array = np.asarray(images)
-            if array.ndim in (2, 3) and not (array.ndim == 3 and array.shape[-1] > 4):
-                array = array[None]  # a single image
-            if array.ndim == 3:  # (N, H, W) grey
-                array = array[..., None]
-            if array.ndim != 4 or array.shape[0] == 0:
-                raise InputError(f"images must have shape (N, H, W, C); got {np.shape(images)}")
-            prepared = [prepare_image(item, self.image_size, self.channels) for item in array]
+            prepared = [self._prepare_one(item, index) for index, item in enumerate(_image_batch(images))]
         pixels = np.stack([item.pixels for item in prepared])
         return pixels, [item.changes for item in prepared]
+
+    def _prepare_one(self, item, index):
+        if isinstance(item, (str, bytes, os.PathLike)):
+            return load_image(item, self.image_size, self.channels)  # errors name the file
+        if isinstance(item, np.ndarray) and item.ndim == 4:
+            raise InputError(
+                f"images[{index}] is a batch of shape {item.shape}; a list holds single images:"
+                " pass the (N, H, W, C) array itself, or concatenate the batches"
+            )
+        if item is None or isinstance(item, (dict, set, numbers.Number)):
+            raise InputError(f"images[{index}] is {type(item).__name__}; give a path or an image array")
+        try:
+            return prepare_image(item, self.image_size, self.channels)
+        except InputError as error:
+            raise InputError(f"images[{index}]: {error}") from None
 
     @torch.no_grad()
     def encode(self, images, batch_size=64):
         """Images -> latents, float32 of shape (N, latent_dim).
 
-        ``images``: (N, H, W, C) uint8 or float in [0, 1] (or one (H, W, C) image), or a
-        list of paths; other sizes and channel counts are brought to the model's.
+        ``images``: (N, H, W, C) uint8 or float in [0, 1] (or one (H, W, C) or (H, W)
+        image), a path, or a list of paths, arrays and Pillow images (see :meth:`prepare`);
+        other sizes and channel counts are brought to the model's.
         """
+        batch_size = _check_batch_size(batch_size)
         pixels, _ = self.prepare(images)
         latents = []
         for start in range(0, len(pixels), batch_size):
@@ -136,19 +158,108 @@ class StimulusModel:
 
     @torch.no_grad()
     def decode(self, z, batch_size=64):
-        """Latents (N, latent_dim) -> images, float32 of shape (N, S, S, C) in [0, 1]."""
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim == 1:
-            z = z[None]
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise InputError(f"latents must have shape (N, {self.latent_dim}); got {z.shape}")
-        if not np.all(np.isfinite(z)):
-            raise InputError("latents contain NaN or infinite values")
+        """Latents (N, latent_dim), or one (latent_dim,), -> images, float32 (N, S, S, C) in [0, 1].
+
+        Raises
+        ------
+        InputError
+            ``z`` is not a real-valued array of that shape, holds NaN or infinite values, or
+            holds latents so far from the model's range that the images come out non-finite
+            (the message names those rows and their norms).
+        """
+        batch_size = _check_batch_size(batch_size)
+        z = self._check_latents(z)
         images = []
         for start in range(0, len(z), batch_size):
             batch = torch.from_numpy(z[start : start + batch_size]).to(self.device)
             images.append(self.generator.decode_latent(batch).permute(0, 2, 3, 1).float().cpu().numpy())
-        return np.concatenate(images).astype(np.float32)
+        images = np.concatenate(images).astype(np.float32)
+        bad = ~np.isfinite(images).all(axis=(1, 2, 3))
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            norms = np.linalg.norm(z[rows].astype(np.float64), axis=1)
+            good = np.linalg.norm(z[~bad].astype(np.float64), axis=1)
+            usable = f"; the other rows have norms up to {good.max():.3g}" if len(good) else ""
+            raise InputError(
+                f"latent rows {_some(rows)} (norms {_some(norms, '{:.3g}')}) decode to images with NaN or"
+                f" infinite pixels{usable}: they lie far outside the range this model was trained on;"
+                " use latents from encode, or interpolate or extrapolate less far"
+            )
+        return images
+
+    def _check_latents(self, z):
+        """Any array-like of latents -> float32 (N, latent_dim), or InputError."""
+        expected = f"(N, {self.latent_dim}) or ({self.latent_dim},)"
+        try:
+            array = np.asarray(z)
+        except (TypeError, ValueError) as error:  # ragged nested lists
+            raise InputError(f"latents must be an array of shape {expected}; {error}") from None
+        if array.dtype.kind not in "iuf":
+            raise InputError(
+                f"latents must be real numbers (float or int); got dtype {array.dtype}"
+                " (use the float32 array that encode returns)"
+            )
+        if array.ndim == 1:
+            array = array[None]
+        if array.ndim != 2 or array.shape[1] != self.latent_dim:
+            raise InputError(
+                f"latents must have shape {expected} for this model; got {np.shape(z)}"
+                " (latents from another model, or a transposed array?)"
+            )
+        if array.shape[0] == 0:
+            raise InputError(f"no latents given: shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
+            raise InputError(f"latents contain NaN or infinite values (rows {_some(rows)})")
+        with np.errstate(over="ignore"):
+            as_float32 = array.astype(np.float32)
+        if not np.all(np.isfinite(as_float32)):
+            rows = np.flatnonzero(~np.isfinite(as_float32).all(axis=1))
+            raise InputError(f"latent rows {_some(rows)} hold values beyond float32's range (about 3.4e38)")
+        return as_float32
+
+
+def _image_batch(images):
+    """An array-like of images -> (N, H, W, C) array, one rule for every shape (see ``prepare``)."""
+    try:
+        array = np.asarray(images)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise InputError(f"images must be an (N, H, W, C) array, a path or a list; {error}") from None
+    if array.dtype == object or array.ndim < 2:
+        raise InputError(
+            f"images must be a path, a list of paths or arrays, or an (N, H, W, C) array;"
+            f" got {type(images).__name__} of shape {array.shape}"
+        )
+    if array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4):
+        raise InputError(
+            f"a 3-D array is one image of shape (H, W, C) with C in 1..4; got {array.shape}:"
+            " for channels-first (C, H, W) use np.moveaxis(image, 0, -1); for N grey images"
+            " give shape (N, H, W, 1), e.g. images[..., None]"
+        )
+    if array.ndim in (2, 3):
+        return array[None]  # one image
+    if array.ndim != 4:
+        raise InputError(f"images must have shape (N, H, W, C) with C in 1..4; got {array.shape}")
+    if array.shape[0] == 0:
+        raise InputError(f"no images given: shape {array.shape}")
+    if array.shape[3] not in (1, 2, 3, 4):
+        hint = ""
+        if array.shape[1] in (1, 2, 3, 4):
+            hint = " (this looks channels-first, (N, C, H, W): use np.moveaxis(images, 1, -1))"
+        raise InputError(f"images must have shape (N, H, W, C) with C in 1..4; got {array.shape}{hint}")
+    return array
+
+
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise InputError(f"batch_size must be a whole number, 1 or more; got {batch_size!r}")
+    return int(batch_size)
+
+
+def _some(values, form="{}", limit=5):
+    """At most ``limit`` values for a message: '1, 4, 7 and 3 more'."""
+    shown = ", ".join(form.format(value) for value in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
 def load_model(name_or_path="default", device="cpu"):

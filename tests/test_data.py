@@ -53,16 +53,10 @@ def test_channels_are_converted_explicitly():
     luminance = prepare_image(red, 8, 1)
     assert luminance.pixels[0, 0, 0] == pytest.approx(0.299, abs=1e-6)
     rgba = np.zeros((8, 8, 4), np.uint8)
-    rgba[..., 3] = 0  # fully transparent black -> white background
-    assert prepare_image(rgba, 8, 3).pixels.min() == 1.0
-
-
-def test_png_modes_load(tmp_path):
-    for mode in ("L", "LA", "RGB", "RGBA", "P", "I;16", "1"):
-        image = Image.new(mode, (12, 10))
-        path = tmp_path / f"{mode.replace(';', '_')}.png"
-        image.save(path)
-        assert load_image(path, 8, 3).pixels.shape == (8, 8, 3), mode
+    rgba[:, 4:, 3] = 255  # left half transparent black -> white background, right half opaque black
+    composited = prepare_image(rgba, 8, 3)
+    assert np.all(composited.pixels[:, :4] == 1.0) and np.all(composited.pixels[:, 4:] == 0.0)
+    assert "alpha composited onto white" in composited.changes
 
 
 def test_unreadable_file_is_named(tmp_path):
