@@ -65,7 +65,10 @@ class StimulusModel:
     """
 
     def __init__(self, payload, name, path, device="cpu"):
-        self.config = ModelConfig.from_dict(payload["config"])
+        try:
+            self.config = ModelConfig.from_dict(payload["config"])
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(f"{path!r} holds an unusable configuration: {error}") from None
         self.device = torch.device(resolve_device(device))
         with torch.device("meta"):  # no random initialisation: every weight comes from the file
             generator = Generator(self.config)

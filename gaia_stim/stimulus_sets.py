@@ -497,7 +497,10 @@ def _morph_decimals(morph_levels):
 
 
 def _source_name(source):
-    return "array" if source == "array" else os.path.basename(os.fspath(source))
+    if source == "array":
+        return "array"
+    # a file name that is not valid UTF-8 is kept readable, its undecodable bytes escaped
+    return os.path.basename(os.fspath(source)).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def write_continuum(out_dir, result, model, force=False):

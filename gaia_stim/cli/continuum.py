@@ -6,6 +6,9 @@ import click
 
 from gaia_stim.cli._common import echo, reports_errors
 
+# A continuum is held in memory while it is written (64 px: 48 KiB an image).
+MAX_STEPS = 10_000
+
 
 def _default_out(path_a, path_b):
     stem_a = os.path.splitext(os.path.basename(path_a))[0]
@@ -25,8 +28,8 @@ def _default_out(path_a, path_b):
     help="Image at morph level 1.",
 )
 @click.option(
-    "--steps", "n_steps", default=11, show_default=True, type=click.IntRange(min=2),
-    help="Number of images, both endpoints included.",
+    "--steps", "n_steps", default=11, show_default=True, type=click.IntRange(min=2, max=MAX_STEPS),
+    help=f"Number of images, both endpoints included (2 to {MAX_STEPS}).",
 )
 @click.option(
     "--model", "model_name", default="default", show_default=True,

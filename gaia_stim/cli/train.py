@@ -82,9 +82,9 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
     from gaia_stim.model.trainer import Trainer, resolve_device
 
     device = resolve_device(device)
+    trainer = Trainer(run_dir, images, settings, device=device)  # checks the settings against the data
     _clear_unstarted_run(run_dir)
     os.makedirs(run_dir, exist_ok=True)
-    trainer = Trainer(run_dir, images, settings, device=device)
     _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every)
 
 

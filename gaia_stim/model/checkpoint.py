@@ -26,6 +26,11 @@ __all__ = [
 MODEL_FORMAT = "gaia-stim-model"
 CHECKPOINT_FORMAT = "gaia-stim-checkpoint"
 FORMAT_VERSION = 1
+# Entries (dicts) each kind of file must hold.
+_REQUIRED = {
+    MODEL_FORMAT: ("config", "generator"),
+    CHECKPOINT_FORMAT: ("settings", "generator", "discriminator", "optimizer_g", "optimizer_d"),
+}
 
 
 def atomic_torch_save(payload, path):
@@ -50,6 +55,15 @@ def read_file(path, expected_format):
             f"{path!r} is not a {expected_format} file (found {found!r});"
             " give a run folder, its model.pt, or 'default'"
         )
+    required = _REQUIRED[expected_format]
+    missing = [key for key in required if not isinstance(payload.get(key), dict)]
+    if missing:
+        raise ModelFileError(
+            f"{path!r} is an incomplete {expected_format} file (no {', '.join(missing)});"
+            " it was not written by gaia-stim or was damaged: use the run's own model.pt, or retrain"
+        )
+    if not isinstance(payload.get("format_version", 0), int):
+        raise ModelFileError(f"{path!r} has an unreadable format_version; it was not written by gaia-stim")
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(
             f"{path!r} was written by a newer gaia-stim ({payload.get('gaia_stim_version')});"

@@ -8,6 +8,7 @@ import numbers
 import os
 
 import numpy as np
+from PIL import Image
 
 from gaia_stim.errors import InputError
 from gaia_stim.model.data import load_image, prepare_image
@@ -26,6 +27,8 @@ def _prepare(source, model, role):
         path = os.fspath(source)
         prepared = load_image(path, model.image_size, model.channels)
         return path, file_sha256(path), prepared
+    if isinstance(source, Image.Image):  # a palette image's array would be its indices
+        return "array", array_sha256(np.asarray(source)), prepare_image(source, model.image_size, model.channels)
     try:
         array = np.asarray(source)
     except (TypeError, ValueError) as error:

@@ -1,0 +1,362 @@
+"""Bad and unlucky input, command by command: one clear line, a non-zero exit, nothing half-written.
+
+Each case is one row of the table in docs/errors.md (written from these cases by
+``scripts/write_errors_table.py``; a test below keeps the two in step). A case gives the command
+line (built in a fresh folder), the exit status, words the message must hold, and optionally a
+simulated failure of the system (a read-only disk, a full disk), since tests run as root.
+"""
+
+import errno
+import io
+import os
+import pickle
+import shutil
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from gaia_stim.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "faces"
+FACE_A, FACE_B = str(EXAMPLES / "face_00005.png"), str(EXAMPLES / "face_00006.png")
+DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+
+
+@dataclass
+class Case:
+    id: str
+    input: str  # what the user gave, for the table
+    argv: Callable  # (folder: Path) -> list of arguments
+    status: int
+    says: tuple = ()  # words the message must hold
+    patch: Callable = None  # (monkeypatch) -> None: a simulated system failure
+    must_not_exist: tuple = ("out",)  # paths (relative to the folder) that must not be created
+    extra_check: Callable = None  # (folder) -> None
+    notes: str = ""
+    tags: list = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------
+# inputs made on demand
+
+
+def bomb_png(path, width=100_000, height=100_000):
+    """A PNG whose header claims a huge image; a few bytes on disk."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    Path(path).write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+    return str(path)
+
+
+def write(path, data):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(data if isinstance(data, bytes) else data.encode())
+    return str(path)
+
+
+def float_tiff(path):
+    Image.fromarray(np.full((32, 32), 200.0, dtype=np.float32), mode="F").save(path)
+    return str(path)
+
+
+def truncated_png(path):
+    buffer = io.BytesIO()
+    Image.open(FACE_A).save(buffer, format="PNG")
+    return write(path, buffer.getvalue()[: len(buffer.getvalue()) // 2])
+
+
+def image_folder(folder, n=16, identical=False):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for index in range(n):
+        pixels = np.full((32, 32, 3), 128, np.uint8) if identical else rng.integers(0, 256, (32, 32, 3), np.uint8)
+        Image.fromarray(pixels).save(folder / f"img_{index:02d}.png")
+    return str(folder)
+
+
+def malicious_model(path):
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {Path(path).parent / 'pwned'}",))
+
+    with open(path, "wb") as stream:
+        pickle.dump(Exploit(), stream)
+    return str(path)
+
+
+def torch_file(path, payload):
+    torch.save(payload, path)
+    return str(path)
+
+
+def existing_set(folder):
+    result = CliRunner().invoke(main, ["continuum", "--from", FACE_A, "--to", FACE_B, "--steps", "2",
+                                       "--out", str(folder / "out")])
+    assert result.exit_code == 0, result.output
+    return str(folder / "out")
+
+
+def non_utf8_copy(folder):
+    path = os.path.join(os.fsencode(folder), b"caf\xe9.png")
+    shutil.copyfile(FACE_A, path)
+    return os.fsdecode(path)
+
+
+def edited_set(folder):
+    existing_set(folder)
+    Image.new("RGB", (4, 4)).save(sorted((folder / "out" / "images").iterdir())[0])
+    return continuum("--force")(folder)
+
+
+def trained_run(folder, steps=1):
+    data = image_folder(folder / "data")
+    result = CliRunner().invoke(main, ["train", "--data", data, "--out", str(folder / "run"), "--preset", "tiny",
+                                       "--batch-size", "8", "--steps", str(steps), "--sample-every", "1000"])
+    assert result.exit_code == 0, result.output
+    return str(folder / "run")
+
+
+def fail_with(errno_code, target, name):
+    """A patch making ``target.name`` raise OSError(errno_code) for paths under the test folder."""
+
+    def patch(monkeypatch):
+        real = getattr(target, name)
+
+        def failing(*args, **kwargs):
+            raise OSError(errno_code, os.strerror(errno_code), str(args[0]) if args else None)
+
+        monkeypatch.setattr(target, name, failing)
+        return real
+
+    return patch
+
+
+def continuum(*extra, a=FACE_A, b=FACE_B):
+    return lambda d: ["continuum", "--from", a(d) if callable(a) else a, "--to", b(d) if callable(b) else b,
+                      "--steps", "3", "--out", str(d / "out"), *extra]
+
+
+def train(*extra, data=None):
+    return lambda d: ["train", "--data", data(d) if data else image_folder(d / "data"), "--out", str(d / "out"),
+                      "--preset", "tiny", "--batch-size", "8", "--steps", "2", "--sample-every", "1000", *extra]
+
+
+def faces(*extra):
+    return lambda d: ["faces", "--size", "16", "--out", str(d / "out"), *extra]
+
+
+def no_leftovers(folder):
+    hidden = [p.name for p in folder.iterdir() if p.name.startswith(".")]
+    assert hidden == [], hidden
+
+
+def untouched_foreign_folder(folder):
+    assert (folder / "out" / "thesis.tex").read_text() == "years of work"
+
+
+def foreign_folder(d, manifest=None):
+    (d / "out").mkdir()
+    (d / "out" / "thesis.tex").write_text("years of work")
+    if manifest is not None:
+        (d / "out" / "manifest.json").write_text(manifest)
+    return d
+
+
+# ------------------------------------------------------------------------------------------
+# the cases
+
+CASES = [
+    # --- continuum: image inputs
+    Case("continuum-missing-image", "`--from` a file that does not exist",
+         continuum(a=lambda d: str(d / "nope.png")), 2, ("does not exist",)),
+    Case("continuum-image-is-folder", "`--from` a folder", continuum(a=lambda d: str(d)), 2, ("is a directory",)),
+    Case("continuum-not-an-image", "`--from` a text file named .png",
+         continuum(a=lambda d: write(d / "notes.png", "hello")), 1, ("notes.png", "not an image")),
+    Case("continuum-empty-file", "`--from` an empty file", continuum(a=lambda d: write(d / "empty.png", b"")), 1,
+         ("empty.png", "empty")),
+    Case("continuum-truncated", "`--from` a truncated PNG", continuum(a=lambda d: truncated_png(d / "cut.png")), 1,
+         ("cut.png",)),
+    Case("continuum-bomb", "`--from` a decompression bomb (100000x100000 header)",
+         continuum(a=lambda d: bomb_png(d / "bomb.png")), 1, ("bomb.png", "too large")),
+    Case("continuum-float-tiff", "`--from` a float TIFF with values 0-255",
+         continuum(a=lambda d: float_tiff(d / "f.tiff")), 1, ("f.tiff", "[0, 1]")),
+    Case("continuum-strip", "`--from` a 1x300 image", continuum(a=lambda d: (
+        Image.new("RGB", (300, 1)).save(d / "strip.png"), str(d / "strip.png"))[1]), 1, ("strip.png", "longer")),
+    Case("continuum-non-utf8-name", "`--from` a file name that is not UTF-8 (works)",
+         continuum(a=lambda d: non_utf8_copy(d)), 0, (), must_not_exist=()),
+    # --- continuum: numbers
+    Case("continuum-one-step", "`--steps 1`", lambda d: continuum()(d) + ["--steps", "1"], 2, ("--steps",)),
+    Case("continuum-steps-text", "`--steps ten`", lambda d: continuum()(d) + ["--steps", "ten"], 2,
+         ("not a valid integer",)),
+    Case("continuum-absurd-steps", "`--steps 1000000000`", lambda d: continuum()(d) + ["--steps", "1000000000"], 2,
+         ("--steps", "10000")),
+    # --- continuum: model files
+    Case("model-missing", "`--model` a path that does not exist", continuum("--model", "nope.pt"), 1,
+         ("nope.pt", "not found")),
+    Case("model-folder-without-model", "`--model` a folder without model.pt",
+         lambda d: continuum("--model", str(d))(d), 1, ("without model.pt",)),
+    Case("model-not-torch", "`--model` a text file", lambda d: continuum("--model", write(d / "m.pt", "text"))(d), 1,
+         ("m.pt", "cannot read")),
+    Case("model-malicious-pickle", "`--model` a pickle that runs code when loaded",
+         lambda d: continuum("--model", malicious_model(d / "evil.pt"))(d), 1, ("evil.pt",),
+         extra_check=lambda d: not (d / "pwned").exists() or pytest.fail("the pickle ran")),
+    Case("model-missing-keys", "`--model` a gaia-stim model file without weights",
+         lambda d: continuum("--model", torch_file(d / "m.pt", {"format": "gaia-stim-model", "config": {}}))(d), 1,
+         ("m.pt", "incomplete", "generator")),
+    Case("model-bad-config", "`--model` a model file with a nonsense configuration",
+         lambda d: continuum("--model", torch_file(d / "m.pt", {"format": "gaia-stim-model", "config": {
+             "image_size": "big"}, "generator": {}}))(d), 1, ("m.pt", "configuration")),
+    Case("model-is-checkpoint", "`--model` a training checkpoint.pt",
+         lambda d: continuum("--model", os.path.join(trained_run(d), "checkpoint.pt"))(d), 1,
+         ("not a gaia-stim-model",)),
+    Case("model-newer-format", "`--model` written by a newer gaia-stim",
+         lambda d: continuum("--model", torch_file(d / "m.pt", {"format": "gaia-stim-model", "format_version": 99,
+                                                                "config": {}, "generator": {}}))(d), 1, ("newer",)),
+    Case("device-cuda-absent", "`--device cuda` without a GPU", continuum("--device", "cuda"), 1, ("cuda", "cpu"),
+         tags=["no-gpu"]),
+    # --- continuum: the output folder
+    Case("out-exists", "`--out` a folder that holds a user's files",
+         lambda d: continuum()(foreign_folder(d)), 1, ("--force",), must_not_exist=(),
+         extra_check=untouched_foreign_folder),
+    Case("out-foreign-force", "`--out` a user's folder, with `--force`",
+         lambda d: continuum("--force")(foreign_folder(d)), 1, ("not a gaia-stim stimulus set",), must_not_exist=(),
+         extra_check=untouched_foreign_folder),
+    Case("out-foreign-manifest-force", "`--out` a folder with the user's own manifest.json, with `--force`",
+         lambda d: continuum("--force")(foreign_folder(d, '{"study": "mine"}')), 1, ("not gaia-stim's",),
+         must_not_exist=(), extra_check=untouched_foreign_folder),
+    Case("out-set-with-user-file-force", "`--out` a stimulus set the user added a file to, with `--force`",
+         lambda d: (existing_set(d), write(d / "out" / "notes.txt", "mine"), continuum("--force")(d))[2], 1,
+         ("did not write", "notes.txt"), must_not_exist=(),
+         extra_check=lambda d: (d / "out" / "notes.txt").read_text() == "mine" or pytest.fail("notes lost")),
+    Case("out-edited-set-force", "`--out` a stimulus set whose image the user edited, with `--force`",
+         lambda d: edited_set(d), 1, ("changed after gaia-stim wrote it",), must_not_exist=()),
+    Case("out-is-file", "`--out` an existing file", lambda d: continuum()((write(d / "out", "x"), d)[1]), 1,
+         ("not a folder",), must_not_exist=()),
+    Case("out-under-file", "`--out` a path under a file", lambda d: (
+        write(d / "afile", "x"), ["continuum", "--from", FACE_A, "--to", FACE_B, "--out", str(d / "afile" / "set")])[1],
+         1, ("afile", "is a file"), must_not_exist=()),
+    Case("out-dot", "`--out .` (the current folder)", lambda d: (os.chdir(d), continuum()(d)[:-2] + ["--out", "."])[1],
+         1, ("current folder",), must_not_exist=()),
+    Case("out-trailing-slash", "`--out set/` (works)", lambda d: continuum()(d)[:-2] + ["--out", str(d / "set") + "/"],
+         0, (), extra_check=lambda d: (d / "set" / "manifest.json").is_file() or pytest.fail("no set")),
+    Case("out-long-name", "`--out` a 300-character name", lambda d: continuum()(d)[:-2] + ["--out", str(d / ("x" * 300))],
+         1, ("bytes long", "shorter"), must_not_exist=()),
+    Case("out-read-only", "`--out` on a read-only file system (simulated)", continuum(), 1,
+         ("read-only",), patch=fail_with(errno.EROFS, os, "mkdir")),
+    Case("out-no-permission", "`--out` in a folder the user may not write (simulated)", continuum(), 1,
+         ("permission denied",), patch=fail_with(errno.EACCES, os, "mkdir")),
+    Case("out-disk-full", "the disk fills up while the set is written (simulated)", continuum(), 1,
+         ("disk is full",), patch=lambda m: m.setattr(
+             "gaia_stim.stimulus_sets._save_png",
+             lambda pixels, path: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left", path)))),
+    # --- train
+    Case("train-data-missing", "`--data` a folder that does not exist",
+         train(data=lambda d: str(d / "nope")), 1, ("nope", "does not exist")),
+    Case("train-data-empty", "`--data` an empty folder", train(data=lambda d: (d.joinpath("e").mkdir(), str(d / "e"))[1]),
+         1, ("no images",)),
+    Case("train-data-broken-image", "`--data` with one broken image",
+         train(data=lambda d: (image_folder(d / "data"), write(d / "data" / "zz.png", "broken"))[0]), 1, ("zz.png",)),
+    Case("train-data-bomb", "`--data` with a decompression bomb",
+         train(data=lambda d: (image_folder(d / "data"), bomb_png(d / "data" / "zz.png"))[0]), 1, ("zz.png", "large")),
+    Case("train-data-too-few", "`--data` with fewer images than one batch",
+         train(data=lambda d: image_folder(d / "data", n=3)), 1, ("fewer than one batch",)),
+    Case("train-identical-images", "`--data` of identical images (trains; no NaN)",
+         train(data=lambda d: image_folder(d / "data", identical=True)), 0, (), must_not_exist=()),
+    Case("train-odd-batch", "`--batch-size 7`", lambda d: train()(d) + ["--batch-size", "7"], 1, ("even",)),
+    Case("train-batch-zero", "`--batch-size 0`", lambda d: train()(d) + ["--batch-size", "0"], 2, ("--batch-size",)),
+    Case("train-lr-nan", "`--lr-max nan`", lambda d: train()(d) + ["--lr-max", "nan"], 2, ("--lr-max", "finite")),
+    Case("train-lr-inf", "`--lr-max inf`", lambda d: train()(d) + ["--lr-max", "inf"], 2, ("--lr-max", "finite")),
+    Case("train-lr-negative", "`--lr-max -1`", lambda d: train()(d) + ["--lr-max", "-1"], 2, ("--lr-max", "greater than 0")),
+    Case("train-alpha-negative", "`--alpha -1`", lambda d: train()(d) + ["--alpha", "-1"], 2, ("--alpha",)),
+    Case("train-warmup-lr-zero", "`--warmup-lr 0`", lambda d: train()(d) + ["--warmup-lr", "0"], 2, ("--warmup-lr",)),
+    Case("train-seed-negative", "`--seed -1`", lambda d: train()(d) + ["--seed", "-1"], 2, ("--seed",)),
+    Case("train-steps-zero", "`--steps 0`", lambda d: train()(d) + ["--steps", "0"], 2, ("--steps",)),
+    Case("train-image-size-odd", "`--image-size 40` (not a multiple of 16)", lambda d: train()(d) + ["--image-size", "40"],
+         1, ("multiple of 16",)),
+    Case("train-image-size-huge", "`--image-size 100000`", lambda d: train()(d) + ["--image-size", "100000"], 2,
+         ("--image-size",)),
+    Case("train-max-time-text", "`--max-time soon`", lambda d: train()(d) + ["--max-time", "soon"], 2, ("duration",)),
+    Case("train-out-is-run", "`--out` a finished run, without `--resume`",
+         lambda d: (trained_run(d), ["train", "--data", str(d / "data"), "--out", str(d / "run"), "--preset", "tiny",
+                                     "--batch-size", "8"])[1], 1, ("--resume",), must_not_exist=()),
+    Case("train-out-foreign", "`--out` a folder of the user's files",
+         lambda d: train()(foreign_folder(d)), 1, ("holds other files",), must_not_exist=(),
+         extra_check=untouched_foreign_folder),
+    Case("train-resume-nothing", "`--resume` a folder without a checkpoint",
+         lambda d: ["train", "--out", str(d), "--resume"], 1, ("no checkpoint.pt",)),
+    Case("train-resume-changed-seed", "`--resume` with another `--seed`",
+         lambda d: ["train", "--out", trained_run(d), "--resume", "--steps", "3", "--seed", "9"], 1,
+         ("--seed 9 (the run has 0)",)),
+    Case("train-resume-same-options", "`--resume` repeating the run's own options (works)",
+         lambda d: ["train", "--out", trained_run(d), "--resume", "--steps", "2", "--preset", "tiny",
+                    "--batch-size", "8"], 0, ()),
+    Case("train-resume-corrupt-checkpoint", "`--resume` with a damaged checkpoint.pt",
+         lambda d: (trained_run(d), write(d / "run" / "checkpoint.pt", b"\0" * 100),
+                    ["train", "--out", str(d / "run"), "--resume", "--steps", "3"])[2], 1,
+         ("checkpoint.pt", "cannot read")),
+    Case("train-resume-corrupt-run-json", "`--resume` with a damaged run.json (works: settings come from the checkpoint)",
+         lambda d: (trained_run(d), write(d / "run" / "run.json", "{not json"),
+                    ["train", "--out", str(d / "run"), "--resume", "--steps", "2"])[2], 0, ()),
+    Case("train-resume-other-data", "`--resume` with other images",
+         lambda d: (trained_run(d), ["train", "--out", str(d / "run"), "--resume", "--steps", "3", "--data",
+                                     image_folder(d / "other", n=10)])[1], 1, ("not the ones this run was trained on",)),
+    Case("train-out-long-name", "`--out` a 300-character name",
+         lambda d: ["train", "--data", image_folder(d / "data"), "--out", str(d / ("r" * 300)), "--preset", "tiny",
+                    "--batch-size", "8"], 1,
+         ("too long",), must_not_exist=()),
+    # --- faces
+    Case("faces-n-zero", "`faces --n 0`", faces("--n", "0"), 2, ("--n",)),
+    Case("faces-n-absurd", "`faces --n 1000000000`", faces("--n", "1000000000"), 1, ("GiB", "lower --n")),
+    Case("faces-size-small", "`faces --size 8`", lambda d: faces("--n", "1")(d) + ["--size", "8"], 2, ("--size",)),
+    Case("faces-seed-negative", "`faces --seed -1`", faces("--n", "1", "--seed", "-1"), 2, ("--seed",)),
+    Case("faces-out-foreign-force", "`faces --out` a user's folder with `--force`",
+         lambda d: faces("--n", "1", "--force")(foreign_folder(d)), 1, ("not a gaia-stim face set",),
+         must_not_exist=(), extra_check=untouched_foreign_folder),
+    # --- info
+    Case("info-corrupt-model", "`info --model` a damaged file", lambda d: ["info", "--model", write(d / "m.pt", b"\x80")],
+         1, ("m.pt", "cannot read")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_bad_input_gives_one_clear_line(case, tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    argv = case.argv(folder)
+    if case.patch is not None:
+        case.patch(monkeypatch)
+    result = CliRunner().invoke(main, argv)
+    output = result.output
+    assert result.exit_code == case.status, (output, result.exception)
+    assert "Traceback" not in output
+    if case.status != 0:
+        error_lines = [line for line in output.splitlines() if line.startswith("Error")]
+        assert len(error_lines) == 1, output
+        for words in case.says:
+            assert words in output, (words, output)
+    for name in case.must_not_exist:
+        assert not (folder / name).exists(), name
+    no_leftovers(folder)
+    if case.extra_check is not None:
+        case.extra_check(folder)
+
+
+def test_the_docs_table_lists_every_case():
+    text = DOCS_TABLE.read_text()
+    missing = [case.id for case in CASES if f"`{case.id}`" not in text]
+    assert not missing, f"docs/errors.md lacks {missing}; run scripts/write_errors_table.py"
+    assert len(CASES) >= 40
