@@ -63,20 +63,37 @@ def main():
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--ablation", default="none")
+    parser.add_argument("--json", dest="json_path", metavar="PATH", help="Also write the rows, date, machine and command as JSON.")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         preset, batch = args.one.split(":")
         print(json.dumps(measure(preset, int(batch), args.steps, args.threads, args.ablation)))
         return
+    rows = []
     print(f"{'preset':>7} {'batch':>5} {'threads':>7} {'images/s':>9} {'step s':>7} {'peak MiB':>9} {'matmul GFLOP/s':>15}")
     for preset in args.presets:
         for batch in args.batch_sizes:
             command = [sys.executable, __file__, "--one", f"{preset}:{batch}", "--steps", str(args.steps),
                        "--threads", str(args.threads), "--ablation", args.ablation]
             result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            rows.append(result)
             print(f"{preset:>7} {batch:>5} {result['threads']:>7} {result['images_per_s']:>9.1f} {result['step_s']:>7.3f}"
                   f" {result['peak_rss_mib']:>9.0f} {result['matmul_gflops']:>15.1f}")
+    if args.json_path:
+        import datetime
+        import os
+        import platform
+
+        record = {
+            "command": "python benchmarks/" + " ".join([os.path.basename(__file__)] + sys.argv[1:]),
+            "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}",
+            "rows": rows,
+        }
+        with open(args.json_path, "w") as stream:
+            json.dump(record, stream, indent=2)
+            stream.write("\n")
 
 
 if __name__ == "__main__":
