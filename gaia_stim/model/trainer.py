@@ -388,8 +388,14 @@ class Trainer:
         """Drop rows logged after the checkpoint being continued (they will be logged again)."""
         if not os.path.exists(self.metrics_path):
             return
-        with open(self.metrics_path, newline="") as stream:
-            rows = [row for row in csv.DictReader(stream) if int(row["step"]) <= self.step]
+        try:
+            with open(self.metrics_path, newline="", encoding="utf-8") as stream:
+                rows = [row for row in csv.DictReader(stream) if int(row["step"]) <= self.step]
+        except (ValueError, KeyError, TypeError, csv.Error):  # UnicodeDecodeError is a ValueError
+            raise InputError(
+                f"{self.metrics_path!r} is damaged (not the metrics table this run wrote); move it out of"
+                " the run folder and resume again: it is then started afresh from the checkpoint's step"
+            ) from None
 
         def write(stream):
             writer = csv.DictWriter(stream, fieldnames=METRIC_COLUMNS)
