@@ -11,6 +11,7 @@ from gaia_stim.cli.continuum import continuum
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
 from gaia_stim.cli.train import train
+from gaia_stim.cli.trials import trials
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,3 +28,4 @@ main.add_command(train)
 main.add_command(continuum)
 main.add_command(faces)
 main.add_command(info)
+main.add_command(trials)
