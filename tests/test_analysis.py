@@ -96,7 +96,8 @@ def write_experiment_file(folder, participant, design, levels, answers, drop_bom
     stem = os.path.join(str(folder), f"{participant}_{design}")
     experiment = data.ExperimentHandler(name=design, extraInfo={"participant": participant},
                                         dataFileName=stem, savePickle=False, saveWideText=False)
-    conditions = [{"design": design, **{c: float(v) for c, v in zip(columns[:-1], row)}} for row in levels]
+    # A morph column first: a BOM read as part of the first header would hide it.
+    conditions = [{**{c: float(v) for c, v in zip(columns[:-1], row)}, "design": design} for row in levels]
     loop = data.TrialHandler(trialList=conditions, nReps=1, method="sequential")
     experiment.addLoop(loop)
     for trial, answer in zip(loop, answers):
