@@ -17,12 +17,12 @@ def run_trial(display, trial, args, observer):
     right = display.image(trial["image_right"], pos=(offset, 0))
     display.show([left, right], args.duration)
     if observer is not None:
-        if observer.lapses():
-            chose_left = observer.coin()
-        else:
+        def from_labels():  # choose the image labelled A
             left_is_b = observer.label_is_b(trial["morph_left"])
             right_is_b = observer.label_is_b(trial["morph_right"])
-            chose_left = (not left_is_b) if left_is_b != right_is_b else observer.coin()
+            return observer.decide(left_is_b, right_is_b, not left_is_b)
+
+        chose_left = observer.answer(from_labels)
         key, rt = ("left" if chose_left else "right"), None
     else:
         key, rt = _protocol.wait_for_key(display, ("left", "right"), [left, right] if args.duration == 0 else [])

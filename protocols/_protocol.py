@@ -78,11 +78,16 @@ class SimulatedObserver:
     def label_is_b(self, level):
         return self.rng.random() < 1.0 / (1.0 + math.exp(-4.0 * self.slope * (level - self.pse)))
 
-    def lapses(self):
-        return self.rng.random() < self.lapse
-
     def coin(self):
         return self.rng.random() < 0.5
+
+    def answer(self, from_labels):
+        """A coin flip with probability ``lapse``, else ``from_labels()`` (which draws the labels)."""
+        return self.coin() if self.rng.random() < self.lapse else from_labels()
+
+    def decide(self, first_is_b, second_is_b, when_they_differ):
+        """``when_they_differ`` if two labels differ, else a guess."""
+        return when_they_differ if first_is_b != second_is_b else self.coin()
 
 
 def load_trials(path):

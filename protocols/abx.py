@@ -19,13 +19,13 @@ def run_trial(display, trial, args, observer):
         display.show([display.image(trial[name])], args.duration)
     display.show([], 0)  # clear X before the answer
     if observer is not None:
-        if observer.lapses():
-            says_a = observer.coin()
-        else:
+        def from_labels():  # X is whichever of A and B has X's label
             a_is_b = observer.label_is_b(trial["morph_a"])
             b_is_b = observer.label_is_b(trial["morph_b"])
             x_is_b = observer.label_is_b(trial["morph_x"])
-            says_a = (x_is_b == a_is_b) if a_is_b != b_is_b else observer.coin()
+            return observer.decide(a_is_b, b_is_b, x_is_b == a_is_b)
+
+        says_a = observer.answer(from_labels)
         key, rt = (key_a if says_a else key_b), None
     else:
         key, rt = _protocol.wait_for_key(display, args.keys, [])

@@ -15,7 +15,7 @@ def run_trial(display, trial, args, observer):
     stim = display.image(trial["image_file"])
     display.show([stim], args.duration)
     if observer is not None:
-        is_b = observer.coin() if observer.lapses() else observer.label_is_b(trial["morph_level"])
+        is_b = observer.answer(lambda: observer.label_is_b(trial["morph_level"]))
         key, rt = (key_b if is_b else key_a), None
     else:
         key, rt = _protocol.wait_for_key(display, args.keys, [stim] if args.duration == 0 else [])

@@ -17,10 +17,9 @@ def run_trial(display, trial, args, observer):
     display.show([display.image(trial["image_2"])], args.duration)
     display.show([], 0)
     if observer is not None:
-        if observer.lapses():
-            different = observer.coin()
-        else:
-            different = observer.label_is_b(trial["morph_1"]) != observer.label_is_b(trial["morph_2"])
+        different = observer.answer(
+            lambda: observer.label_is_b(trial["morph_1"]) != observer.label_is_b(trial["morph_2"])
+        )
         key, rt = (key_different if different else key_same), None
     else:
         key, rt = _protocol.wait_for_key(display, args.keys, [])
