@@ -1,6 +1,6 @@
 # Set-up and everyday commands. Everything lives in the project's own virtual environment (.venv).
 #   make demo   create .venv, install gaia-stim, write a morph continuum with the shipped model
-#   make test   install the test dependencies and run the test suite
+#   make test   install the test dependencies (PsychoPy included) and run the test suite
 # Both are idempotent: a second run only reinstalls when pyproject.toml changed.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet $(TORCH) -e ".[test]"
+	$(BIN)/pip install --quiet $(TORCH) -e ".[test,psychopy]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,6 +38,7 @@ test: install-test
 bench: install-test
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/cli_speed.py
+	$(BIN)/python benchmarks/live_speed.py
 
 clean:
 	rm -rf $(VENV) out

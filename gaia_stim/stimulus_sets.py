@@ -48,6 +48,7 @@ __all__ = [
     "array_sha256",
     "text_cell",
     "looks_like_non_text",
+    "psychopy_table_bytes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -138,13 +139,14 @@ def _format_cell(value, kind):
     return value
 
 
-def _check_table(rows):
+def _check_table(rows, required=("image_file",)):
     """Validate rows for PsychoPy; return the column names and each column's type."""
     if not rows:
         raise InputError("a stimulus set needs at least one image; got no rows")
     columns = list(rows[0])
-    if "image_file" not in columns:
-        raise InputError(f"every row needs an 'image_file' column; got columns {columns}")
+    for name in required:
+        if name not in columns:
+            raise InputError(f"every row needs an {name!r} column; got columns {columns}")
     for name in columns:
         if not isinstance(name, str) or not _HEADER.match(name):
             raise InputError(
@@ -211,6 +213,19 @@ def _table_bytes(rows, columns, kinds):
     for row in rows:
         writer.writerow([_format_cell(row[name], kinds[name]) for name in columns])
     return buffer.getvalue().encode("utf-8")
+
+
+def psychopy_table_bytes(rows):
+    """Rows (dicts with the same keys) as CSV bytes that ``data.importConditions`` reads unchanged.
+
+    The rules of :func:`write_stimulus_set`'s table (DESIGN.md section 5) without its
+    ``image_file`` column; for other tables such as trial lists. Raises InputError naming the
+    first bad column, row or cell.
+    """
+    if not rows:
+        raise InputError("a PsychoPy table needs at least one row; got none")
+    columns, kinds = _check_table(rows, required=())
+    return _table_bytes(rows, columns, kinds)
 
 
 # --------------------------------------------------------------------------------------------

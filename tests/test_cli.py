@@ -14,7 +14,7 @@ def test_help_does_not_import_torch():
         "import sys\n"
         "from gaia_stim.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "for name in ('train', 'continuum', 'faces', 'info'):\n"
+        "for name in ('train', 'continuum', 'faces', 'info', 'trials', 'analyze'):\n"
         "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
     )
@@ -25,7 +25,7 @@ def test_help_does_not_import_torch():
 def test_help_lists_the_commands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in ("train", "continuum", "faces", "info"):
+    for name in ("train", "continuum", "faces", "info", "trials", "analyze"):
         assert name in result.output
 
 

@@ -12,6 +12,8 @@ from gaia_stim.cli.continuum import continuum
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
 from gaia_stim.cli.train import train
+from gaia_stim.cli.trials import trials
+from gaia_stim.cli.analyze import analyze
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,3 +31,5 @@ main.add_command(train)
 main.add_command(continuum)
 main.add_command(faces)
 main.add_command(info)
+main.add_command(trials)
+main.add_command(analyze)

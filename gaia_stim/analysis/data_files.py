@@ -1,0 +1,99 @@
+"""Read PsychoPy's wide CSV data files into trials ready for a psychometric fit.
+
+A wide CSV (``ExperimentHandler.saveAsWideText``, what Builder and the protocols save) has one row
+per trial: the condition columns of the trial list, loop counters, the responses. Files may start
+with a UTF-8 byte-order mark and every line may end with a comma; rows without a coded response
+(instructions, breaks) are skipped. The design comes from the ``design`` column the trial lists
+carry, or from the coded response columns (see ``DESIGN_COLUMNS``); the participant from the
+``participant`` column, or the file name when there is none.
+"""
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from gaia_stim.analysis.psychometric import DESIGN_COLUMNS
+from gaia_stim.errors import DataError
+
+__all__ = ["read_data_file", "read_data_files"]
+
+
+def _read_csv(path):
+    try:
+        table = pd.read_csv(
+            path, encoding="utf-8-sig", index_col=False, skipinitialspace=True, dtype={"participant": str}
+        )
+    except FileNotFoundError:
+        raise DataError(f"data file {path!r} does not exist") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"{path!r} is not a readable CSV data file ({str(error).splitlines()[0]})") from None
+    # A trailing comma on every line gives one unnamed, empty column.
+    return table.loc[:, [not str(name).startswith("Unnamed:") for name in table.columns]]
+
+
+def _design_of(table, path):
+    if "design" in table.columns:
+        designs = sorted({str(value) for value in table["design"].dropna().unique()})
+        unknown = [name for name in designs if name not in DESIGN_COLUMNS]
+        if unknown:
+            raise DataError(f"{path!r}: design {unknown[0]!r} is not one of {', '.join(DESIGN_COLUMNS)}")
+        return designs
+    found = [design for design, columns in DESIGN_COLUMNS.items() if set(columns) <= set(table.columns)]
+    if not found:
+        expected = "; ".join(f"{design}: {', '.join(columns)}" for design, columns in DESIGN_COLUMNS.items())
+        raise DataError(
+            f"{path!r} has neither a 'design' column nor the columns of any design ({expected});"
+            " is it a data file from a gaia-stim protocol?"
+        )
+    return found[:1]
+
+
+def read_data_file(path):
+    """One data file -> a list of ``(design, participant, levels, responses)``, one per design/participant."""
+    path = os.fspath(path)
+    table = _read_csv(path)
+    groups = []
+    for design in _design_of(table, path):
+        columns = DESIGN_COLUMNS[design]
+        missing = [name for name in columns if name not in table.columns]
+        if missing:
+            raise DataError(f"{path!r}: {design} data need the column(s) {', '.join(missing)}")
+        rows = table[table["design"].astype(str) == design] if "design" in table.columns else table
+        rows = rows[rows[columns[-1]].notna()]
+        if rows.empty:
+            raise DataError(f"{path!r} holds no answered {design} trials (column {columns[-1]!r} is empty)")
+        try:
+            levels = rows[list(columns[:-1])].to_numpy(dtype=np.float64)
+            responses = rows[columns[-1]].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"{path!r}: the columns {', '.join(columns)} must hold numbers") from None
+        if not np.all(np.isfinite(levels)):
+            raise DataError(f"{path!r}: a {', '.join(columns[:-1])} cell of an answered trial is empty")
+        if not np.all((responses == 0) | (responses == 1)):
+            bad = responses[(responses != 0) & (responses != 1)][0]
+            raise DataError(f"{path!r}: {columns[-1]} must be 0 or 1; found {bad!r}")
+        if "participant" in rows.columns and rows["participant"].notna().any():
+            participants = rows["participant"].astype(str).where(rows["participant"].notna(), "")
+        else:
+            participants = pd.Series(os.path.splitext(os.path.basename(path))[0], index=rows.index)
+        for participant in sorted(participants.unique()):
+            mask = (participants == participant).to_numpy()
+            groups.append((design, participant, levels[mask], responses[mask]))
+    return groups
+
+
+def read_data_files(paths):
+    """Many data files -> ``{(design, participant): (levels, responses)}``, files of one participant joined."""
+    if not paths:
+        raise DataError("no data files given; pass one or more PsychoPy CSV data files")
+    joined = {}
+    for path in paths:
+        for design, participant, levels, responses in read_data_file(path):
+            key = (design, participant)
+            if key in joined:
+                old_levels, old_responses = joined[key]
+                levels = np.concatenate([old_levels, levels])
+                responses = np.concatenate([old_responses, responses])
+            joined[key] = (levels, responses)
+    return joined

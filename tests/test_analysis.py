@@ -1,0 +1,212 @@
+"""Psychometric fits: the response models, parameter recovery, PsychoPy data files, the analyze command."""
+
+import csv
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from _psychopy_env import need_psychopy
+from gaia_stim.analysis import DESIGN_COLUMNS, analyze, fit, label_probability, read_data_file, response_probability
+from gaia_stim.analysis.psignifit_fits import slope_from_width
+from gaia_stim.cli import main
+from gaia_stim.designs import design_trials
+from gaia_stim.errors import DataError
+
+STIMULI = [{"image_file": f"s{i}.png", "step": i, "morph_level": i / 10} for i in range(11)]
+SEPARATIONS = {"identification": [], "2afc": [3], "abx": [4], "same-different": [3]}
+TRUE = {"pse": 0.45, "slope": 3.5, "lapse": 0.02}
+
+
+def covert_labelling_answers(design, levels, pse, slope, lapse, rng):
+    """The observer as a process (labels drawn per image, answers from labels), not a formula."""
+    n = len(levels)
+    label = lambda x: rng.random(n) < 1 / (1 + np.exp(-4 * slope * (x - pse)))  # noqa: E731
+    if design == "identification":
+        answer = label(levels[:, 0])
+    elif design == "2afc":
+        left_b, right_b = label(levels[:, 0]), label(levels[:, 1])
+        chose_left = np.where(left_b != right_b, ~left_b, rng.random(n) < 0.5)
+        answer = chose_left == (levels[:, 0] < levels[:, 1])
+    elif design == "abx":
+        a_b, b_b, x_b = label(levels[:, 0]), label(levels[:, 1]), label(levels[:, 2])
+        says_a = np.where(a_b != b_b, x_b == a_b, rng.random(n) < 0.5)
+        answer = says_a == (levels[:, 2] == levels[:, 0])
+    else:
+        answer = label(levels[:, 0]) != label(levels[:, 1])
+    lapsed = rng.random(n) < lapse
+    return np.where(lapsed, rng.random(n) < 0.5, answer).astype(np.float64)
+
+
+def design_levels(design, reps, seed=0):
+    rows = design_trials(STIMULI, design, reps, np.random.default_rng(seed), SEPARATIONS[design])
+    return np.array([[row[c] for c in DESIGN_COLUMNS[design][:-1]] for row in rows], dtype=np.float64)
+
+
+def test_the_sigmoids_have_their_pse_and_slope():
+    for sigmoid in ("logistic", "normal"):
+        assert label_probability(0.3, 0.3, 2.0, sigmoid) == pytest.approx(0.5)
+        h = 1e-6
+        derivative = (label_probability(0.3 + h, 0.3, 2.0, sigmoid) - label_probability(0.3 - h, 0.3, 2.0, sigmoid)) / (2 * h)
+        assert derivative == pytest.approx(2.0, rel=1e-5)
+    # With a lapse rate the asymptotes are lapse / 2 and 1 - lapse / 2.
+    p = response_probability("identification", [-100.0, 100.0], 0.5, 3.0, 0.1)
+    assert p == pytest.approx([0.05, 0.95])
+
+
+@pytest.mark.parametrize("design", list(DESIGN_COLUMNS))
+def test_response_probabilities_match_the_labelling_process(design):
+    # One trial type per distinct condition, each simulated 40,000 times.
+    levels = np.unique(design_levels(design, 1), axis=0)
+    repeated = np.repeat(levels, 40000, axis=0)
+    answers = covert_labelling_answers(design, repeated, rng=np.random.default_rng(1), **TRUE)
+    simulated = answers.reshape(len(levels), -1).mean(axis=1)
+    predicted = response_probability(design, levels, **TRUE)
+    assert np.max(np.abs(simulated - predicted)) < 4.5 * math.sqrt(0.25 / 40000)
+
+
+@pytest.mark.parametrize("design, reps", [("identification", 120), ("2afc", 240), ("abx", 120), ("same-different", 25)])
+def test_fits_recover_the_observer(design, reps):
+    levels = design_levels(design, reps)
+    answers = covert_labelling_answers(design, levels, rng=np.random.default_rng(2), **TRUE)
+    estimate = fit(design, levels, answers)
+    assert abs(estimate["pse"] - TRUE["pse"]) < 0.05
+    assert abs(estimate["slope"] / TRUE["slope"] - 1) < 0.25
+    assert 0 <= estimate["lapse"] <= 0.2
+
+
+def test_psignifit_width_conversion():
+    # The 5 %..95 % width of each sigmoid, computed from its own formula.
+    for sigmoid in ("logistic", "normal"):
+        slope = 2.5
+        grid = np.linspace(-2, 2, 400001)
+        values = label_probability(grid, 0.0, slope, sigmoid)
+        width = grid[np.searchsorted(values, 0.95)] - grid[np.searchsorted(values, 0.05)]
+        assert slope_from_width(width, sigmoid) == pytest.approx(slope, rel=1e-3)
+
+
+def write_experiment_file(folder, participant, design, levels, answers, drop_bom=False):
+    """A real wide CSV from PsychoPy's ExperimentHandler (BOM and trailing commas included)."""
+    from psychopy import data
+
+    columns = DESIGN_COLUMNS[design]
+    stem = os.path.join(str(folder), f"{participant}_{design}")
+    experiment = data.ExperimentHandler(name=design, extraInfo={"participant": participant},
+                                        dataFileName=stem, savePickle=False, saveWideText=False)
+    # A morph column first: a BOM read as part of the first header would hide it.
+    conditions = [{**{c: float(v) for c, v in zip(columns[:-1], row)}, "design": design} for row in levels]
+    loop = data.TrialHandler(trialList=conditions, nReps=1, method="sequential")
+    experiment.addLoop(loop)
+    for trial, answer in zip(loop, answers):
+        experiment.addData(columns[-1], int(answer))
+        experiment.addData("response", "left" if answer else "right")
+        experiment.nextEntry()
+    experiment.addData("note", "end")  # a row without an answer, as Builder's end routines leave
+    experiment.nextEntry()
+    experiment.saveAsWideText(stem + ".csv", delim=",")
+    experiment.abort()
+    path = stem + ".csv"
+    if drop_bom:
+        raw = open(path, "rb").read()
+        assert raw.startswith(b"\xef\xbb\xbf")
+        open(path, "wb").write(raw[3:])
+    return path
+
+
+@pytest.mark.parametrize("drop_bom", [False, True])
+def test_reads_experimenthandler_wide_csv(tmp_path, drop_bom):
+    need_psychopy()
+    levels = design_levels("abx", 2)
+    answers = covert_labelling_answers("abx", levels, rng=np.random.default_rng(3), **TRUE)
+    path = write_experiment_file(tmp_path, "007", "abx", levels, answers, drop_bom=drop_bom)
+    text = open(path, encoding="utf-8-sig").read().splitlines()
+    assert all(line.endswith(",") for line in text), "PsychoPy ends every line with a comma"
+    [(design, participant, got_levels, got_answers)] = read_data_file(path)
+    assert design == "abx" and participant == "007"  # not the number 7
+    np.testing.assert_array_equal(got_levels, levels)
+    np.testing.assert_array_equal(got_answers, answers)
+
+
+def test_analyze_fits_participants_and_pooled_and_writes_summary_and_plot(tmp_path):
+    need_psychopy()
+    paths = []
+    for index, participant in enumerate(("P01", "P02")):
+        levels = design_levels("identification", 60, seed=index)
+        answers = covert_labelling_answers("identification", levels, rng=np.random.default_rng(10 + index), **TRUE)
+        paths.append(write_experiment_file(tmp_path, participant, "identification", levels, answers))
+    out = tmp_path / "analysis"
+    result = CliRunner().invoke(main, ["analyze", *paths, "--out", str(out), "--bootstrap", "50", "--fitter", "scipy"])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out / "summary.csv", dtype={"participant": str})
+    assert list(summary["participant"]) == ["P01", "P02", "pooled"]
+    assert list(summary["n_trials"]) == [660, 660, 1320]
+    for _, row in summary.iterrows():
+        assert row["pse_ci_low"] < row["pse"] < row["pse_ci_high"]
+        assert row["slope_ci_low"] < row["slope"] < row["slope_ci_high"]
+    pooled = summary.iloc[2]
+    assert pooled["pse_ci_high"] - pooled["pse_ci_low"] < summary.iloc[0]["pse_ci_high"] - summary.iloc[0]["pse_ci_low"]
+    assert abs(pooled["pse"] - TRUE["pse"]) < 0.05
+    assert (out / "psychometric.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The bootstrap is seeded: the same command gives the same summary.
+    again = CliRunner().invoke(main, ["analyze", *paths, "--out", str(out), "--bootstrap", "50", "--fitter", "scipy",
+                                      "--force", "--no-plot"])
+    assert again.exit_code == 0
+    assert pd.read_csv(out / "summary.csv", dtype={"participant": str}).equals(summary)
+
+
+def test_a_plain_csv_without_bom_or_design_column_is_read_by_its_columns(tmp_path):
+    path = tmp_path / "mine.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["morph_level", "chose_b", ""])
+        for level, answer in [(0.0, 0), (0.5, 1), (1.0, 1), (0.2, "")]:
+            writer.writerow([level, answer, ""])
+    [(design, participant, levels, answers)] = read_data_file(path)
+    assert design == "identification" and participant == "mine"
+    assert levels[:, 0].tolist() == [0.0, 0.5, 1.0] and answers.tolist() == [0, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("a,b\n1,2\n", "neither a 'design' column"),
+        ("design,morph_level,chose_b\nidentification,0.5,2\n", "must be 0 or 1"),
+        ("design,morph_level,chose_b\nidentification,0.5,\n", "no answered identification trials"),
+        ("design,morph_level,chose_b\ntriangle,0.5,1\n", "not one of"),
+        ("design,morph_level\nidentification,0.5\n", "need the column"),
+    ],
+)
+def test_bad_data_files_give_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        read_data_file(path)
+    result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and message.split()[0] in result.output and "Traceback" not in result.output
+
+
+def test_existing_summary_is_not_overwritten(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("morph_level,chose_b\n0,0\n0.5,1\n1,1\n0.5,0\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("keep")
+    with pytest.raises(Exception, match="--force"):
+        analyze([str(path)], str(out), n_bootstrap=10)
+    assert (out / "summary.csv").read_text() == "keep"
+
+
+def test_psignifit_agrees_with_the_maximum_likelihood_fit_when_installed():
+    pytest.importorskip("psignifit", reason="psignifit is an optional extra (GPLv3)")
+    from gaia_stim.analysis.psignifit_fits import fit_psignifit
+
+    levels = design_levels("identification", 120)
+    answers = covert_labelling_answers("identification", levels, rng=np.random.default_rng(4), **TRUE)
+    ours = fit("identification", levels, answers)
+    theirs = fit_psignifit("identification", levels, answers)
+    assert theirs["pse"] == pytest.approx(ours["pse"], abs=0.01)
+    assert theirs["slope"] == pytest.approx(ours["slope"], rel=0.1)
+    assert theirs["intervals"]["pse"][0] < theirs["pse"] < theirs["intervals"]["pse"][1]

@@ -1,0 +1,219 @@
+"""Trial designs: balance, blocks, seeded orders, PsychoPy-safe trial files and the trials command."""
+
+import collections
+import csv
+import json
+import os
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from _psychopy_env import need_psychopy
+from gaia_stim.cli import main
+from gaia_stim.designs import design_trials, write_trials
+from gaia_stim.errors import DataError, InputError, OutputExistsError
+from gaia_stim.stimulus_sets import write_stimulus_set
+
+N_STEPS = 7
+STIMULI = [{"image_file": f"s{i}.png", "step": i, "morph_level": i / (N_STEPS - 1)} for i in range(N_STEPS)]
+
+
+@pytest.fixture
+def stimulus_set(tmp_path):
+    """A real stimulus set (written by the package's writer) shaped like a continuum."""
+    images = np.stack([np.full((8, 8, 1), 30 * i, dtype=np.uint8) for i in range(N_STEPS)])
+    rows = [
+        {"image_file": f"images/step_{i:02d}.png", "step": i, "morph_level": i / (N_STEPS - 1)}
+        for i in range(N_STEPS)
+    ]
+    folder = tmp_path / "set"
+    write_stimulus_set(folder, images, rows, {"seed": None}, types.SimpleNamespace(name="test"), kind="continuum")
+    return folder
+
+
+def rows_of(design, reps=3, seed=0, separations=(), no_repeats=True):
+    return design_trials(STIMULI, design, reps, np.random.default_rng(seed), separations, no_repeats)
+
+
+def test_identification_shows_every_level_once_per_block():
+    rows = rows_of("identification", reps=4)
+    assert len(rows) == 4 * N_STEPS
+    assert [row["trial"] for row in rows] == list(range(1, len(rows) + 1))
+    for block in range(1, 5):
+        steps = sorted(row["step"] for row in rows if row["block"] == block)
+        assert steps == list(range(N_STEPS))
+    orders = {tuple(row["step"] for row in rows if row["block"] == b) for b in range(1, 5)}
+    assert len(orders) > 1, "blocks must be shuffled independently"
+
+
+def test_2afc_balances_sides_and_marks_the_side_nearer_a():
+    rows = rows_of("2afc", reps=2, separations=[2, 3])
+    assert len(rows) == 2 * 2 * ((N_STEPS - 2) + (N_STEPS - 3))
+    for row in rows:
+        assert abs(row["step_left"] - row["step_right"]) == row["separation"]
+        nearer_a = "left" if row["morph_left"] < row["morph_right"] else "right"
+        assert row["correct_side"] == nearer_a
+    pairs = collections.Counter((min(r["step_left"], r["step_right"]), r["separation"], r["correct_side"]) for r in rows)
+    assert set(pairs.values()) == {2}, "each pair appears once per block with A-like image on each side"
+
+
+def test_abx_balances_order_and_x():
+    rows = rows_of("abx", reps=1, separations=[3])
+    assert len(rows) == 4 * (N_STEPS - 3)
+    for row in rows:
+        source = row["image_a"] if row["correct_answer"] == "A" else row["image_b"]
+        assert row["image_x"] == source
+        assert row["morph_x"] == (row["morph_a"] if row["correct_answer"] == "A" else row["morph_b"])
+        assert abs(row["morph_a"] - row["morph_b"]) == pytest.approx(3 / (N_STEPS - 1))
+    n_pairs = N_STEPS - 3
+    assert collections.Counter(row["correct_answer"] for row in rows) == {"A": 2 * n_pairs, "B": 2 * n_pairs}
+    assert collections.Counter(row["morph_a"] < row["morph_b"] for row in rows) == {True: 2 * n_pairs, False: 2 * n_pairs}
+
+
+def test_same_different_is_half_same_and_shows_every_image_equally_often_per_pair():
+    rows = rows_of("same-different", reps=1, separations=[1])
+    n_pairs = N_STEPS - 1  # each pair gives 2 different and 2 same trials
+    assert collections.Counter(row["correct_answer"] for row in rows) == {"same": 2 * n_pairs, "different": 2 * n_pairs}
+    for row in rows:
+        same = row["image_1"] == row["image_2"]
+        assert row["correct_answer"] == ("same" if same else "different")
+        assert row["separation"] == (0 if same else 1)
+    shown = collections.Counter([r["image_1"] for r in rows] + [r["image_2"] for r in rows])
+    # End images belong to one pair, inner images to two: every pair shows each of its images twice.
+    assert shown["s0.png"] == 4 and shown["s3.png"] == 8
+
+
+def test_no_immediate_repeats_across_block_boundaries():
+    # Two conditions and many blocks: a boundary repeat would happen half the time by chance.
+    two = STIMULI[:2]
+    rows = design_trials(two, "identification", 50, np.random.default_rng(0))
+    steps = [row["step"] for row in rows]
+    assert all(a != b for a, b in zip(steps, steps[1:]))
+    allowed = design_trials(two, "identification", 50, np.random.default_rng(0), no_repeats=False)
+    steps = [row["step"] for row in allowed]
+    assert any(a == b for a, b in zip(steps, steps[1:]))
+
+
+def test_seed_fixes_the_order():
+    assert rows_of("abx", seed=5, separations=[2]) == rows_of("abx", seed=5, separations=[2])
+    assert rows_of("abx", seed=5, separations=[2]) != rows_of("abx", seed=6, separations=[2])
+
+
+@pytest.mark.parametrize(
+    "design, reps, separations, message",
+    [
+        ("triangle", 1, (), "design must be one of"),
+        ("identification", 0, (), "reps"),
+        ("identification", 1, (2,), "does not apply"),
+        ("2afc", 1, (), "needs at least one step separation"),
+        ("abx", 1, (N_STEPS,), "outside 1..6"),
+        ("same-different", 1, (1.5,), "whole number"),
+    ],
+)
+def test_bad_design_options_raise_one_clear_error(design, reps, separations, message):
+    with pytest.raises(InputError, match=message):
+        design_trials(STIMULI, design, reps, np.random.default_rng(0), separations)
+
+
+def test_trial_file_paths_resolve_relative_to_the_trial_file(stimulus_set, tmp_path):
+    out = tmp_path / "experiment" / "lists" / "trials.csv"
+    n = write_trials(stimulus_set, "2afc", 2, 9, out, separations=[1])
+    table = pd.read_csv(out)
+    assert len(table) == n == 2 * 2 * (N_STEPS - 1)
+    for column in ("image_left", "image_right"):
+        for name in table[column]:
+            assert "\\" not in name and not os.path.isabs(name)
+            assert (out.parent / name).resolve().is_file(), name
+    sidecar = json.loads((out.with_suffix(".json")).read_text())
+    assert sidecar["design"] == "2afc" and sidecar["seed"] == 9 and sidecar["separations"] == [1]
+    assert sidecar["n_trials"] == n and sidecar["stimulus_set"]["folder"] == "../../set"
+
+
+def test_same_command_same_bytes(stimulus_set, tmp_path):
+    runner = CliRunner()
+    outputs = []
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        out = tmp_path / name / "trials.csv"
+        result = runner.invoke(main, ["trials", "--stimuli", str(stimulus_set), "--design", "abx",
+                                      "--reps", "3", "--seed", str(seed), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), out.with_suffix(".json").read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] != outputs[2][0]
+
+
+def test_every_design_imports_unchanged_with_psychopy(stimulus_set, tmp_path):
+    need_psychopy()
+    from psychopy import data
+
+    for design in ("identification", "2afc", "abx", "same-different"):
+        out = tmp_path / f"{design}.csv"
+        separations = () if design == "identification" else (1, 2)
+        write_trials(stimulus_set, design, 2, 1, out, separations=separations)
+        with open(out, newline="") as handle:
+            expected = list(csv.DictReader(handle))
+        imported = data.importConditions(str(out))
+        assert len(imported) == len(expected)
+        for got, want in zip(imported, expected):
+            assert list(got) == list(want)
+            for name, text in want.items():
+                value = got[name]
+                if name in ("block", "trial", "step", "step_left", "step_right", "separation", "pair_separation"):
+                    assert isinstance(value, (int, np.integer)) and value == int(text), (name, value)
+                elif name.startswith("morph"):
+                    assert isinstance(value, float) and value == float(text), (name, value)
+                else:
+                    assert value == text, (name, value)  # text stays text: paths, answers, design
+
+
+def test_trials_command_errors_are_one_line(stimulus_set, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "t.csv"
+    base = ["trials", "--stimuli", str(stimulus_set), "--seed", "1", "--out", str(out)]
+    assert runner.invoke(main, base + ["--design", "identification"]).exit_code == 0
+    again = runner.invoke(main, base + ["--design", "identification"])
+    assert again.exit_code == 1 and "--force" in again.output and "Traceback" not in again.output
+    assert runner.invoke(main, base + ["--design", "identification", "--force"]).exit_code == 0
+    wrong = runner.invoke(main, base + ["--design", "identification", "--separation", "2", "--force"])
+    assert wrong.exit_code == 1 and "does not apply" in wrong.output
+    too_far = runner.invoke(main, base + ["--design", "2afc", "--separation", "9", "--force"])
+    assert too_far.exit_code == 1 and "outside 1..6" in too_far.output
+    not_csv = runner.invoke(main, ["trials", "--stimuli", str(stimulus_set), "--design", "abx", "--seed", "1",
+                                   "--out", str(tmp_path / "t.txt")])
+    assert not_csv.exit_code == 1 and ".csv" in not_csv.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    no_set = runner.invoke(main, ["trials", "--stimuli", str(empty), "--design", "abx", "--seed", "1",
+                                  "--out", str(tmp_path / "u.csv")])
+    assert no_set.exit_code == 1 and "stimuli.csv" in no_set.output
+
+
+def test_a_set_without_morph_levels_is_refused(tmp_path):
+    images = np.zeros((2, 4, 4, 1), dtype=np.uint8)
+    rows = [{"image_file": f"images/x{i}.png", "label": f"x{i}"} for i in range(2)]
+    write_stimulus_set(tmp_path / "set", images, rows, {}, types.SimpleNamespace(name="t"))
+    with pytest.raises(DataError, match="morph_level"):
+        write_trials(tmp_path / "set", "identification", 1, 0, tmp_path / "t.csv")
+
+
+def test_existing_sidecar_is_not_overwritten(stimulus_set, tmp_path):
+    out = tmp_path / "t.csv"
+    out.with_suffix(".json").write_text("{}")
+    with pytest.raises(OutputExistsError):
+        write_trials(stimulus_set, "identification", 1, 0, out)
+    assert not out.exists()
+
+
+def test_psychopy_table_bytes_applies_the_stimulus_table_rules_without_image_file():
+    from gaia_stim.stimulus_sets import psychopy_table_bytes
+
+    assert psychopy_table_bytes([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]) == b"a,b\n1,x\n2,y\n"
+    with pytest.raises(InputError, match="mixes int and float"):
+        psychopy_table_bytes([{"a": 1}, {"a": 1.5}])
+    with pytest.raises(InputError, match="read as a number"):
+        psychopy_table_bytes([{"a": "007"}])
+    with pytest.raises(InputError, match="at least one row"):
+        psychopy_table_bytes([])
