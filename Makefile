@@ -6,8 +6,11 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# The CPU build of torch; an unpinned torch pulls a multi-GB CUDA build.
+# torch is pinned; an unpinned torch pulls a multi-GB CUDA build. On Linux, PyPI's torch is the
+# CUDA build: `make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu` installs the CPU build.
 TORCH := torch==2.13.0
+TORCH_INDEX ?=
+PIP_TORCH := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 
 .PHONY: demo test install install-test bench clean
 
@@ -16,12 +19,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH)
+	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH) -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet $(TORCH) -e ".[test,psychopy]"
+	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH) -e ".[test,psychopy]"
 	touch $@
 
 install: $(VENV)/.installed
