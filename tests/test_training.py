@@ -1,5 +1,6 @@
 """The trainer: it learns, it is reproducible, it resumes exactly, and its files load."""
 
+import copy
 import csv
 import math
 
@@ -11,6 +12,7 @@ import gaia_stim
 from gaia_stim.errors import InputError
 from gaia_stim.model import Trainer, preset_config
 from gaia_stim.model.objective import gaia_losses
+from gaia_stim.model.trainer import _step_seed
 
 
 def settings(**changes):
@@ -157,21 +159,30 @@ def test_ablations(ablation, blobs):
         assert terms["loss_g"].item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_each_network_is_updated_by_its_own_loss_only(blobs):
-    trainer = Trainer("unused", blobs, settings(), device="cpu")
+@pytest.mark.parametrize("warmup_steps", [0, 2])
+def test_train_step_gives_each_network_the_gradient_of_its_own_loss(blobs, warmup_steps):
+    trainer = Trainer("unused", blobs, settings(warmup_steps=warmup_steps), device="cpu")
+    trainer.train_step(trainer.to_tensor(blobs[8:16]))  # a step in, so step seeds and Adam state matter
     x = trainer.to_tensor(blobs[:8])
-    terms = gaia_losses(trainer.generator, trainer.discriminator, x, alpha=5e-4, lr_max=1e-3,
-                        coefficients=torch.Generator().manual_seed(0))
-    d_parameters = list(trainer.discriminator.parameters())
-    g_parameters = list(trainer.generator.parameters())
-    expected_d = torch.autograd.grad(terms["loss_d"], d_parameters, retain_graph=True)
-    expected_g = torch.autograd.grad(terms["loss_g"], g_parameters, retain_graph=True)
-    terms["loss_d"].backward(inputs=d_parameters, retain_graph=True)
-    terms["loss_g"].backward(inputs=g_parameters)
-    for parameter, gradient in zip(d_parameters, expected_d):
-        torch.testing.assert_close(parameter.grad, gradient)
-    for parameter, gradient in zip(g_parameters, expected_g):
-        torch.testing.assert_close(parameter.grad, gradient)
+    # the same step computed on copies of the networks, with the interpolation coefficients of this step
+    generator, discriminator = copy.deepcopy(trainer.generator), copy.deepcopy(trainer.discriminator)
+    coefficients = torch.Generator().manual_seed(_step_seed(trainer.seed, trainer.step, "interpolation"))
+    expected = gaia_losses(generator, discriminator, x, alpha=5e-4, lr_max=1e-3, coefficients=coefficients,
+                           warmup=warmup_steps > 1)
+    gradients_g = torch.autograd.grad(expected["loss_g"], list(generator.parameters()), retain_graph=True)
+    gradients_d = torch.autograd.grad(expected["loss_d"], list(discriminator.parameters()))
+
+    terms = trainer.train_step(x)  # the real step; it leaves .grad set
+    assert terms["loss_g"].item() == expected["loss_g"].item()
+    for (name, parameter), gradient in zip(trainer.generator.named_parameters(), gradients_g):
+        torch.testing.assert_close(parameter.grad, gradient, msg=f"G's {name}")
+    for (name, parameter), gradient in zip(trainer.discriminator.named_parameters(), gradients_d):
+        torch.testing.assert_close(parameter.grad, gradient, msg=f"D's {name}")
+    # each optimiser stepped with this step's balanced learning rate (lr_max for both in the warm-up)
+    if not warmup_steps:
+        assert expected["lr_g"] != pytest.approx(expected["lr_d"])
+    assert [group["lr"] for group in trainer.optimizer_g.param_groups] == [expected["lr_g"]]
+    assert [group["lr"] for group in trainer.optimizer_d.param_groups] == [expected["lr_d"]]
 
 
 @pytest.mark.parametrize("batch, message", [(7, "even"), (64, "fewer than one batch")])
