@@ -291,3 +291,23 @@ def test_run_files_have_the_usual_mode_and_failed_writes_leave_nothing(tmp_path,
         atomic_write(target, fail, binary=False)
     assert target.read_bytes() == before
     assert not [p for p in os.listdir(tmp_path / "run") if p.endswith(".tmp")]
+
+
+def test_checkpoints_written_before_the_reference_fields_resume_as_the_legacy_network(tmp_path, blobs):
+    from dataclasses import replace
+
+    from gaia_stim.model import checkpoint
+    from gaia_stim.model.config import LEGACY
+
+    legacy = replace(preset_config("tiny"), **LEGACY)
+    trainer = Trainer(tmp_path / "run", blobs, settings(config=legacy), device="cpu")
+    trainer.train(1, sample_every=0, progress=False)
+    path = tmp_path / "run" / "checkpoint.pt"
+    state = checkpoint.read_file(path, checkpoint.CHECKPOINT_FORMAT)
+    for name in LEGACY:  # as an older gaia-stim wrote it
+        del state["settings"]["config"][name]
+    checkpoint.atomic_torch_save(state, path)
+    resumed = Trainer.resume(tmp_path / "run", blobs)
+    assert resumed.config == legacy and resumed.discriminator.config.style_dim == 16  # halved, as then
+    assert states_equal(resumed.discriminator.state_dict(), trainer.discriminator.state_dict())
+    assert states_equal(resumed.generator.state_dict(), trainer.generator.state_dict())
