@@ -1,7 +1,11 @@
-"""Network shapes and parameter counts of every preset, checked against the architecture's formula."""
+"""Network shapes, parameter counts, normalisations and initialisation, against the reference."""
+
+import math
+from dataclasses import replace
 
 import pytest
 import torch
+from torch import nn
 
 from gaia_stim.errors import InputError
 from gaia_stim.model import (
@@ -12,6 +16,8 @@ from gaia_stim.model import (
     count_parameters,
     preset_config,
 )
+from gaia_stim.model.config import LEGACY
+from gaia_stim.model.networks import adaptive_instance_norm
 
 
 def conv(k, cin, cout):
@@ -19,7 +25,11 @@ def conv(k, cin, cout):
 
 
 def expected_parameters(config, bottleneck, width, style_dim, mlp_dim):
-    """Parameter count written out from the description in DESIGN.md section 3.1."""
+    """Parameter count written out from the description in DESIGN.md section 3.1.
+
+    AdaIN "shared" is the reference's MLP with two heads of C outputs each (scale, shift),
+    used by every AdaIN; "per-norm" predicts a pair for each of the 2 * n AdaINs.
+    """
     c, w, n = config.channels, width, config.n_residual
     inner, features = 4 * w, 4 * w * (config.image_size // 4) ** 2
     content = conv(7, c, w) + conv(4, w, 2 * w) + conv(4, 2 * w, inner)
@@ -27,7 +37,7 @@ def expected_parameters(config, bottleneck, width, style_dim, mlp_dim):
     style = conv(7, c, w) + conv(4, w, 2 * w) + conv(4, 2 * w, inner) + 2 * conv(4, inner, inner)
     style += conv(1, inner, style_dim)
     decoder = n * 2 * conv(3, inner, inner)
-    n_adain = n * 2 * 2 * inner  # two AdaINs per block, scale and shift
+    n_adain = 2 * inner if config.adain == "shared" else n * 2 * 2 * inner
     decoder += (style_dim * mlp_dim + mlp_dim) + (mlp_dim * mlp_dim + mlp_dim) + (mlp_dim * n_adain + n_adain)
     decoder += conv(5, inner, 2 * w) + 2 * 2 * w + conv(5, 2 * w, w) + 2 * w + conv(7, w, c)
     linear = 0
@@ -38,8 +48,11 @@ def expected_parameters(config, bottleneck, width, style_dim, mlp_dim):
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 @pytest.mark.parametrize("channels", [1, 3])
-def test_parameter_counts_match_the_architecture(preset, channels):
+@pytest.mark.parametrize("legacy", [False, True])
+def test_parameter_counts_match_the_architecture(preset, channels, legacy):
     config = preset_config(preset, channels=channels)
+    if legacy:
+        config = replace(config, **LEGACY)
     with torch.device("meta"):  # the paper preset's 270M parameters need no memory here
         generator, discriminator = Generator(config), Discriminator(config)
     assert count_parameters(generator) == expected_parameters(
@@ -47,6 +60,8 @@ def test_parameter_counts_match_the_architecture(preset, channels):
     )
     d = config.discriminator
     assert d.width == config.width // 2 and d.mlp_dim == config.mlp_dim // 2
+    # the reference keeps D's style code at G's size; legacy gaia-stim halved it
+    assert d.style_dim == (config.style_dim // 2 if legacy else config.style_dim)
     assert count_parameters(discriminator) == expected_parameters(config, False, d.width, d.style_dim, d.mlp_dim)
     assert not hasattr(discriminator, "to_content") and not hasattr(discriminator, "from_content")
 
@@ -105,3 +120,133 @@ def test_invalid_configurations_are_refused(changes, message):
 def test_unknown_preset_names_the_choices():
     with pytest.raises(InputError, match="choose one of .*tiny"):
         preset_config("huge")
+
+
+def test_paper_preset_is_the_reference_network():
+    config = PRESETS["paper"]
+    assert (config.adain, config.discriminator_style_ratio, config.initialisation) == ("shared", 1.0, "reference")
+    assert config.discriminator.style_dim == 512 and config.discriminator.mlp_dim == 128
+    with torch.device("meta"):
+        generator, discriminator = Generator(config), Discriminator(config)
+    # the MLP on z_s: 512 -> 256 -> 256 -> two heads of 256 (scale and shift); D's at 128
+    assert [layer.out_features for layer in generator.style_mlp if isinstance(layer, nn.Linear)] == [256, 256, 512]
+    assert [layer.out_features for layer in discriminator.style_mlp if isinstance(layer, nn.Linear)] == [128, 128, 256]
+    assert discriminator.style_encoder[-1].out_channels == 512  # D's style code at G's size
+
+
+def test_configurations_without_the_reference_fields_load_as_legacy():
+    # model files written before these fields existed (the shipped default model among them)
+    stored = {k: v for k, v in PRESETS["small"].to_dict().items() if k not in LEGACY}
+    config = ModelConfig.from_dict(stored)
+    assert (config.adain, config.discriminator_style_ratio, config.initialisation) == ("per-norm", 0.5, "pytorch")
+    assert ModelConfig.from_dict(PRESETS["small"].to_dict()) == PRESETS["small"]
+
+
+@pytest.mark.parametrize(
+    "field, value", [("adain", "per-block"), ("initialisation", "xavier"), ("discriminator_style_ratio", 0.0)]
+)
+def test_invalid_reference_choices_are_refused(field, value):
+    with pytest.raises(InputError, match=field):
+        ModelConfig(**{field: value})
+
+
+def test_shared_adain_uses_one_scale_and_shift_everywhere():
+    torch.manual_seed(0)
+    config = replace(preset_config("tiny"), n_residual=3)
+    generator = Generator(config)
+    style = torch.randn(2, config.style_dim)
+    head = generator.style_mlp(style)  # (B, 2 * 4w): [scale | shift]
+    per_block = generator.adain_parameters(style)
+    assert len(per_block) == 3
+    for scale1, shift1, scale2, shift2 in per_block:
+        torch.testing.assert_close(scale1, head[:, :32], rtol=0, atol=0)
+        torch.testing.assert_close(shift1, head[:, 32:], rtol=0, atol=0)
+        assert scale2 is scale1 and shift2 is shift1
+    legacy = Generator(replace(config, adain="per-norm"))
+    pairs = [p for block in legacy.adain_parameters(style) for p in block]
+    assert len(pairs) == 12 and len({id(p) for p in pairs}) == 12  # one (scale, shift) per AdaIN
+
+
+def test_adaptive_instance_norm_by_hand():
+    # channel 0 holds 0, 2, 4, 6: mean 3, biased variance (9 + 1 + 1 + 9) / 4 = 5
+    # channel 1 holds 1, 1, 1, 5: mean 2, variance (1 + 1 + 1 + 9) / 4 = 3
+    x = torch.tensor([[[[0.0, 2.0], [4.0, 6.0]], [[1.0, 1.0], [1.0, 5.0]]]])
+    scale, shift = torch.tensor([[2.0, -1.0]]), torch.tensor([[0.5, 3.0]])
+    out = adaptive_instance_norm(x, scale, shift)
+    root5, root3 = math.sqrt(5 + 1e-5), math.sqrt(3 + 1e-5)
+    expected = torch.tensor([[
+        [[2 * -3 / root5 + 0.5, 2 * -1 / root5 + 0.5], [2 * 1 / root5 + 0.5, 2 * 3 / root5 + 0.5]],
+        [[-1 * -1 / root3 + 3, -1 * -1 / root3 + 3], [-1 * -1 / root3 + 3, -1 * 3 / root3 + 3]],
+    ]])
+    torch.testing.assert_close(out, expected)
+
+
+def layer_norm_by_hand(x, weight, bias, eps=1e-5):
+    """Per image, mean and biased variance over C, H, W; then a per-channel affine."""
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=(1, 2, 3), keepdim=True)
+    return weight[None, :, None, None] * (x - mean) / torch.sqrt(var + eps) + bias[None, :, None, None]
+
+
+@pytest.mark.parametrize("network", [Generator, Discriminator])
+def test_upsampling_stages_use_layer_norm_over_channels_and_pixels(network):
+    config = ModelConfig(image_size=16, width=4, n_residual=1, content_dim=4, style_dim=4, mlp_dim=4)
+    norms = [layer for layer in network(config).upsample if "Norm" in type(layer).__name__]
+    assert len(norms) == 2
+    for norm in norms:
+        channels = norm.weight.shape[0]
+        # each channel constant but for one pixel, channels at different levels: per-channel statistics
+        # (instance norm) and per-image statistics (layer norm) give different numbers
+        x = torch.arange(channels, dtype=torch.float32)[None, :, None, None].repeat(2, 1, 3, 3)
+        x[:, :, 0, 0] += torch.tensor([[1.0], [-2.0]])
+        with torch.no_grad():
+            norm.weight.copy_(torch.linspace(0.5, 2.0, channels))
+            norm.bias.copy_(torch.linspace(-1.0, 1.0, channels))
+            torch.testing.assert_close(norm(x), layer_norm_by_hand(x, norm.weight, norm.bias))
+
+
+def test_decoder_layer_norm_by_hand_on_two_channels():
+    config = ModelConfig(image_size=16, width=2, n_residual=1, content_dim=4, style_dim=4, mlp_dim=4)
+    norm = [layer for layer in Generator(config).upsample if "Norm" in type(layer).__name__][-1]  # 2 channels
+    # channel 0: 0, 0, 2, 2 and channel 1: 4, 4, 6, 6 -> mean 3, variance (9+9+1+1+1+1+9+9) / 8 = 5
+    # (instance norm would give -1, -1, 1, 1 in both channels)
+    x = torch.tensor([[[[0.0, 0.0], [2.0, 2.0]], [[4.0, 4.0], [6.0, 6.0]]]])
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([2.0, 3.0]))
+        norm.bias.copy_(torch.tensor([0.5, -1.0]))
+        out = norm(x)
+    root5 = math.sqrt(5 + 1e-5)
+    expected = torch.tensor([[
+        [[2 * -3 / root5 + 0.5, 2 * -3 / root5 + 0.5], [2 * -1 / root5 + 0.5, 2 * -1 / root5 + 0.5]],
+        [[3 * 1 / root5 - 1, 3 * 1 / root5 - 1], [3 * 3 / root5 - 1, 3 * 3 / root5 - 1]],
+    ]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_reference_initialisation_is_tf1_variance_scaling():
+    torch.manual_seed(0)
+    generator = Generator(preset_config("tiny"))
+    # N(0, s^2) truncated at +-2s has variance 0.77374 s^2 (1 - 4 phi(2) / (2 Phi(2) - 1)); with
+    # s^2 = 1.3 * 2 / fan_in the weights' standard deviation is sqrt(2 / fan_in) * 1.00294
+    for name, layer in generator.named_modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            fan_in = layer.weight[0].numel()
+            s = math.sqrt(1.3 * 2 / fan_in)
+            assert torch.all(layer.bias == 0), name
+            assert layer.weight.abs().max() <= 2 * s, name
+            if layer.weight.numel() > 100_000:  # enough weights for a 1 % estimate of the spread
+                assert layer.weight.std().item() == pytest.approx(math.sqrt(2 / fan_in) * 1.00294, rel=0.01), name
+                assert layer.weight.abs().max() > 1.99 * s, name
+        elif isinstance(layer, (nn.InstanceNorm2d, nn.GroupNorm)):
+            assert torch.all(layer.weight == 1) and torch.all(layer.bias == 0), name
+    big = [layer for layer in generator.modules() if isinstance(layer, nn.Linear) and layer.weight.numel() > 100_000]
+    assert len(big) == 2  # the two linear bottlenecks were checked
+
+
+def test_pytorch_initialisation_is_kept_for_legacy_configurations():
+    torch.manual_seed(0)
+    generator = Generator(replace(preset_config("tiny"), initialisation="pytorch"))
+    layer = generator.to_content  # PyTorch's default: uniform(+-1/sqrt(fan_in)) for weights and biases
+    bound = 1 / math.sqrt(layer.in_features)
+    assert layer.weight.abs().max() <= bound and layer.bias.abs().max() > 0
+    assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.01)

@@ -6,13 +6,23 @@ paths, residual blocks, AdaIN decoder, two upsampling stages, a discriminator at
 half width without the linear bottlenecks -- at widths and depths a CPU can train.
 Their sizes were chosen by measurement; ``benchmarks/train_speed.py`` prints the
 figures (images/s, peak memory) behind the choice.
+
+Three fields select between the reference network and the network gaia-stim used
+before it followed the reference (``LEGACY``): how AdaIN parameters are predicted,
+the size of D's style code, and the initialisation. Model files and checkpoints
+written before these fields existed store a configuration without them;
+:meth:`ModelConfig.from_dict` reads those with the legacy values, so they load
+and decode exactly as they did.
 """
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 from gaia_stim.errors import InputError
 
-__all__ = ["ModelConfig", "PRESETS", "preset_config"]
+__all__ = ["ModelConfig", "PRESETS", "LEGACY", "preset_config"]
+
+ADAIN_CHOICES = ("shared", "per-norm")
+INITIALISATIONS = ("reference", "pytorch")
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,14 @@ class ModelConfig:
     mlp_dim: int = 256  # hidden size of the MLP that maps z_s to AdaIN scale and shift
     # D is the same network at ``discriminator_width_ratio`` of G's widths, without linear bottlenecks
     discriminator_width_ratio: float = 0.5
+    # "shared": the MLP's two heads give one (scale, shift) pair of size 4 * width that every AdaIN
+    # of the decoder uses (the reference); "per-norm": one pair per AdaIN (legacy gaia-stim)
+    adain: str = "shared"
+    # size of D's style code as a fraction of G's: 1.0 in the reference, 0.5 in legacy gaia-stim
+    discriminator_style_ratio: float = 1.0
+    # "reference": TF1 variance_scaling_initializer() on every conv and linear kernel (truncated
+    # normal, stddev sqrt(1.3 * 2 / fan_in), cut at 2 stddev), zero biases; "pytorch": torch defaults
+    initialisation: str = "reference"
 
     def __post_init__(self):
         if self.channels not in (1, 3):
@@ -39,6 +57,14 @@ class ModelConfig:
                 raise InputError(f"{name} must be at least 1; got {getattr(self, name)!r}")
         if int(self.width * self.discriminator_width_ratio) < 1:
             raise InputError("discriminator_width_ratio leaves the discriminator with no channels")
+        if not self.discriminator_style_ratio > 0:
+            raise InputError(f"discriminator_style_ratio must be positive; got {self.discriminator_style_ratio!r}")
+        if self.adain not in ADAIN_CHOICES:
+            raise InputError(f"adain must be one of {', '.join(ADAIN_CHOICES)}; got {self.adain!r}")
+        if self.initialisation not in INITIALISATIONS:
+            raise InputError(
+                f"initialisation must be one of {', '.join(INITIALISATIONS)}; got {self.initialisation!r}"
+            )
 
     @property
     def latent_dim(self):
@@ -51,9 +77,10 @@ class ModelConfig:
         return replace(
             self,
             width=max(1, int(self.width * ratio)),
-            style_dim=max(1, int(self.style_dim * ratio)),
+            style_dim=max(1, int(self.style_dim * self.discriminator_style_ratio)),
             mlp_dim=max(1, int(self.mlp_dim * ratio)),
             discriminator_width_ratio=1.0,
+            discriminator_style_ratio=1.0,
         )
 
     def to_dict(self):
@@ -61,8 +88,19 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values):
-        known = {name: values[name] for name in cls.__dataclass_fields__ if name in values}
+        """The configuration stored as ``values``; fields it lacks take their ``LEGACY`` value.
+
+        Files written before a field existed were made by the legacy network, so a
+        missing field means the legacy choice, never the current default.
+        """
+        names = [field.name for field in fields(cls)]
+        known = {**LEGACY, **{name: values[name] for name in names if name in values}}
         return cls(**known)
+
+
+# The network of gaia-stim's model files written before the reference choices above were
+# selectable (the shipped default model among them).
+LEGACY = {"adain": "per-norm", "discriminator_style_ratio": 0.5, "initialisation": "pytorch"}
 
 
 PRESETS = {

@@ -71,25 +71,34 @@ def l1(a, b):
 
 
 def squared_distances(a):
-    """sd_jk = mean_f (a_jf - a_kf)^2 for a batch flattened to (B, F) -> (B, B)."""
-    flat = a.reshape(a.shape[0], -1)
-    # |a_j|^2 + |a_k|^2 - 2 a_j.a_k: O(B^2 + B F) memory instead of the O(B^2 F) of differences
-    squared_norms = flat.pow(2).sum(dim=1)
-    distances = squared_norms[:, None] + squared_norms[None, :] - 2.0 * flat @ flat.T
-    off_diagonal = 1.0 - torch.eye(flat.shape[0], device=flat.device, dtype=flat.dtype)
-    return distances.clamp_min(0.0) * off_diagonal / flat.shape[1]
+    """sd_jk = mean_f (a_jf - a_kf)^2 for a batch flattened to (B, F) -> (B, B).
+
+    Computed from the differences themselves (``cdist`` without the matrix-product
+    shortcut, O(B^2 + B F) memory): the shortcut |a_j|^2 + |a_k|^2 - 2 a_j.a_k loses
+    small distances to rounding (identical 64-px images came out up to 1e-6 apart),
+    while here identical rows are exactly 0 apart.
+    """
+    flat = a.reshape(1, a.shape[0], -1)
+    distances = torch.cdist(flat, flat, compute_mode="donot_use_mm_for_euclid_dist")[0]  # (B, B)
+    return distances.pow(2) / flat.shape[2]
 
 
 def structure_loss(x, z_content):
     """Distance-preserving loss: mean_jk [ln(1 + sdx_jk) - ln(1 + sdz_jk)]^2.
 
     Both distance matrices are divided by their mean over all B^2 entries, diagonal
-    included.
+    included. A matrix of zeros (a batch of identical images, or of identical codes)
+    has no scale to divide by and stays zeros: for identical images the loss is then
+    ``mean_jk ln(1 + sdz_jk)^2``, which is 0 when their codes coincide (as a
+    deterministic encoder gives them), instead of the 0/0 = NaN of the formula.
     """
-    sdx = squared_distances(x)
-    sdz = squared_distances(z_content)
-    sdx = sdx / sdx.mean()
-    sdz = sdz / sdz.mean().clamp_min(1e-12)  # a collapsed code must not give NaN
+
+    def normalised(distances):
+        mean = distances.mean()
+        return distances / torch.where(mean > 0, mean, torch.ones_like(mean))
+
+    sdx = normalised(squared_distances(x))
+    sdz = normalised(squared_distances(z_content))
     return (torch.log1p(sdx) - torch.log1p(sdz)).pow(2).mean()
 
 

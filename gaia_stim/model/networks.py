@@ -14,7 +14,13 @@ D: the same at half width, without the two linear layers: its content code is th
 
 MUNIT's LayerNorm (per-sample mean and variance over C, H, W with a per-channel
 affine) is ``GroupNorm(1, C)``.
+
+``ModelConfig.adain`` and ``ModelConfig.initialisation`` choose between the
+reference's AdaIN parameters and initialisation and gaia-stim's legacy ones (see
+:mod:`gaia_stim.model.config`).
 """
+
+import math
 
 import torch
 from torch import nn
@@ -22,7 +28,7 @@ from torch.nn import functional as F
 
 from gaia_stim.model.config import ModelConfig
 
-__all__ = ["Generator", "Discriminator", "AutoEncoder", "count_parameters"]
+__all__ = ["Generator", "Discriminator", "AutoEncoder", "count_parameters", "reference_initialisation"]
 
 
 def count_parameters(module):
@@ -66,15 +72,28 @@ class AdaINResidualBlock(nn.Module):
         super().__init__()
         self.conv1 = conv(channels, channels, 3)
         self.conv2 = conv(channels, channels, 3)
-        self.channels = channels
 
-    n_adain_parameters = property(lambda self: 4 * self.channels)  # 2 norms x (scale, shift)
-
-    def forward(self, x, adain):  # adain: (B, 4C)
-        scale1, shift1, scale2, shift2 = adain.split(self.channels, dim=1)
+    def forward(self, x, adain):  # adain: (scale1, shift1, scale2, shift2), each (B, C)
+        scale1, shift1, scale2, shift2 = adain
         h = F.relu(adaptive_instance_norm(self.conv1(x), scale1, shift1))
         h = adaptive_instance_norm(self.conv2(h), scale2, shift2)
         return x + h
+
+
+def reference_initialisation(module):
+    """The reference's initialisation, in place: TF1 ``variance_scaling_initializer()``.
+
+    Every conv and linear kernel is drawn from a normal distribution truncated at two
+    standard deviations, stddev ``sqrt(1.3 * 2 / fan_in)`` (factor 2, FAN_IN, not
+    uniform; 1.3 undoes the truncation's shrinkage), with zero biases. Normalisation
+    layers keep scale 1 and offset 0.
+    """
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            fan_in = layer.weight[0].numel()  # in_channels * kernel height * kernel width
+            std = math.sqrt(1.3 * 2.0 / fan_in)
+            nn.init.trunc_normal_(layer.weight, 0.0, std, -2 * std, 2 * std)
+            nn.init.zeros_(layer.bias)
 
 
 class AutoEncoder(nn.Module):
@@ -111,7 +130,9 @@ class AutoEncoder(nn.Module):
             self.to_content = nn.Linear(n_features, config.content_dim)
             self.from_content = nn.Linear(config.content_dim, n_features)
         self.blocks = nn.ModuleList(AdaINResidualBlock(inner) for _ in range(config.n_residual))
-        n_adain = sum(block.n_adain_parameters for block in self.blocks)
+        # "shared": the reference's two heads (scale and shift, C each) as one linear layer of 2C
+        # outputs; "per-norm": a (scale, shift) pair for each of the 2 * n_residual AdaINs
+        n_adain = 2 * inner if config.adain == "shared" else 4 * inner * config.n_residual
         self.style_mlp = nn.Sequential(
             nn.Linear(config.style_dim, config.mlp_dim), nn.ReLU(inplace=True),
             nn.Linear(config.mlp_dim, config.mlp_dim), nn.ReLU(inplace=True),
@@ -124,6 +145,8 @@ class AutoEncoder(nn.Module):
             conv(2 * w, w, 5), nn.GroupNorm(1, w), nn.ReLU(inplace=True),
             conv(w, c, 7),
         )
+        if config.initialisation == "reference":
+            reference_initialisation(self)
 
     def encode(self, x):
         """x: (B, C, S, S) in [0, 1] -> (z_c, z_s)."""
@@ -136,11 +159,21 @@ class AutoEncoder(nn.Module):
     def decode(self, content, style):
         if self.bottleneck:
             content = self.from_content(content).view(-1, *self.feature_shape)
-        adain = self.style_mlp(style)  # (B, sum of 4 * 4w)
         h = content
-        for block, parameters in zip(self.blocks, adain.split([b.n_adain_parameters for b in self.blocks], 1)):
+        for block, parameters in zip(self.blocks, self.adain_parameters(style)):
             h = block(h, parameters)
         return torch.sigmoid(self.upsample(h))  # (B, C, S, S)
+
+    def adain_parameters(self, style):
+        """Per AdaIN block, (scale1, shift1, scale2, shift2), each of shape (B, 4w)."""
+        inner = self.feature_shape[0]
+        output = self.style_mlp(style)  # (B, 2 * 4w) shared, (B, n_residual * 4 * 4w) per-norm
+        if self.config.adain == "shared":
+            # the reference calls adaptive_instance_norm(x, mu, sigma) with signature
+            # (content, gamma, beta): its head "mu" is the scale, "sigma" the shift
+            scale, shift = output.split(inner, dim=1)
+            return [(scale, shift, scale, shift)] * len(self.blocks)
+        return [parameters.split(inner, dim=1) for parameters in output.split(4 * inner, dim=1)]
 
     def forward(self, x):
         return self.decode(*self.encode(x))
