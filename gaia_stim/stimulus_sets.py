@@ -251,8 +251,8 @@ def _to_uint8(images):
 def _pil_image(pixels):
     """(H, W, C) uint8 -> a PIL image (L for one channel, RGB for three)."""
     if pixels.shape[-1] == 1:
-        return Image.fromarray(np.ascontiguousarray(pixels[:, :, 0]), mode="L")
-    return Image.fromarray(np.ascontiguousarray(pixels), mode="RGB")
+        return Image.fromarray(np.ascontiguousarray(pixels[:, :, 0]))  # uint8 (H, W): mode L
+    return Image.fromarray(np.ascontiguousarray(pixels))  # uint8 (H, W, 3): mode RGB
 
 
 def _save_png(pixels, path):
