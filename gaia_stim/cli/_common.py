@@ -23,6 +23,7 @@ The error convention (docs/errors.md):
 import errno
 import functools
 import math
+import os
 import re
 import signal
 
@@ -83,9 +84,18 @@ _OS_ERROR_FIXES = {
 }
 
 
+_TEMPORARY = re.compile(r"\.(?P<name>[^/]+)\.gaia-stim-tmp-\d+-[0-9a-f]{8}(?:\.tmp)?")
+
+
+def _shown_path(path):
+    """A path for messages: gaia-stim's temporary names as the final ones, very long ones shortened."""
+    text = _TEMPORARY.sub(lambda match: match.group("name"), os.fsdecode(path))
+    return text if len(text) <= 120 else text[:55] + "..." + text[-55:]
+
+
 def describe_os_error(error):
     """One line for an OSError: what failed, on which file, and the fix."""
-    where = error.filename if error.filename is not None else None
+    where = _shown_path(error.filename) if error.filename is not None else None
     fix = _OS_ERROR_FIXES.get(error.errno) or (error.strerror or str(error) or type(error).__name__)
     if where is not None:
         return f"cannot use {where!r}: {fix}"

@@ -30,7 +30,7 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True, help="1 = grey, 3 = colour.")
 @click.option("--batch-size", type=click.IntRange(min=2, max=65536), default=None, help="Even batch size; default 32 (tiny, small) or 8 (paper).")
 @click.option("--steps", type=click.IntRange(min=1, max=10**12), default=10000, show_default=True, help="Total optimisation steps of the run (with --resume: until this total).")
-@click.option("--max-time", default=None, help="Wall-clock budget of this call, e.g. 90s, 30m, 2h; stops early with a checkpoint.")
+@click.option("--max-time", "max_time_s", default=None, callback=lambda ctx, param, value: None if value is None else parse_duration(value), help="Wall-clock budget of this call, e.g. 90s, 30m, 2h; stops early with a checkpoint.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of initialisation, batches and interpolants.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="auto uses CUDA when present.")
 @click.option("--ablation", type=click.Choice(ABLATION_NAMES), default="none", show_default=True, help="Train a comparison model instead of full GAIA.")
@@ -44,11 +44,10 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its last checkpoint left it.")
 @click.pass_context
 @reports_errors
-def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, max_time, seed, device, ablation,
+def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, max_time_s, seed, device, ablation,
           lr_max, alpha, warmup_steps, warmup_lr, log_every, checkpoint_every, sample_every, resume):
     """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples."""
 
-    max_time_s = parse_duration(max_time) if max_time is not None else None
     given = {
         name: value for name, value in dict(
             preset=preset, image_size=image_size, channels=int(channels), batch_size=batch_size, seed=seed,

@@ -757,13 +757,13 @@ def make_faces(n, size=64, seed=0):
 FACE_SET_FORMAT = "gaia-stim face set"
 
 
-def _check_disk_space(folder, n, bytes_per_face):
-    """Refuse, before writing on, a face set that cannot fit on the disk (10 % margin)."""
-    needed = int(n * bytes_per_face * 1.1) + (1 << 20)
+def _check_disk_space(folder, n, n_written, bytes_per_face):
+    """Refuse, before writing on, a face set whose remaining faces cannot fit on the disk (10 % margin)."""
+    needed = int((n - n_written) * bytes_per_face * 1.1) + (1 << 20)
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise InputError(
-            f"{n} faces need about {needed / 2**30:.1f} GiB ({bytes_per_face / 1024:.1f} KiB each)"
+            f"{n} faces need about {n * bytes_per_face / 2**30:.1f} GiB ({bytes_per_face / 1024:.1f} KiB each)"
             f" but only {free / 2**30:.1f} GiB is free there; lower --n or choose another --out"
         )
 
@@ -835,7 +835,7 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
                         files.append({"file": name, "sha256": hashlib.sha256(stream.read()).hexdigest()})
                 if start == 0 and n > step:
                     written = sum(os.path.getsize(os.path.join(staging, name)) for name in names)
-                    _check_disk_space(staging, n - len(names), written / len(names) + 300)
+                    _check_disk_space(staging, n, len(names), written / len(names) + 300)
                 chunk.insert(0, "file", names)
                 chunk.to_csv(table, index=False, header=start == 0)
                 bar.update(len(names))

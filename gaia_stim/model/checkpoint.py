@@ -46,8 +46,14 @@ def read_file(path, expected_format):
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a corrupt or foreign file
+        kind = expected_format.split("-")[-1]
+        if "global" in str(error).lower():
+            reason = "it holds Python objects, not only weights (loading them could run code, so they were not)"
+        else:
+            reason = f"it is damaged or not a PyTorch file ({type(error).__name__})"
         raise ModelFileError(
-            f"cannot read {path!r} as a gaia-stim {expected_format.split('-')[-1]} file: {error}".splitlines()[0]
+            f"cannot read {path!r} as a gaia-stim {kind} file: {reason}; copy it again, or use a {kind}"
+            " file that gaia-stim wrote"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != expected_format:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
@@ -66,7 +72,8 @@ def read_file(path, expected_format):
         raise ModelFileError(f"{path!r} has an unreadable format_version; it was not written by gaia-stim")
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(
-            f"{path!r} was written by a newer gaia-stim ({payload.get('gaia_stim_version')});"
+            f"{path!r} was written by a newer gaia-stim ({payload.get('gaia_stim_version') or 'file format'}"
+            f" {payload.get('format_version')});"
             f" this is {__version__}: upgrade gaia-stim to read it"
         )
     return payload

@@ -95,6 +95,13 @@ class ModelConfig:
         """
         names = [field.name for field in fields(cls)]
         known = {**LEGACY, **{name: values[name] for name in names if name in values}}
+        for field in fields(cls):
+            value = known.get(field.name, field.default)
+            expected = {"int": int, "float": (int, float), "str": str}.get(
+                field.type if isinstance(field.type, str) else field.type.__name__
+            )
+            if expected is not None and (isinstance(value, bool) or not isinstance(value, expected)):
+                raise InputError(f"configuration field {field.name} must be {getattr(field.type, '__name__', field.type)}; got {value!r}")
         return cls(**known)
 
 
