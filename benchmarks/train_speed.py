@@ -12,8 +12,12 @@ import argparse
 import json
 import resource
 import subprocess
+import os
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _records import write_record  # noqa: E402
 
 
 def measure(preset, batch_size, steps, threads, ablation):
@@ -81,20 +85,7 @@ def main():
             print(f"{preset:>7} {batch:>5} {result['threads']:>7} {result['images_per_s']:>9.1f} {result['step_s']:>7.3f}"
                   f" {result['peak_rss_mib']:>9.0f} {result['matmul_gflops']:>15.1f}")
     if args.json_path:
-        import datetime
-        import os
-        import platform
-
-        record = {
-            "command": "python benchmarks/" + " ".join([os.path.basename(__file__)] + sys.argv[1:]),
-            "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}",
-            "rows": rows,
-        }
-        with open(args.json_path, "w") as stream:
-            json.dump(record, stream, indent=2)
-            stream.write("\n")
-
+        write_record(args.json_path, rows, __file__)
 
 if __name__ == "__main__":
     main()

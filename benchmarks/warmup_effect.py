@@ -10,15 +10,15 @@ autoencoder warm-up steps only (``--steps / 2``); and that warm-up followed by G
 """
 
 import argparse
-import datetime
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _records import write_record  # noqa: E402
 
 
 def reconstruction_ratio(trainer, held_out):
@@ -67,16 +67,7 @@ def main():
         print(f"{row['run']:<22} {row['steps']:>6} {row['warmup_steps']:>8} {row['error_vs_mean_face']:>18.3f}"
               f" {row['seconds']:>8.1f}")
     if args.json_path:
-        record = {
-            "command": "python benchmarks/" + " ".join([os.path.basename(__file__)] + sys.argv[1:]),
-            "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}",
-            "rows": rows,
-        }
-        with open(args.json_path, "w") as stream:
-            json.dump(record, stream, indent=2)
-            stream.write("\n")
-
+        write_record(args.json_path, rows, __file__)
 
 if __name__ == "__main__":
     main()

@@ -29,6 +29,7 @@ from gaia_stim.model.atomic import remove_leftovers, temporary_name, usual_mode
 __all__ = [
     "MANIFEST_FILE",
     "MAX_NAME_BYTES",
+    "file_sha256",
     "manifest_files",
     "check_replaceable",
     "staging_folder",
@@ -42,7 +43,8 @@ MANIFEST_FILE = "manifest.json"
 MAX_NAME_BYTES = 200
 
 
-def _file_sha256(path):
+def file_sha256(path):
+    """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -105,7 +107,7 @@ def _check_owned(out_dir, format_name, what):
                 continue
             if relative not in listed or os.path.islink(path) or not os.path.isfile(path):
                 foreign.append(relative)
-            elif _file_sha256(path) != listed[relative]:
+            elif file_sha256(path) != listed[relative]:
                 changed.append(relative)
     if foreign:
         shown = ", ".join(sorted(foreign)[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")

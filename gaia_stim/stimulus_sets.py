@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gaia_stim._version import __version__
 from gaia_stim.errors import InputError
-from gaia_stim.output_folders import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
+from gaia_stim.output_folders import MANIFEST_FILE, commit_folder, discard_folder, file_sha256, staging_folder
 
 __all__ = [
     "TABLE_FILE",
@@ -72,15 +72,6 @@ _NON_TEXT_WORDS = {
 
 # --------------------------------------------------------------------------------------------
 # hashes and table cells
-
-
-def file_sha256(path):
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def array_sha256(array):
