@@ -7,7 +7,6 @@ from PIL import Image
 from gaia_stim.errors import DataError, InputError
 from gaia_stim.model.data import (
     find_images,
-    load_image,
     load_image_folder,
     prepare_image,
 )

@@ -10,7 +10,6 @@ information of each design's response model, lapse fitted) are about 0.010-0.017
 
 import glob
 import json
-import os
 import pathlib
 import sys
 
