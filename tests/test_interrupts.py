@@ -210,13 +210,14 @@ def set_is_whole(folder):
 def test_kill_9_while_a_set_is_written_leaves_the_old_or_the_new_set(tmp_path):
     out = tmp_path / "faces"
     base = ["faces", "--size", "32", "--out", str(out), "--force"]
-    first = run_cli(base + ["--n", "300", "--seed", "1"])
+    # 4,000 faces take about 2 s to write here: most kills land while the new set is built
+    first = run_cli(base + ["--n", "4000", "--seed", "1"])
     assert first.wait(timeout=120) == 0, first.stderr.read()
     rng = np.random.default_rng(0)
     outcomes = []
     for trial in range(6):
         seed = 2 + trial
-        process = run_cli(base + ["--n", "300", "--seed", str(seed)])
+        process = run_cli(base + ["--n", "4000", "--seed", str(seed)])
         deadline = time.monotonic() + 120
         while not any(".gaia-stim-tmp-" in name for name in os.listdir(tmp_path)) and time.monotonic() < deadline:
             time.sleep(0.005)  # the new set is being built

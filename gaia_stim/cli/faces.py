@@ -16,7 +16,7 @@ from gaia_stim.cli._common import echo, reports_errors
 )
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False),
-    help="Folder to write face_00000.png ... and attributes.csv to.",
+    help="Folder to write face_00000.png ..., attributes.csv and manifest.json to.",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=click.IntRange(min=0),
@@ -45,5 +45,5 @@ def faces(n_faces, size, out_dir, seed, force):
         out_dir, n_faces, size=size, seed=seed, force=force, progress=sys.stderr.isatty()
     )
     echo(
-        f"wrote {n_faces} faces of {size}x{size} px (seed {seed}) and attributes.csv to {written}"
+        f"wrote {n_faces} faces of {size}x{size} px (seed {seed}), attributes.csv and manifest.json to {written}"
     )

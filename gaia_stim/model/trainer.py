@@ -143,14 +143,14 @@ def _step_seed(seed, step, stream):
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
-# Loss values checked before a step is applied (NaN in any of them would poison the weights).
-_CHECKED_TERMS = {"reconstruction": "the reconstruction error", "lr_g": "lr_G", "lr_d": "lr_D"}
+# Values checked before a step is applied (NaN in any of them would poison the weights).
+_CHECKED_TERMS = {"loss_g": "L_G", "loss_d": "L_D", "reconstruction": "the reconstruction error",
+                  "lr_g": "lr_G", "lr_d": "lr_D"}
 
 
-def _all_finite(parameters):
-    """0.0 if every gradient is finite, else NaN (one number to check)."""
-    flags = [torch.isfinite(p.grad).all() for p in parameters if p.grad is not None]
-    return 0.0 if not flags or bool(torch.stack(flags).all()) else float("nan")
+def _gradients_finite(module):
+    gradients = [p.grad for p in module.parameters() if p.grad is not None]
+    return not gradients or bool(torch.stack([torch.isfinite(g).all() for g in gradients]).all())
 
 
 class Trainer:
@@ -250,20 +250,19 @@ class Trainer:
             ablation=self.ablation, alpha=float(self.settings["alpha"]),
             lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
         )
-        values = {label: float(terms[name]) for name, label in _CHECKED_TERMS.items()}
-        values["L_G"] = terms["loss_g"].item()
-        if terms["loss_d"] is not None:
-            values["L_D"] = terms["loss_d_value"]
-        self._check_finite(terms, values)
+        self._refuse_non_finite({
+            label: math.isfinite(terms[name].item() if torch.is_tensor(terms[name]) else float(terms[name]))
+            for name, label in _CHECKED_TERMS.items() if terms[name] is not None
+        })
         self.optimizer_g.zero_grad(set_to_none=True)
         self.optimizer_d.zero_grad(set_to_none=True)
         if terms["loss_d"] is not None:
             # Both losses come from one graph; each network is updated by its own loss only.
             terms["loss_d"].backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
         terms["loss_g"].backward(inputs=list(self.generator.parameters()))
-        self._check_finite(terms, {
-            "gradient of L_G": _all_finite(self.generator.parameters()),
-            "gradient of L_D": _all_finite(self.discriminator.parameters()) if terms["loss_d"] is not None else 0.0,
+        self._refuse_non_finite({
+            "the gradient of L_G": _gradients_finite(self.generator),
+            "the gradient of L_D": _gradients_finite(self.discriminator),
         })
         for group in self.optimizer_g.param_groups:
             group["lr"] = terms["lr_g"]
@@ -275,9 +274,9 @@ class Trainer:
         self.step += 1
         return terms
 
-    def _check_finite(self, terms, values):
-        """Raise TrainingDiverged, before anything is updated, if a value is NaN or infinite."""
-        bad = [name for name, value in values.items() if not math.isfinite(float(value))]
+    def _refuse_non_finite(self, finite):
+        """Raise TrainingDiverged, before anything is updated, unless every ``{name: finite}`` is True."""
+        bad = [name for name, ok in finite.items() if not ok]
         if not bad:
             return
         self.optimizer_g.zero_grad(set_to_none=True)
