@@ -44,6 +44,8 @@ from face_quality import (  # noqa: E402
 
 HELD_OUT_SEED = 12345
 CROSSFADE = "cross-fade"
+RUN_KEYS = ("preset", "recipe", "ablation", "steps", "elapsed_s", "batch_size", "warmup_steps", "recon_weight",
+            "ema_decay", "lr_max")  # from the model file's training record
 
 
 def family_renderer(family):
@@ -119,7 +121,12 @@ def evaluate(models, labels, family="faces", n_pairs=20, n_recon=200, n_steps=11
         morph, _ = model_morphs(model, truth, levels)
         targets = render(recon_params, size)
         reconstructions = model.decode(model.encode(targets))
-        row = {"method": label, "recon_ssim": float(ssim_each(reconstructions, targets).mean())}
+        training = getattr(model, "training", {}) or {}
+        row = {
+            "method": label,
+            **{key: training.get(key) for key in RUN_KEYS},
+            "recon_ssim": float(ssim_each(reconstructions, targets).mean()),
+        }
         row.update(measure(morph, truth, params_a, params_b, levels, family))
         rows.append(row)
         kept[label] = morph[:3]
