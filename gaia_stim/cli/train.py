@@ -46,7 +46,10 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 @reports_errors
 def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, max_time_s, seed, device, ablation,
           lr_max, alpha, warmup_steps, warmup_lr, log_every, checkpoint_every, sample_every, resume):
-    """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples."""
+    """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples.
+
+    Started by torchrun, the processes train one run together (--batch-size is the global batch).
+    """
 
     given = {
         name: value for name, value in dict(
@@ -55,12 +58,30 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
         ).items()
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     }
-    if resume:
-        _resume(run_dir, data, given, steps, max_time_s, device, log_every, checkpoint_every, sample_every)
-        return
-    if data is None:
+    if not resume and data is None:
         raise InputError("--data is required: the folder of training images")
+    from gaia_stim.model.distributed import launch_from_environment, shut_down
+    from gaia_stim.model.trainer import resolve_device
+
+    device = resolve_device(device)
+    world = launch_from_environment(device)
+    if world.is_distributed and device == "cuda":
+        device = f"cuda:{world.local_rank}"
+    try:
+        schedule = (steps, max_time_s, log_every, checkpoint_every, sample_every)
+        if resume:
+            _resume(run_dir, data, given, device, world, schedule)
+        else:
+            _start(run_dir, data, preset, image_size, channels, batch_size, seed, ablation, lr_max, alpha,
+                   warmup_steps, warmup_lr, device, world, schedule)
+    finally:
+        shut_down(world)
+
+
+def _start(run_dir, data, preset, image_size, channels, batch_size, seed, ablation, lr_max, alpha, warmup_steps,
+           warmup_lr, device, world, schedule):
     _check_new_run_folder(run_dir)
+    world.barrier()  # every process has looked at --out before rank 0 writes there
 
     from gaia_stim.model.config import preset_config
 
@@ -77,21 +98,26 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
         "warmup_lr": warmup_lr,
         "data": os.path.abspath(data),
     }
-    images = _read_data(data, config.image_size, config.channels)
-    from gaia_stim.model.trainer import Trainer, resolve_device
+    images = _read_data(data, config.image_size, config.channels, world)
+    from gaia_stim.model.trainer import Trainer
 
-    device = resolve_device(device)
-    trainer = Trainer(run_dir, images, settings, device=device)  # checks the settings against the data
-    _clear_unstarted_run(run_dir)
-    os.makedirs(run_dir, exist_ok=True)
-    _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every)
+    trainer = Trainer(run_dir, images, settings, device=device, world=world)  # checks the settings against the data
+    if world.is_main:
+        _clear_unstarted_run(run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+    _run(trainer, *schedule)
 
 
-def _read_data(data, image_size, channels):
+def _say(world):
+    """echo on rank 0; the other processes of a torchrun launch stay quiet."""
+    return echo if world.is_main else (lambda *args, **kwargs: None)
+
+
+def _read_data(data, image_size, channels, world):
     from gaia_stim.model.data import load_image_folder
 
-    images, paths = load_image_folder(data, image_size, channels, progress=True)
-    echo(f"read {len(paths)} images from {data} at {image_size}x{image_size}x{channels}", err=True)
+    images, paths = load_image_folder(data, image_size, channels, progress=world.is_main)
+    _say(world)(f"read {len(paths)} images from {data} at {image_size}x{image_size}x{channels}", err=True)
     return images
 
 
@@ -139,24 +165,24 @@ def _clear_unstarted_run(run_dir):
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
-def _resume(run_dir, data, given, steps, max_time_s, device, log_every, checkpoint_every, sample_every):
-    from gaia_stim.model.trainer import Trainer, resolve_device
+def _resume(run_dir, data, given, device, world, schedule):
+    from gaia_stim.model.trainer import Trainer
 
+    steps = schedule[0]
     if not os.path.isdir(run_dir):
         raise InputError(f"--resume: {run_dir!r} is not a training run folder; give the --out of a run")
-    device = resolve_device(device)
     state = Trainer.read_checkpoint(run_dir)
     settings = state["settings"]
     _check_same_settings(settings, given)
     config = settings["config"]
-    images = _read_data(data or settings.get("data"), config["image_size"], config["channels"])
-    trainer = Trainer.resume(run_dir, images, device=device, state=state)
+    images = _read_data(data or settings.get("data"), config["image_size"], config["channels"], world)
+    trainer = Trainer.resume(run_dir, images, device=device, state=state, world=world)
     del state
     if trainer.step >= steps:
-        echo(f"{run_dir} is at step {trainer.step}, already at or past --steps {steps}; nothing to do")
+        _say(world)(f"{run_dir} is at step {trainer.step}, already at or past --steps {steps}; nothing to do")
         return
-    echo(f"resuming {run_dir} at step {trainer.step}", err=True)
-    _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every)
+    _say(world)(f"resuming {run_dir} at step {trainer.step}", err=True)
+    _run(trainer, *schedule)
 
 
 def _check_same_settings(settings, given):
@@ -198,5 +224,8 @@ def _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every):
     summary = f"{why}: step {trainer.step} of {steps}, {trainer.elapsed_s:.0f} s of training"
     if row is not None:
         summary += f", reconstruction L1 {row['reconstruction']:.4f}, {row['images_per_s']:.1f} images/s"
-    echo(summary)
-    echo(f"model: {os.path.join(trainer.run_dir, 'model.pt')}")
+    if trainer.world.is_distributed:
+        summary += f" on {trainer.world.world_size} processes"
+    say = _say(trainer.world)
+    say(summary)
+    say(f"model: {os.path.join(trainer.run_dir, 'model.pt')}")
