@@ -23,7 +23,7 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 
 
 @click.command("train")
-@click.option("--data", type=click.Path(file_okay=False), help="Folder of training images (searched recursively).")
+@click.option("--data", type=click.Path(file_okay=False), help="Folder of training images (searched recursively), or a cache from gaia-stim prepare.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder to create (or continue with --resume).")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="small", show_default=True, help="Network size.")
 @click.option("--image-size", type=click.IntRange(min=16, max=1024), default=None, help="Image size in pixels (multiple of 16); default: the preset's.")
@@ -114,8 +114,14 @@ def _say(world):
 
 
 def _read_data(data, image_size, channels, world):
+    from gaia_stim.model.cache import ImageCache, is_cache
     from gaia_stim.model.data import load_image_folder
 
+    if is_cache(data):
+        cache = ImageCache(data)
+        cache.check_size(image_size, channels)
+        _say(world)(f"reading batches of {len(cache)} prepared images from the cache {data}", err=True)
+        return cache
     images, paths = load_image_folder(data, image_size, channels, progress=world.is_main)
     _say(world)(f"read {len(paths)} images from {data} at {image_size}x{image_size}x{channels}", err=True)
     return images

@@ -48,6 +48,7 @@ from gaia_stim._version import __version__
 from gaia_stim.errors import InputError, ModelFileError, Terminated, TrainingDiverged
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.atomic import atomic_write
+from gaia_stim.model.cache import ImageCache
 from gaia_stim.model.config import ModelConfig
 from gaia_stim.model.distributed import SINGLE_PROCESS
 from gaia_stim.model.losses import interpolation_coefficients
@@ -115,7 +116,12 @@ def deferred_interrupts():
 
 
 def data_fingerprint(images):
-    """sha256 of a uint8 data array (its shape included): a resumed run must see the same data."""
+    """sha256 of a uint8 data array (its shape included): a resumed run must see the same data.
+
+    An :class:`~gaia_stim.model.cache.ImageCache` carries the fingerprint of its array.
+    """
+    if isinstance(images, ImageCache):
+        return images.fingerprint
     digest = hashlib.sha256(str(images.shape).encode())
     digest.update(np.ascontiguousarray(images).data)
     return digest.hexdigest()
@@ -163,8 +169,8 @@ class Trainer:
     ----------
     run_dir : path
         The run folder (created if missing).
-    images : ndarray of shape (N, S, S, C), uint8
-        Training images at the configuration's size and channels.
+    images : ndarray of shape (N, S, S, C), uint8, or ImageCache
+        Training images at the configuration's size and channels (a cache is read a batch at a time).
     settings : dict
         ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
         ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``warmup_steps``
@@ -209,8 +215,8 @@ class Trainer:
         )
 
     def _validate(self, images):
-        if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
-            raise InputError("training images must be a uint8 array of shape (N, S, S, C)")
+        if not isinstance(images, (np.ndarray, ImageCache)) or images.dtype != np.uint8 or len(images.shape) != 4:
+            raise InputError("training images must be a uint8 array of shape (N, S, S, C) or an ImageCache")
         expected = (self.config.image_size, self.config.image_size, self.config.channels)
         if images.shape[1:] != expected:
             raise InputError(f"training images have shape {images.shape[1:]}, the model needs {expected}")
