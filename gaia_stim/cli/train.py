@@ -42,10 +42,14 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--sample-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between sample sheets.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its last checkpoint left it.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16: run the networks under bfloat16 autocast (losses and weights stay float32).")
+@click.option("--channels-last", is_flag=True, help="Keep weights and batches in the NHWC memory layout.")
+@click.option("--compile", "compile_networks", is_flag=True, help="torch.compile the networks (minutes of compilation first).")
 @click.pass_context
 @reports_errors
 def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, max_time_s, seed, device, ablation,
-          lr_max, alpha, warmup_steps, warmup_lr, log_every, checkpoint_every, sample_every, resume):
+          lr_max, alpha, warmup_steps, warmup_lr, log_every, checkpoint_every, sample_every, resume, precision,
+          channels_last, compile_networks):
     """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples.
 
     Started by torchrun, the processes train one run together (--batch-size is the global batch).
@@ -61,7 +65,10 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
     if not resume and data is None:
         raise InputError("--data is required: the folder of training images")
     from gaia_stim.model.distributed import launch_from_environment, shut_down
+    from gaia_stim.model.performance import Performance
     from gaia_stim.model.trainer import resolve_device
+
+    performance = Performance(precision=precision, channels_last=channels_last, compile=compile_networks)
 
     device = resolve_device(device)
     world = launch_from_environment(device)
@@ -70,16 +77,17 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
     try:
         schedule = (steps, max_time_s, log_every, checkpoint_every, sample_every)
         if resume:
-            _resume(run_dir, data, given, device, world, schedule)
+            _resume(run_dir, data, given, (device, world, performance), schedule)
         else:
             _start(run_dir, data, preset, image_size, channels, batch_size, seed, ablation, lr_max, alpha,
-                   warmup_steps, warmup_lr, device, world, schedule)
+                   warmup_steps, warmup_lr, (device, world, performance), schedule)
     finally:
         shut_down(world)
 
 
 def _start(run_dir, data, preset, image_size, channels, batch_size, seed, ablation, lr_max, alpha, warmup_steps,
-           warmup_lr, device, world, schedule):
+           warmup_lr, how, schedule):
+    device, world, performance = how
     _check_new_run_folder(run_dir)
     world.barrier()  # every process has looked at --out before rank 0 writes there
 
@@ -101,7 +109,8 @@ def _start(run_dir, data, preset, image_size, channels, batch_size, seed, ablati
     images = _read_data(data, config.image_size, config.channels, world)
     from gaia_stim.model.trainer import Trainer
 
-    trainer = Trainer(run_dir, images, settings, device=device, world=world)  # checks the settings against the data
+    # checks the settings against the data
+    trainer = Trainer(run_dir, images, settings, device=device, world=world, performance=performance)
     if world.is_main:
         _clear_unstarted_run(run_dir)
         os.makedirs(run_dir, exist_ok=True)
@@ -171,9 +180,10 @@ def _clear_unstarted_run(run_dir):
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
-def _resume(run_dir, data, given, device, world, schedule):
+def _resume(run_dir, data, given, how, schedule):
     from gaia_stim.model.trainer import Trainer
 
+    device, world, performance = how
     steps = schedule[0]
     if not os.path.isdir(run_dir):
         raise InputError(f"--resume: {run_dir!r} is not a training run folder; give the --out of a run")
@@ -182,7 +192,7 @@ def _resume(run_dir, data, given, device, world, schedule):
     _check_same_settings(settings, given)
     config = settings["config"]
     images = _read_data(data or settings.get("data"), config["image_size"], config["channels"], world)
-    trainer = Trainer.resume(run_dir, images, device=device, state=state, world=world)
+    trainer = Trainer.resume(run_dir, images, device=device, state=state, world=world, performance=performance)
     del state
     if trainer.step >= steps:
         _say(world)(f"{run_dir} is at step {trainer.step}, already at or past --steps {steps}; nothing to do")

@@ -54,6 +54,7 @@ from gaia_stim.model.distributed import SINGLE_PROCESS
 from gaia_stim.model.losses import interpolation_coefficients
 from gaia_stim.model.networks import Discriminator, Generator
 from gaia_stim.model.objective import ABLATIONS, gaia_losses
+from gaia_stim.model.performance import Performance
 from gaia_stim.model.sample_sheets import write_sample_sheet
 
 __all__ = [
@@ -179,9 +180,11 @@ class Trainer:
     device : {"cpu", "cuda"} or a torch.device
     world : gaia_stim.model.distributed.World, optional
         This process's place in a data-parallel launch; ``batch_size`` is the global batch.
+    performance : gaia_stim.model.performance.Performance, optional
+        Mixed precision, channels-last and compilation switches (all off by default).
     """
 
-    def __init__(self, run_dir, images, settings, device="cpu", world=SINGLE_PROCESS):
+    def __init__(self, run_dir, images, settings, device="cpu", world=SINGLE_PROCESS, performance=Performance()):
         self.run_dir = os.fspath(run_dir)
         self.settings = dict(settings)
         config = self.settings["config"]
@@ -201,6 +204,8 @@ class Trainer:
         torch.manual_seed(self.seed)  # weight initialisation
         self.generator = Generator(self.config).to(self.device)
         self.discriminator = Discriminator(self.config).to(self.device)
+        self.performance = performance
+        performance.prepare_networks(self.generator, self.discriminator)
         lr = float(self.settings["lr_max"])
         # Adam as the reference (eps 1e-8, default betas); learning rates are set every step.
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=lr, eps=1e-8)
@@ -243,7 +248,8 @@ class Trainer:
 
     def local_batch(self, step):
         """This process's images of ``step`` (all of them in one process), as a tensor."""
-        return self.to_tensor(self.images[self.batch_indices(step)[self._shard]])
+        x = self.to_tensor(self.images[self.batch_indices(step)[self._shard]])
+        return self.performance.prepare_batch(x)
 
     def to_tensor(self, images):
         """uint8 (B, S, S, C) -> float (B, C, S, S) in [0, 1] on the device."""
@@ -264,12 +270,13 @@ class Trainer:
         """One simultaneous update of G and D on the batch ``x``; returns the metrics."""
         source = torch.Generator().manual_seed(_step_seed(self.seed, self.step, "interpolation"))
         coefficients = interpolation_coefficients(self.batch_size, source)[self._shard]
-        terms = gaia_losses(
-            self.generator, self.discriminator, x,
-            ablation=self.ablation, alpha=float(self.settings["alpha"]),
-            lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
-            gather=self.world.gather,
-        )
+        with self.performance.autocast(self.device):
+            terms = gaia_losses(
+                self.generator, self.discriminator, x,
+                ablation=self.ablation, alpha=float(self.settings["alpha"]),
+                lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
+                gather=self.world.gather,
+            )
         self._refuse_non_finite({
             label: math.isfinite(terms[name].item() if torch.is_tensor(terms[name]) else float(terms[name]))
             for name, label in _CHECKED_TERMS.items() if terms[name] is not None
@@ -438,7 +445,7 @@ class Trainer:
         path = os.path.join(self.run_dir, "run.json")
         record = {
             "gaia_stim_version": __version__, "torch_version": str(torch.__version__), **self.settings,
-            "launch": {**self.world.record(), "device": self.device.type},
+            "launch": {**self.world.record(), "device": self.device.type}, "performance": self.performance.record(),
         }
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         atomic_write(path, lambda stream: stream.write(text), binary=False)
@@ -500,7 +507,7 @@ class Trainer:
         return state
 
     @classmethod
-    def resume(cls, run_dir, images, device="cpu", state=None, world=SINGLE_PROCESS):
+    def resume(cls, run_dir, images, device="cpu", state=None, world=SINGLE_PROCESS, performance=Performance()):
         """A trainer in the exact state of ``run_dir/checkpoint.pt`` (or of ``state``, read from it)."""
         if state is None:
             state = cls.read_checkpoint(run_dir)
@@ -511,7 +518,7 @@ class Trainer:
                 f" ({images.shape[0]} images now, {state['settings'].get('n_images')} then);"
                 " pass the same --data folder"
             )
-        trainer = cls(run_dir, images, state["settings"], device=device, world=world)
+        trainer = cls(run_dir, images, state["settings"], device=device, world=world, performance=performance)
         try:
             trainer.generator.load_state_dict(state["generator"])
             trainer.discriminator.load_state_dict(state["discriminator"])
