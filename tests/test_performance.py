@@ -9,6 +9,7 @@ from gaia_stim.model import Trainer, preset_config
 from gaia_stim.model.performance import Performance
 
 STEPS = 3
+PLAIN = Performance(channels_last=False)
 TERMS = ("loss_x", "loss_gx", "loss_gi", "loss_dist", "reconstruction")
 
 
@@ -30,7 +31,7 @@ def losses(trainer):
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory, blobs):
     torch.set_num_threads(1)
-    return losses(Trainer(tmp_path_factory.mktemp("plain"), blobs, settings()))
+    return losses(Trainer(tmp_path_factory.mktemp("plain"), blobs, settings(), performance=PLAIN))
 
 
 # Tolerances, relative, on the loss terms of the first 3 steps (the first from the same weights):
@@ -41,9 +42,9 @@ def plain(tmp_path_factory, blobs):
 #   structure loss compares differences of codes, which rounding moves more: within 4.8e-2.
 SWITCHES = [
     pytest.param(Performance(channels_last=True), {"l1": 1e-4, "loss_dist": 1e-4}, id="channels-last"),
-    pytest.param(Performance(precision="bf16"), {"l1": 3e-2, "loss_dist": 0.1}, id="bf16"),
+    pytest.param(Performance(precision="bf16", channels_last=False), {"l1": 3e-2, "loss_dist": 0.1}, id="bf16"),
     pytest.param(
-        Performance(compile=True), {"l1": 1e-4, "loss_dist": 1e-4}, id="compile",
+        Performance(compile=True, channels_last=False), {"l1": 1e-4, "loss_dist": 1e-4}, id="compile",
         marks=pytest.mark.skipif(
             not os.environ.get("GAIA_STIM_TEST_COMPILE"),
             reason="compiling takes a minute or more on a CPU; set GAIA_STIM_TEST_COMPILE=1",
@@ -70,7 +71,7 @@ def test_files_written_with_switches_on_are_the_plain_format_and_resume_without_
     torch.set_num_threads(1)
     switched = Trainer(tmp_path / "switched", blobs, settings(), performance=Performance(precision="bf16", channels_last=True))
     switched.train(2, sample_every=0, progress=False)
-    plain = Trainer(tmp_path / "plain", blobs, settings())
+    plain = Trainer(tmp_path / "plain", blobs, settings(), performance=PLAIN)
     plain.train(2, sample_every=0, progress=False)
     for name in ("checkpoint.pt", "model.pt"):
         a = torch.load(tmp_path / "switched" / name, weights_only=True)
@@ -79,7 +80,15 @@ def test_files_written_with_switches_on_are_the_plain_format_and_resume_without_
         for part in ("generator", "discriminator"):
             if part in a:
                 assert {k: (v.shape, v.dtype) for k, v in a[part].items()} == {k: (v.shape, v.dtype) for k, v in b[part].items()}
-    resumed = Trainer.resume(tmp_path / "switched", blobs)  # plain
+    resumed = Trainer.resume(tmp_path / "switched", blobs, performance=PLAIN)
     for key, tensor in switched.generator.state_dict().items():
         assert torch.equal(tensor, resumed.generator.state_dict()[key]), key
     resumed.train(3, sample_every=0, progress=False)
+
+
+def test_channels_last_is_the_default_on_a_cpu_only(tmp_path, blobs):
+    trainer = Trainer(tmp_path / "run", blobs, settings())
+    assert trainer.performance == Performance(channels_last=True)
+    assert trainer.generator.content_encoder[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert Performance().resolved("cuda").channels_last is False
+    assert Performance(channels_last=False).resolved("cpu").channels_last is False

@@ -43,7 +43,7 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 @click.option("--sample-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between sample sheets.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its last checkpoint left it.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16: run the networks under bfloat16 autocast (losses and weights stay float32).")
-@click.option("--channels-last", is_flag=True, help="Keep weights and batches in the NHWC memory layout.")
+@click.option("--channels-last/--no-channels-last", default=None, help="Weights and batches in the NHWC memory layout; default: on a CPU (measured faster there), off on a GPU.")
 @click.option("--compile", "compile_networks", is_flag=True, help="torch.compile the networks (minutes of compilation first).")
 @click.pass_context
 @reports_errors

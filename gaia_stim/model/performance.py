@@ -5,18 +5,20 @@
     every loss, the balancing and the optimiser stay in float32 (the objective casts the
     networks' outputs before computing losses). No gradient scaler is needed: bfloat16 has
     float32's exponent range.
-``--channels-last``
-    Weights and batches in the NHWC memory layout, which many convolution kernels prefer.
+``--channels-last`` (on by default on a CPU)
+    Weights and batches in the NHWC memory layout, which oneDNN's convolutions prefer: on a
+    CPU it made ``tiny`` and ``small`` steps 23-36 % faster (docs/training.md); unmeasured on GPUs,
+    so off there unless asked for.
 ``--compile``
     ``torch.compile`` on the networks' parts (encoders, residual blocks, decoder), in place:
     parameter names, and so checkpoints and model files, stay as they are.
 
-All are off by default: ``benchmarks/scale.py`` measures each against the plain step, and
-docs/training.md records where one helped. None changes the files a run writes, and a run
-may be resumed with other switches.
+``benchmarks/scale.py`` measures each against the plain step, and docs/training.md records
+where one helped; only that one is on by default, where it helped. None changes the files a run
+writes, and a run may be resumed with other switches (results then differ by float rounding).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 
@@ -30,12 +32,18 @@ PRECISIONS = ("fp32", "bf16")
 @dataclass(frozen=True)
 class Performance:
     precision: str = "fp32"  # "fp32", or "bf16": autocast the networks to bfloat16
-    channels_last: bool = False  # NHWC weights and batches
+    channels_last: bool = None  # NHWC weights and batches; None: on a CPU only (see resolved)
     compile: bool = False  # torch.compile the networks' parts
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+
+    def resolved(self, device):
+        """These switches with ``channels_last=None`` decided for ``device``."""
+        if self.channels_last is not None:
+            return self
+        return replace(self, channels_last=torch.device(device).type == "cpu")
 
     def record(self):
         """What ``run.json`` says about the switches."""

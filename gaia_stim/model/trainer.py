@@ -204,8 +204,8 @@ class Trainer:
         torch.manual_seed(self.seed)  # weight initialisation
         self.generator = Generator(self.config).to(self.device)
         self.discriminator = Discriminator(self.config).to(self.device)
-        self.performance = performance
-        performance.prepare_networks(self.generator, self.discriminator)
+        self.performance = performance.resolved(self.device)
+        self.performance.prepare_networks(self.generator, self.discriminator)
         lr = float(self.settings["lr_max"])
         # Adam as the reference (eps 1e-8, default betas); learning rates are set every step.
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=lr, eps=1e-8)
