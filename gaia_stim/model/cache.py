@@ -59,11 +59,11 @@ def _quote(path):
     return repr(os.fsdecode(path))
 
 
-def write_cache(out, images, n_images, image_size, channels, source=None, force=False, progress=False):
+def write_cache(out, images, n_images, image_size, channels, source=None, names=None, force=False, progress=False):
     """Write a cache from an iterable of ``n_images`` uint8 arrays (S, S, C) (or batches (k, S, S, C)).
 
     ``source`` is a dict stored in the manifest (the folder and its listing fingerprint, for
-    caches of a folder). The cache is written to a temporary sibling and renamed into place,
+    caches of a folder); ``names``, the images' file names, go to ``sources.txt``. The cache is written to a temporary sibling and renamed into place,
     so it is whole or absent. Returns the cache folder.
     """
     out = os.path.abspath(os.fspath(out))
@@ -101,6 +101,9 @@ def write_cache(out, images, n_images, image_size, channels, source=None, force=
         with open(os.path.join(temporary, _MANIFEST), "w") as stream:
             json.dump(manifest, stream, indent=2)
             stream.write("\n")
+        if names is not None:
+            with open(os.path.join(temporary, _SOURCES), "w", encoding="utf-8", errors="surrogateescape") as stream:
+                stream.writelines(name + "\n" for name in names)
         if os.path.lexists(out):
             shutil.rmtree(out)
         os.rename(temporary, out)
@@ -135,10 +138,9 @@ def prepare_cache(folder, out, image_size, channels, force=False, progress=False
             # as load_image_folder converts prepared images, so both give the same bytes
             yield np.round(load_image(path, image_size, channels).pixels * 255.0).astype(np.uint8)
 
-    written = write_cache(out, decoded(), len(paths), image_size, channels, source=source, force=force, progress=progress)
-    with open(os.path.join(written, _SOURCES), "w", encoding="utf-8", errors="surrogateescape") as stream:
-        stream.writelines(os.path.relpath(path, folder) + "\n" for path in paths)
-    return written
+    names = [os.path.relpath(path, folder) for path in paths]
+    return write_cache(out, decoded(), len(paths), image_size, channels, source=source, names=names, force=force,
+                       progress=progress)
 
 
 class ImageCache:

@@ -181,7 +181,7 @@ class Trainer:
     world : gaia_stim.model.distributed.World, optional
         This process's place in a data-parallel launch; ``batch_size`` is the global batch.
     performance : gaia_stim.model.performance.Performance, optional
-        Mixed precision, channels-last and compilation switches (all off by default).
+        Mixed precision, channels-last and compilation switches (by default channels-last on a CPU only).
     """
 
     def __init__(self, run_dir, images, settings, device="cpu", world=SINGLE_PROCESS, performance=Performance()):
