@@ -13,7 +13,8 @@ Rows, each measured in a fresh subprocess (so its peak memory is its own):
 * ``data``: ``small`` training on ``--data-images`` generated 64-px faces, from a cache
   (``gaia-stim prepare``'s format, read a batch at a time) and held in memory, alternating
   ``--data-rounds`` times: images/s, the share of step time spent fetching batches, peak resident
-  memory, and the ratio of the median images/s.
+  memory; and both sources in one process, step by step (the same steps, so the ratio of their
+  images/s does not depend on the machine's load changing between runs).
 * ``cli``: cold ``gaia-stim continuum`` (11 steps) against ``python -c "import torch"`` beside it.
 * ``api``: warm ``gaia_stim.continuum`` latency in one process with the default model, and that
   process's peak memory (generation).
@@ -160,6 +161,43 @@ def measure_data(path, where, steps, batch):
     }
 
 
+def measure_paired(path, steps, batch):
+    """Cache against memory in one process, step by step: both fetch the same batch, one step trains.
+
+    The step's computation is the same whichever source the batch came from, so each source's
+    images/s is batch / (its fetch + the step), free of the machine's changing load between runs.
+    """
+    import numpy as np
+
+    from gaia_stim.model.cache import ImageCache
+
+    cache = ImageCache(path)
+    array = np.empty(cache.shape, dtype=np.uint8)
+    for start in range(0, len(cache), 5000):
+        array[start : start + 5000] = cache[np.arange(start, min(start + 5000, len(cache)))]
+    trainer = _trainer("small", batch, "plain", array)
+    fetch = {"cache": [], "memory": []}
+    compute = []
+    for step in range(steps + 2):
+        indices = trainer.batch_indices(step)
+        batches = {}
+        for where, images in (("cache", cache), ("memory", array)):
+            started = time.perf_counter()
+            batches[where] = trainer.to_tensor(images[indices])
+            fetch[where].append(time.perf_counter() - started)
+        assert bool((batches["cache"] == batches["memory"]).all())
+        started = time.perf_counter()
+        trainer.train_step(batches["memory"])
+        compute.append(time.perf_counter() - started)
+    rates = {where: batch / statistics.median([f + c for f, c in zip(fetch[where][2:], compute[2:])]) for where in fetch}
+    return {
+        "measure": "paired", "n_images": len(cache), "batch_size": batch, "cache_images_per_s": rates["cache"],
+        "memory_images_per_s": rates["memory"], "ratio": rates["cache"] / rates["memory"],
+        "cache_fetch_ms": 1000 * statistics.median(fetch["cache"][2:]),
+        "memory_fetch_ms": 1000 * statistics.median(fetch["memory"][2:]), "step_s": statistics.median(compute[2:]),
+    }
+
+
 def measure_api(repeats):
     import numpy as np
 
@@ -191,6 +229,8 @@ def one(args):
         result = make_cache(args.cache, int(rest[0]))
     elif kind == "data":
         result = measure_data(args.cache, rest[0], args.data_steps, int(rest[1]))
+    elif kind == "paired":
+        result = measure_paired(args.cache, args.data_steps, int(rest[0]))
     elif kind == "api":
         result = measure_api(args.repeats)
     print(json.dumps(result))
@@ -254,11 +294,10 @@ def print_table(rows, cli):
             line("api", f"warm continuum 11 steps: {row['seconds'] * 1000:.0f} ms", peak=f"{row['peak_mib']:.0f}")
         elif row["measure"] == "gpu-absent":
             line("gpu", "paper b8/b32 fp32/bf16: not measured: no GPU")
-    data = {where: [row["images_per_s"] for row in rows if row["measure"] == "data" and row["where"] == where]
-            for where in ("cache", "memory")}
-    if data["cache"] and data["memory"]:
-        ratio = statistics.median(data["cache"]) / statistics.median(data["memory"])
-        line("data", f"cache / memory images/s: {ratio:.2f} (medians)")
+    for row in rows:
+        if row["measure"] == "paired":
+            line("data", f"paired steps: cache {row['cache_images_per_s']:.2f}, memory {row['memory_images_per_s']:.2f}"
+                         f" images/s ({row['ratio']:.3f}x); fetch {row['cache_fetch_ms']:.1f} vs {row['memory_fetch_ms']:.1f} ms")
     if cli:
         medians = cli["medians_s"]
         names = list(medians)
@@ -276,7 +315,7 @@ def main():
     parser.add_argument("--data-images", type=int, default=100_000, help="Generated faces for the data rows (0: skip).")
     parser.add_argument("--data-steps", type=int, default=60, help="Timed steps of each data row.")
     parser.add_argument("--data-batch", type=int, default=16)
-    parser.add_argument("--data-rounds", type=int, default=3, help="Alternating runs of the cache and in-memory rows.")
+    parser.add_argument("--data-rounds", type=int, default=1, help="Alternating runs of the cache and in-memory rows.")
     parser.add_argument("--cache", help="Where the generated cache is (made if missing; default: a temporary folder).")
     parser.add_argument("--repeats", type=int, default=3, help="Timed runs of the cli and api rows.")
     parser.add_argument("--skip-cli", action="store_true", help="Leave out the cold-command and warm-API rows.")
@@ -310,6 +349,7 @@ def main():
         for _ in range(args.data_rounds):  # alternating, so that a change in the machine's load hits both
             for where in ("cache", "memory"):
                 rows.append(run_one(f"data:{where}:{args.data_batch}", args))
+        rows.append(run_one(f"paired:{args.data_batch}", args))
     cli = None
     if not args.skip_cli:
         import cli_speed
