@@ -144,6 +144,20 @@ def fail_with(errno_code, target, name):
     return patch
 
 
+def prepared_cache(folder, image_size=32):
+    data = image_folder(folder / "data")
+    result = CliRunner().invoke(main, ["prepare", data, "--out", str(folder / "cache"), "--image-size", str(image_size)])
+    assert result.exit_code == 0, result.output
+    return str(folder / "cache")
+
+
+def truncated_cache(folder):
+    cache = prepared_cache(folder)
+    images = Path(cache) / "images.npy"
+    images.write_bytes(images.read_bytes()[:-100])
+    return cache
+
+
 def continuum(*extra, a=FACE_A, b=FACE_B):
     return lambda d: ["continuum", "--from", a(d) if callable(a) else a, "--to", b(d) if callable(b) else b,
                       "--steps", "3", "--out", str(d / "out"), *extra]
@@ -328,6 +342,24 @@ CASES = [
          lambda d: ["train", "--data", image_folder(d / "data"), "--out", str(d / ("r" * 300)), "--preset", "tiny",
                     "--batch-size", "8"], 1,
          ("too long",), must_not_exist=()),
+    Case("train-torchrun-environment", "`WORLD_SIZE=two` in the environment (set by hand, not by torchrun)",
+         train(), 1, ("WORLD_SIZE", "torchrun"), patch=lambda monkeypatch: monkeypatch.setenv("WORLD_SIZE", "two")),
+    # --- prepare and image caches
+    Case("prepare-out-foreign-force", "`prepare --out` a user's folder with `--force`",
+         lambda d: ["prepare", image_folder(d / "data"), "--out", str(foreign_folder(d) / "out"), "--force"], 1,
+         ("not an image cache",), must_not_exist=(), extra_check=untouched_foreign_folder),
+    Case("prepare-out-exists", "`prepare --out` an existing cache, without `--force`",
+         lambda d: ["prepare", image_folder(d / "data"), "--out", prepared_cache(d)], 1, ("exists", "--force")),
+    Case("prepare-out-inside-data", "`prepare --out` inside the image folder",
+         lambda d: ["prepare", image_folder(d / "data"), "--out", str(d / "data" / "cache")], 1,
+         ("inside the image folder",), must_not_exist=("data/cache",)),
+    Case("train-cache-stale", "`train --data` a cache whose image folder changed since it was prepared",
+         train(data=lambda d: (prepared_cache(d), image_folder(d / "data" / "more", n=1))[0]), 1,
+         ("stale", "gaia-stim prepare")),
+    Case("train-cache-truncated", "`train --data` a cache whose images.npy was cut short",
+         train(data=truncated_cache), 1, ("images.npy", "prepare it again")),
+    Case("train-cache-other-size", "`train --data` a cache prepared for another image size",
+         train(data=lambda d: prepared_cache(d, image_size=64)), 1, ("64x64", "--image-size 32")),
     # --- faces
     Case("faces-n-zero", "`faces --n 0`", faces("--n", "0"), 2, ("--n",)),
     Case("faces-n-absurd", "`faces --n 1000000000`", faces("--n", "1000000000"), 1, ("GiB", "lower --n")),

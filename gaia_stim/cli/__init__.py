@@ -11,6 +11,7 @@ from gaia_stim.cli._common import install_sigterm_handler
 from gaia_stim.cli.continuum import continuum
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
+from gaia_stim.cli.prepare import prepare
 from gaia_stim.cli.train import train
 from gaia_stim.cli.trials import trials
 from gaia_stim.cli.analyze import analyze
@@ -28,6 +29,7 @@ def main(ctx, debug):
 
 
 main.add_command(train)
+main.add_command(prepare)
 main.add_command(continuum)
 main.add_command(faces)
 main.add_command(info)

@@ -24,7 +24,7 @@ DEFAULT_RECIPE = "gaia-stim"
 
 
 @click.command("train")
-@click.option("--data", type=click.Path(file_okay=False), help="Folder of training images (searched recursively).")
+@click.option("--data", type=click.Path(file_okay=False), help="Folder of training images (searched recursively), or a cache from gaia-stim prepare.")
 @click.option("--out", "run_dir", required=True, type=click.Path(file_okay=False), help="Run folder to create (or continue with --resume).")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="small", show_default=True, help="Network size.")
 @click.option("--image-size", type=click.IntRange(min=16, max=1024), default=None, help="Image size in pixels (multiple of 16); default: the preset's.")
@@ -38,7 +38,7 @@ DEFAULT_RECIPE = "gaia-stim"
 @click.option("--ablation", type=click.Choice(ABLATION_NAMES), default="none", show_default=True, help="Train a comparison model instead of full GAIA.")
 @click.option("--lr-max", type=FiniteFloat(0, 1, min_open=True), default=None, help="Scale of the balanced learning rates; default: the recipe's (2e-4, or 1e-4 for paper).")
 @click.option("--alpha", type=FiniteFloat(0, 1e6), default=None, help="Weight of the structure loss; default lr_max / 2.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="First train G and D as plain autoencoders for this many steps, then GAIA; default: the recipe's (a quarter of --steps up to 1000, or 0 for paper).")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="First train G and D as plain autoencoders for this many steps, then GAIA; default: the recipe's (500, or 0 for paper).")
 @click.option("--warmup-lr", type=FiniteFloat(0, 1, min_open=True), default=None, help="Learning rate of the warm-up steps; default: the recipe's (1e-3; --lr-max for paper).")
 @click.option("--recon-weight", type=FiniteFloat(0, 1e6), default=None, help="Weight of G's direct reconstruction term |X - G(X)| (0 = the reference objective); default: the recipe's.")
 @click.option("--ema-decay", type=FiniteFloat(0, 1, max_open=True), default=None, help="Export an exponential moving average of G's weights with this decay (0 = off); default: the recipe's.")
@@ -46,12 +46,18 @@ DEFAULT_RECIPE = "gaia-stim"
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--sample-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between sample sheets.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its last checkpoint left it.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16: run the networks under bfloat16 autocast (losses and weights stay float32).")
+@click.option("--channels-last/--no-channels-last", default=None, help="Weights and batches in the NHWC memory layout; default: on a CPU (measured faster there), off on a GPU.")
+@click.option("--compile", "compile_networks", is_flag=True, help="torch.compile the networks (minutes of compilation first).")
 @click.pass_context
 @reports_errors
 def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, steps, max_time_s, seed, device,
           ablation, lr_max, alpha, warmup_steps, warmup_lr, recon_weight, ema_decay, log_every, checkpoint_every,
-          sample_every, resume):
-    """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples."""
+          sample_every, resume, precision, channels_last, compile_networks):
+    """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples.
+
+    Started by torchrun, the processes train one run together (--batch-size is the global batch).
+    """
 
     given = {
         name: value for name, value in dict(
@@ -61,15 +67,42 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
         ).items()
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     }
-    if resume:
-        _resume(run_dir, data, given, steps, max_time_s, device, log_every, checkpoint_every, sample_every)
-        return
-    if data is None:
+    if not resume and data is None:
         raise InputError("--data is required: the folder of training images")
+    from gaia_stim.model.distributed import launch_from_environment, shut_down
+    from gaia_stim.model.performance import Performance
+    from gaia_stim.model.trainer import resolve_device
+
+    performance = Performance(precision=precision, channels_last=channels_last, compile=compile_networks)
+
+    device = resolve_device(device)
+    world = launch_from_environment(device)
+    if world.is_distributed and device == "cuda":
+        device = f"cuda:{world.local_rank}"
+    try:
+        schedule = (steps, max_time_s, log_every, checkpoint_every, sample_every)
+        if resume:
+            _resume(run_dir, data, given, (device, world, performance), schedule)
+        else:
+            options = dict(
+                batch_size=batch_size, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps, warmup_lr=warmup_lr,
+                recon_weight=recon_weight, ema_decay=ema_decay,
+            )
+            _start(run_dir, data, (preset, image_size, channels, seed, ablation), (recipe, options),
+                   (device, world, performance), schedule)
+    finally:
+        shut_down(world)
+
+
+def _start(run_dir, data, network, recipe, how, schedule):
+    """A new run: ``network`` is (preset, image size, channels, seed, ablation), ``recipe`` (name, options given)."""
+    preset, image_size, channels, seed, ablation = network
+    recipe, options = recipe
+    device, world, performance = how
     _check_new_run_folder(run_dir)
+    world.barrier()  # every process has looked at --out before rank 0 writes there
 
     from gaia_stim.model.config import preset_config
-
     from gaia_stim.model.recipes import recipe_settings
 
     config = preset_config(preset, image_size=image_size, channels=int(channels))
@@ -78,27 +111,36 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
         "config": config,
         "seed": seed,
         "ablation": ablation,
-        **recipe_settings(
-            recipe, steps, batch_size=batch_size, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
-            warmup_lr=warmup_lr, recon_weight=recon_weight, ema_decay=ema_decay,
-        ),
+        **recipe_settings(recipe, **options),
         "data": os.path.abspath(data),
     }
-    images = _read_data(data, config.image_size, config.channels)
-    from gaia_stim.model.trainer import Trainer, resolve_device
+    images = _read_data(data, config.image_size, config.channels, world)
+    from gaia_stim.model.trainer import Trainer
 
-    device = resolve_device(device)
-    trainer = Trainer(run_dir, images, settings, device=device)  # checks the settings against the data
-    _clear_unstarted_run(run_dir)
-    os.makedirs(run_dir, exist_ok=True)
-    _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every)
+    # checks the settings against the data
+    trainer = Trainer(run_dir, images, settings, device=device, world=world, performance=performance)
+    if world.is_main:
+        _clear_unstarted_run(run_dir)
+        os.makedirs(run_dir, exist_ok=True)
+    _run(trainer, *schedule)
 
 
-def _read_data(data, image_size, channels):
+def _say(world):
+    """echo on rank 0; the other processes of a torchrun launch stay quiet."""
+    return echo if world.is_main else (lambda *args, **kwargs: None)
+
+
+def _read_data(data, image_size, channels, world):
+    from gaia_stim.model.cache import ImageCache, is_cache
     from gaia_stim.model.data import load_image_folder
 
-    images, paths = load_image_folder(data, image_size, channels, progress=True)
-    echo(f"read {len(paths)} images from {data} at {image_size}x{image_size}x{channels}", err=True)
+    if is_cache(data):
+        cache = ImageCache(data)
+        cache.check_size(image_size, channels)
+        _say(world)(f"reading batches of {len(cache)} prepared images from the cache {data}", err=True)
+        return cache
+    images, paths = load_image_folder(data, image_size, channels, progress=world.is_main)
+    _say(world)(f"read {len(paths)} images from {data} at {image_size}x{image_size}x{channels}", err=True)
     return images
 
 
@@ -146,24 +188,25 @@ def _clear_unstarted_run(run_dir):
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
-def _resume(run_dir, data, given, steps, max_time_s, device, log_every, checkpoint_every, sample_every):
-    from gaia_stim.model.trainer import Trainer, resolve_device
+def _resume(run_dir, data, given, how, schedule):
+    from gaia_stim.model.trainer import Trainer
 
+    device, world, performance = how
+    steps = schedule[0]
     if not os.path.isdir(run_dir):
         raise InputError(f"--resume: {run_dir!r} is not a training run folder; give the --out of a run")
-    device = resolve_device(device)
     state = Trainer.read_checkpoint(run_dir)
     settings = state["settings"]
     _check_same_settings(settings, given)
     config = settings["config"]
-    images = _read_data(data or settings.get("data"), config["image_size"], config["channels"])
-    trainer = Trainer.resume(run_dir, images, device=device, state=state)
+    images = _read_data(data or settings.get("data"), config["image_size"], config["channels"], world)
+    trainer = Trainer.resume(run_dir, images, device=device, state=state, world=world, performance=performance)
     del state
     if trainer.step >= steps:
-        echo(f"{run_dir} is at step {trainer.step}, already at or past --steps {steps}; nothing to do")
+        _say(world)(f"{run_dir} is at step {trainer.step}, already at or past --steps {steps}; nothing to do")
         return
-    echo(f"resuming {run_dir} at step {trainer.step}", err=True)
-    _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every)
+    _say(world)(f"resuming {run_dir} at step {trainer.step}", err=True)
+    _run(trainer, *schedule)
 
 
 def _check_same_settings(settings, given):
@@ -205,5 +248,8 @@ def _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every):
     summary = f"{why}: step {trainer.step} of {steps}, {trainer.elapsed_s:.0f} s of training"
     if row is not None:
         summary += f", reconstruction L1 {row['reconstruction']:.4f}, {row['images_per_s']:.1f} images/s"
-    echo(summary)
-    echo(f"model: {os.path.join(trainer.run_dir, 'model.pt')}")
+    if trainer.world.is_distributed:
+        summary += f" on {trainer.world.world_size} processes"
+    say = _say(trainer.world)
+    say(summary)
+    say(f"model: {os.path.join(trainer.run_dir, 'model.pt')}")

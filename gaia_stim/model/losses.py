@@ -17,6 +17,7 @@ __all__ = [
     "INTERPOLATION_MEAN",
     "INTERPOLATION_STD",
     "BALANCE_SLOPE",
+    "interpolation_coefficients",
     "sample_interpolants",
     "l1",
     "squared_distances",
@@ -32,7 +33,13 @@ INTERPOLATION_STD = 0.25
 BALANCE_SLOPE = 20.0
 
 
-def sample_interpolants(z, generator=None):
+def interpolation_coefficients(batch, generator=None):
+    """The B coefficients ``[a1, a2]`` of one step, each ~ Normal(0.5, 0.25^2), float32 on the CPU."""
+    coefficients = torch.randn(batch, generator=generator, device="cpu", dtype=torch.float32)
+    return coefficients * INTERPOLATION_STD + INTERPOLATION_MEAN
+
+
+def sample_interpolants(z, generator=None, coefficients=None):
     """B interpolated codes from a batch of B codes (B even).
 
     For i < B/2, with a1, a2 ~ Normal(0.5, 0.25^2), not clipped:
@@ -44,6 +51,9 @@ def sample_interpolants(z, generator=None):
     z : Tensor of shape (B, D)
     generator : torch.Generator, optional
         Source of the coefficients (for reproducible runs).
+    coefficients : Tensor of shape (B,), optional
+        ``[a1, a2]`` drawn beforehand (by :func:`interpolation_coefficients`); ``generator``
+        is then not used.
 
     Returns
     -------
@@ -56,8 +66,11 @@ def sample_interpolants(z, generator=None):
     if batch < 2 or batch % 2:
         raise ValueError(f"interpolation needs an even batch of at least 2; got {batch}")
     half = batch // 2
-    coefficients = torch.randn(batch, generator=generator, device="cpu", dtype=torch.float32)
-    coefficients = (coefficients * INTERPOLATION_STD + INTERPOLATION_MEAN).to(z.device, z.dtype)
+    if coefficients is None:
+        coefficients = interpolation_coefficients(batch, generator)
+    if coefficients.shape != (batch,):
+        raise ValueError(f"interpolation needs {batch} coefficients; got shape {tuple(coefficients.shape)}")
+    coefficients = coefficients.to(z.device, z.dtype)
     a1, a2 = coefficients[:half, None], coefficients[half:, None]
     first, second = z[:half], z[half:]
     mid1 = a1 * first + (1 - a1) * second

@@ -37,7 +37,7 @@ ABLATIONS = ("none", "ae", "no-interp", "no-structure")
 
 
 def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_max=1e-4, coefficients=None,
-                warmup=False, recon_weight=0.0):
+                warmup=False, recon_weight=0.0, gather=None):
     """Every loss term of one step.
 
     Parameters
@@ -49,13 +49,17 @@ def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_
         Weight of the structure loss.
     lr_max : float
         Scale of the balanced learning rates.
-    coefficients : torch.Generator, optional
-        Source of the interpolation coefficients.
+    coefficients : torch.Generator or Tensor of shape (B,), optional
+        Source of the interpolation coefficients, or the coefficients ``[a1, a2]`` themselves.
     warmup : bool, default=False
         Plain autoencoder losses for both networks (see the module docstring).
     recon_weight : float, default=0.0
         Weight of G's direct reconstruction term (see the module docstring; not used by the
         ``ae`` ablation or the warm-up, whose G loss is that term alone).
+    gather : callable, optional
+        Maps a tensor of this process's images (b, ...) to that of the whole batch (B, ...);
+        every loss is computed on its output. Data-parallel training passes
+        :meth:`gaia_stim.model.distributed.World.gather`; by default the batch is all there is.
 
     Returns
     -------
@@ -68,14 +72,19 @@ def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_
     if ablation not in ABLATIONS:
         raise ValueError(f"unknown ablation {ablation!r}; choose one of {', '.join(ABLATIONS)}")
     batch = x.shape[0]
+
+    def whole(tensor):  # losses in float32 (under autocast too), on the whole batch
+        tensor = tensor.float()
+        return tensor if gather is None else gather(tensor)
+
     content, style = generator.encode(x)
     z = torch.cat([content, style], dim=1)  # (B, latent_dim)
 
     if ablation == "ae" or warmup:
         x_generated = generator.decode(content, style)
-        reconstruction = losses.l1(x, x_generated)
+        reconstruction = losses.l1(whole(x), whole(x_generated))
         nan = float("nan")
-        loss_x = losses.l1(x, discriminator(x)) if ablation != "ae" else None
+        loss_x = losses.l1(whole(x), whole(discriminator(x))) if ablation != "ae" else None
         return {
             "loss_d": loss_x,
             "loss_g": reconstruction,
@@ -88,7 +97,10 @@ def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_
 
     interpolate = ablation != "no-interp"
     if interpolate:
-        z_interpolated, _ = losses.sample_interpolants(z, coefficients)
+        if torch.is_tensor(coefficients):
+            z_interpolated, _ = losses.sample_interpolants(z, coefficients=coefficients)
+        else:
+            z_interpolated, _ = losses.sample_interpolants(z, coefficients)
         decoded = generator.decode_latent(torch.cat([z, z_interpolated]))  # (2B, C, S, S)
         x_generated, x_interpolated = decoded[:batch], decoded[batch:]
         critic_input = torch.cat([x, decoded])  # real, G(X), G(Z_i): one pass through D
@@ -97,25 +109,26 @@ def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_
         critic_input = torch.cat([x, x_generated])
     critic_output = discriminator(critic_input)
 
-    loss_x = losses.l1(x, critic_output[:batch])
-    loss_gx = losses.l1(x, critic_output[batch : 2 * batch])  # against X, not G(X)
+    x_whole = whole(x)
+    loss_x = losses.l1(x_whole, whole(critic_output[:batch]))
+    loss_gx = losses.l1(x_whole, whole(critic_output[batch : 2 * batch]))  # against X, not G(X)
     if interpolate:
-        loss_gi = losses.l1(x_interpolated, critic_output[2 * batch :])
+        loss_gi = losses.l1(whole(x_interpolated), whole(critic_output[2 * batch :]))
     else:
         loss_gi = loss_gx
     loss_fake = (loss_gx + loss_gi) / 2
-    loss_dist = losses.structure_loss(x, content)
+    loss_dist = losses.structure_loss(x_whole, whole(content))
 
     balance = losses.balance(loss_x.item(), loss_gx.item(), loss_gi.item(), lr_max)
     structure_weight = 0.0 if ablation == "no-structure" else alpha
     loss_d = losses.discriminator_loss(loss_x, loss_fake, balance["p_fake"])
     loss_g = losses.generator_loss(loss_gi, loss_gx, loss_dist, balance["p_i"], structure_weight)
     if recon_weight:
-        reconstruction = losses.l1(x, x_generated)
+        reconstruction = losses.l1(x_whole, whole(x_generated))
         loss_g = loss_g + recon_weight * reconstruction
     else:
         with torch.no_grad():
-            reconstruction = losses.l1(x, x_generated)
+            reconstruction = losses.l1(x_whole, whole(x_generated))
     return {
         "loss_d": loss_d,
         "loss_g": loss_g,

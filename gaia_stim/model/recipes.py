@@ -31,36 +31,34 @@ RECIPES = {
     "gaia-stim": {
         "batch_size": 16,
         "lr_max": 2e-4,
-        "warmup_fraction": 0.25,  # of --steps, at most WARMUP_CAP steps
+        # a fixed count, not a share of --steps: a run continued with --resume to more steps is then
+        # the same run as one started with the larger --steps
+        "warmup_steps": 500,
         "warmup_lr": 1e-3,
         "recon_weight": 1.0,
         "ema_decay": 0.999,
     },
 }
-WARMUP_CAP = 1000
 
 
-def recipe_settings(name, steps, **given):
-    """The settings of recipe ``name`` for a run of ``steps`` steps, overridden by ``given``.
+def recipe_settings(name, **given):
+    """The settings of recipe ``name``, overridden by ``given``.
 
     ``given`` holds the options the user set (None values are ignored). ``alpha`` defaults to
     ``lr_max / 2`` as in the reference, whichever ``lr_max`` is used.
 
     Examples
     --------
-    >>> recipe_settings("paper", 1000)["batch_size"]
+    >>> recipe_settings("paper")["batch_size"]
     8
-    >>> recipe_settings("gaia-stim", 1000)["warmup_steps"]
-    250
-    >>> recipe_settings("gaia-stim", 1000, lr_max=1e-3)["alpha"]
+    >>> recipe_settings("gaia-stim", warmup_steps=None)["warmup_steps"]
+    500
+    >>> recipe_settings("gaia-stim", lr_max=1e-3)["alpha"]
     0.0005
     """
     if name not in RECIPES:
         raise InputError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
     settings = dict(RECIPES[name])
-    fraction = settings.pop("warmup_fraction", None)
-    if fraction is not None:
-        settings["warmup_steps"] = min(WARMUP_CAP, int(steps * fraction))
     settings.update({key: value for key, value in given.items() if value is not None})
     if settings.get("alpha") is None:
         settings["alpha"] = settings["lr_max"] / 2

@@ -23,9 +23,10 @@ first step, so any run folder can be continued with ``--resume``. A loss or grad
 NaN or infinite stops the run before it is applied (:class:`~gaia_stim.errors.TrainingDiverged`,
 naming the step); nothing is saved, so the last checkpoint is a good one.
 
-The step is one function of a batch (:meth:`Trainer.train_step`) so data-parallel
-training (wrap the networks, shard the batch indices) and mixed precision (an
-autocast context and a gradient scaler around it) slot in without restructuring.
+Data-parallel training (torchrun): with a :class:`~gaia_stim.model.distributed.World` of
+several processes, each trains on its shard of the global batch, the losses are computed
+on the whole batch and gradients summed over processes
+(:mod:`gaia_stim.model.distributed`); only rank 0 writes the run folder.
 """
 
 import contextlib
@@ -48,9 +49,13 @@ from gaia_stim._version import __version__
 from gaia_stim.errors import InputError, ModelFileError, Terminated, TrainingDiverged
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.atomic import atomic_write
+from gaia_stim.model.cache import ImageCache
 from gaia_stim.model.config import ModelConfig
+from gaia_stim.model.distributed import SINGLE_PROCESS
+from gaia_stim.model.losses import interpolation_coefficients
 from gaia_stim.model.networks import Discriminator, Generator
 from gaia_stim.model.objective import ABLATIONS, gaia_losses
+from gaia_stim.model.performance import Performance
 from gaia_stim.model.sample_sheets import write_sample_sheet
 
 __all__ = [
@@ -113,7 +118,12 @@ def deferred_interrupts():
 
 
 def data_fingerprint(images):
-    """sha256 of a uint8 data array (its shape included): a resumed run must see the same data."""
+    """sha256 of a uint8 data array (its shape included): a resumed run must see the same data.
+
+    An :class:`~gaia_stim.model.cache.ImageCache` carries the fingerprint of its array.
+    """
+    if isinstance(images, ImageCache):
+        return images.fingerprint
     digest = hashlib.sha256(str(images.shape).encode())
     digest.update(np.ascontiguousarray(images).data)
     return digest.hexdigest()
@@ -161,8 +171,8 @@ class Trainer:
     ----------
     run_dir : path
         The run folder (created if missing).
-    images : ndarray of shape (N, S, S, C), uint8
-        Training images at the configuration's size and channels.
+    images : ndarray of shape (N, S, S, C), uint8, or ImageCache
+        Training images at the configuration's size and channels (a cache is read a batch at a time).
     settings : dict
         ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
         ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``warmup_steps``
@@ -172,15 +182,20 @@ class Trainer:
         exponential moving average of G's weights with this decay and export it as the model;
         default 0, off), ``recipe`` (the name of the recipe the settings came from) and ``data``
         (where the images came from).
-    device : {"cpu", "cuda"}
+    device : {"cpu", "cuda"} or a torch.device
+    world : gaia_stim.model.distributed.World, optional
+        This process's place in a data-parallel launch; ``batch_size`` is the global batch.
+    performance : gaia_stim.model.performance.Performance, optional
+        Mixed precision, channels-last and compilation switches (by default channels-last on a CPU only).
     """
 
-    def __init__(self, run_dir, images, settings, device="cpu"):
+    def __init__(self, run_dir, images, settings, device="cpu", world=SINGLE_PROCESS, performance=Performance()):
         self.run_dir = os.fspath(run_dir)
         self.settings = dict(settings)
         config = self.settings["config"]
         self.config = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
         self.settings["config"] = self.config.to_dict()
+        self.world = world
         self._validate(images)
         self.images = images
         self.settings.setdefault("data_fingerprint", data_fingerprint(images))
@@ -189,6 +204,7 @@ class Trainer:
         self.batch_size = int(self.settings["batch_size"])
         self.seed = int(self.settings["seed"])
         self.ablation = self.settings["ablation"]
+        self._shard = world.shard(self.batch_size)  # this process's positions in each global batch
 
         torch.manual_seed(self.seed)  # weight initialisation
         self.generator = Generator(self.config).to(self.device)
@@ -197,6 +213,8 @@ class Trainer:
         self.generator_ema = None
         if self.ema_decay:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.performance = performance.resolved(self.device)
+        self.performance.prepare_networks(self.generator, self.discriminator)
         lr = float(self.settings["lr_max"])
         # Adam as the reference (eps 1e-8, default betas); learning rates are set every step.
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=lr, eps=1e-8)
@@ -211,8 +229,8 @@ class Trainer:
         )
 
     def _validate(self, images):
-        if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
-            raise InputError("training images must be a uint8 array of shape (N, S, S, C)")
+        if not isinstance(images, (np.ndarray, ImageCache)) or images.dtype != np.uint8 or len(images.shape) != 4:
+            raise InputError("training images must be a uint8 array of shape (N, S, S, C) or an ImageCache")
         expected = (self.config.image_size, self.config.image_size, self.config.channels)
         if images.shape[1:] != expected:
             raise InputError(f"training images have shape {images.shape[1:]}, the model needs {expected}")
@@ -221,6 +239,7 @@ class Trainer:
             raise InputError(
                 f"--batch-size must be even and at least 2 (interpolation pairs halves of a batch); got {batch}"
             )
+        self.world.shard(batch)  # refuses a batch the processes cannot share
         if images.shape[0] < batch:
             raise InputError(
                 f"the data has {images.shape[0]} images, fewer than one batch of {batch};"
@@ -235,6 +254,11 @@ class Trainer:
         epoch, position = divmod(step, self.steps_per_epoch)
         permutation = np.random.default_rng([self.seed, 0, epoch]).permutation(self.images.shape[0])
         return permutation[position * self.batch_size : (position + 1) * self.batch_size]
+
+    def local_batch(self, step):
+        """This process's images of ``step`` (all of them in one process), as a tensor."""
+        x = self.to_tensor(self.images[self.batch_indices(step)[self._shard]])
+        return self.performance.prepare_batch(x)
 
     def to_tensor(self, images):
         """uint8 (B, S, S, C) -> float (B, C, S, S) in [0, 1] on the device."""
@@ -253,13 +277,15 @@ class Trainer:
 
     def train_step(self, x):
         """One simultaneous update of G and D on the batch ``x``; returns the metrics."""
-        coefficients = torch.Generator().manual_seed(_step_seed(self.seed, self.step, "interpolation"))
-        terms = gaia_losses(
-            self.generator, self.discriminator, x,
-            ablation=self.ablation, alpha=float(self.settings["alpha"]),
-            lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
-            recon_weight=float(self.settings.get("recon_weight") or 0.0),
-        )
+        source = torch.Generator().manual_seed(_step_seed(self.seed, self.step, "interpolation"))
+        coefficients = interpolation_coefficients(self.batch_size, source)[self._shard]
+        with self.performance.autocast(self.device):
+            terms = gaia_losses(
+                self.generator, self.discriminator, x,
+                ablation=self.ablation, alpha=float(self.settings["alpha"]),
+                lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
+                recon_weight=float(self.settings.get("recon_weight") or 0.0), gather=self.world.gather,
+            )
         self._refuse_non_finite({
             label: math.isfinite(terms[name].item() if torch.is_tensor(terms[name]) else float(terms[name]))
             for name, label in _CHECKED_TERMS.items() if terms[name] is not None
@@ -270,6 +296,8 @@ class Trainer:
             # Both losses come from one graph; each network is updated by its own loss only.
             terms["loss_d"].backward(inputs=list(self.discriminator.parameters()), retain_graph=True)
         terms["loss_g"].backward(inputs=list(self.generator.parameters()))
+        self.world.sum_gradients(self.generator)
+        self.world.sum_gradients(self.discriminator)
         self._refuse_non_finite({
             "the gradient of L_G": _gradients_finite(self.generator),
             "the gradient of L_D": _gradients_finite(self.discriminator),
@@ -329,15 +357,19 @@ class Trainer:
         Checkpoints are written before the first step, every ``checkpoint_every`` steps, at
         the end, and when SIGINT or SIGTERM asks the run to stop (after the step in progress;
         KeyboardInterrupt or :class:`~gaia_stim.errors.Terminated` is then raised). Returns the
-        last metrics row.
+        last metrics row. In a data-parallel launch all processes stop at the same step (a signal
+        or the time budget of any of them stops all), and only rank 0 writes.
         """
         from tqdm.auto import tqdm
 
-        os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
-        self._write_run_json()
-        self._truncate_metrics()
+        writes = self.world.is_main
+        if writes:
+            os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
+            self._write_run_json()
+            self._truncate_metrics()
         if progress is None:
             progress = sys.stderr.isatty()
+        progress = progress and writes
         bar = tqdm(
             total=steps, initial=self.step, disable=not progress, unit="step",
             file=sys.stderr, dynamic_ncols=True, desc="training",
@@ -351,27 +383,32 @@ class Trainer:
             try:
                 if self.saved_step is None:
                     self.save()  # a run that stops before its first checkpoint can still be resumed
-                if self.step == 0 and sample_every:
+                if self.step == 0 and sample_every and writes:
                     self.write_samples()
-                while self.step < steps and not stop.requested:
-                    if max_time_s is not None and time.perf_counter() - started >= max_time_s:
+                while self.step < steps:
+                    out_of_time = max_time_s is not None and time.perf_counter() - started >= max_time_s
+                    signal_number, out_of_time = self.world.maximum([stop.signal or 0, out_of_time], self.device)
+                    if signal_number:
+                        stop.signal = stop.signal or int(signal_number)  # another process was asked to stop
+                        break
+                    if out_of_time:
                         stop_reason = "max-time"
                         break
-                    x = self.to_tensor(self.images[self.batch_indices(self.step)])
-                    terms = self.train_step(x)
-                    interval_images += x.shape[0]
+                    terms = self.train_step(self.local_batch(self.step))
+                    interval_images += self.batch_size
                     self.elapsed_s = elapsed_before + time.perf_counter() - started
                     if self.step % log_every == 0 or self.step == steps:
                         now = time.perf_counter()
                         last_row = self._metrics_row(terms, interval_images / max(now - interval_start, 1e-9))
-                        self._append_metrics(last_row)
+                        if writes:
+                            self._append_metrics(last_row)
                         interval_start, interval_images = now, 0
                         bar.set_postfix(
                             rec=f"{terms['reconstruction']:.4f}", Lx=f"{terms['loss_x']:.3f}",
                             Lgi=f"{terms['loss_gi']:.3f}", refresh=False,
                         )
                     bar.update(1)
-                    if sample_every and self.step % sample_every == 0:
+                    if sample_every and self.step % sample_every == 0 and writes:
                         self.write_samples()
                     if checkpoint_every and self.step % checkpoint_every == 0:
                         self.save()
@@ -382,7 +419,7 @@ class Trainer:
             if stop.requested:
                 self.stop_reason = "interrupted"
                 raise stop.exception()
-        if sample_every and self.step % sample_every:
+        if sample_every and self.step % sample_every and writes:
             self.write_samples()
         self.stop_reason = stop_reason
         return last_row
@@ -436,7 +473,10 @@ class Trainer:
 
     def _write_run_json(self):
         path = os.path.join(self.run_dir, "run.json")
-        record = {"gaia_stim_version": __version__, "torch_version": str(torch.__version__), **self.settings}
+        record = {
+            "gaia_stim_version": __version__, "torch_version": str(torch.__version__), **self.settings,
+            "launch": {**self.world.record(), "device": self.device.type}, "performance": self.performance.record(),
+        }
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         atomic_write(path, lambda stream: stream.write(text), binary=False)
 
@@ -451,10 +491,14 @@ class Trainer:
             "steps": self.step,
             "elapsed_s": round(self.elapsed_s, 3),
             "device": self.device.type,
+            "world_size": self.world.world_size,
         }
 
     def save(self):
-        """Write checkpoint.pt and model.pt (both atomically)."""
+        """Write checkpoint.pt and model.pt (both atomically; rank 0 only)."""
+        if not self.world.is_main:
+            self.saved_step = self.step
+            return
         state = {
             "format": checkpoints.CHECKPOINT_FORMAT,
             "format_version": checkpoints.FORMAT_VERSION,
@@ -497,7 +541,7 @@ class Trainer:
         return state
 
     @classmethod
-    def resume(cls, run_dir, images, device="cpu", state=None):
+    def resume(cls, run_dir, images, device="cpu", state=None, world=SINGLE_PROCESS, performance=Performance()):
         """A trainer in the exact state of ``run_dir/checkpoint.pt`` (or of ``state``, read from it)."""
         if state is None:
             state = cls.read_checkpoint(run_dir)
@@ -508,7 +552,7 @@ class Trainer:
                 f" ({images.shape[0]} images now, {state['settings'].get('n_images')} then);"
                 " pass the same --data folder"
             )
-        trainer = cls(run_dir, images, state["settings"], device=device)
+        trainer = cls(run_dir, images, state["settings"], device=device, world=world, performance=performance)
         try:
             trainer.generator.load_state_dict(state["generator"])
             trainer.discriminator.load_state_dict(state["discriminator"])

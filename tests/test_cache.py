@@ -1,0 +1,86 @@
+"""Image caches: the same bytes as the folder read into memory, read a batch at a time, refused when stale."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from gaia_stim.cli import main
+from gaia_stim.errors import DataError, InputError
+from gaia_stim.model.cache import ImageCache, write_cache
+from gaia_stim.model.data import load_image_folder
+from gaia_stim.model.trainer import data_fingerprint
+
+
+def prepare(folder, out, *extra):
+    result = CliRunner().invoke(main, ["prepare", str(folder), "--out", str(out), "--image-size", "32", *extra])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def train(data, out, steps, *extra):
+    result = CliRunner().invoke(main, [
+        "train", "--data", str(data), "--out", str(out), "--preset", "tiny", "--batch-size", "8",
+        "--steps", str(steps), "--sample-every", "1000", "--seed", "4", *extra,
+    ])
+    assert result.exit_code == 0, result.output
+    return torch.load(out / "checkpoint.pt", weights_only=True)
+
+
+def test_a_cache_holds_what_training_reads_from_the_folder(tmp_path, blob_folder):
+    cache = ImageCache(prepare(blob_folder, tmp_path / "cache"))
+    images, paths = load_image_folder(blob_folder, 32, 3)
+    assert cache.shape == images.shape and cache.dtype == np.uint8
+    np.testing.assert_array_equal(cache[np.arange(len(cache))], images)
+    assert cache.fingerprint == data_fingerprint(images)
+    # the file is a plain .npy array; sources.txt names each image in order
+    np.testing.assert_array_equal(np.load(tmp_path / "cache" / "images.npy", mmap_mode="r"), images)
+    listed = (tmp_path / "cache" / "sources.txt").read_text().splitlines()
+    assert listed == [os.path.relpath(path, blob_folder) for path in paths]
+
+
+@pytest.mark.parametrize("index", [
+    np.array([5, 0, 31, 5, 17]), np.array([-1, -32]), 7, -3, slice(3, 11, 2), np.array([], dtype=int),
+])
+def test_a_cache_is_indexed_like_the_array(tmp_path, blobs, index):
+    cache = ImageCache(write_cache(tmp_path / "cache", iter(blobs), len(blobs), 32, 3))
+    np.testing.assert_array_equal(cache[index], blobs[index])
+
+
+def test_a_cache_may_be_written_in_batches_and_refuses_a_wrong_count(tmp_path, blobs):
+    cache = ImageCache(write_cache(tmp_path / "cache", [blobs[:20], blobs[20:]], len(blobs), 32, 3))
+    np.testing.assert_array_equal(cache[np.arange(32)], blobs)
+    with pytest.raises(InputError, match="32 images were given for a cache of 33"):
+        write_cache(tmp_path / "short", [blobs], 33, 32, 3)
+    assert not (tmp_path / "short").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_training_on_a_cache_equals_training_in_memory_and_resumes_across_them(tmp_path, blob_folder):
+    cache = prepare(blob_folder, tmp_path / "cache")
+    in_memory = train(blob_folder, tmp_path / "memory", 4)
+    from_cache = train(cache, tmp_path / "cached", 4)
+    for name in ("generator", "discriminator"):
+        for key, tensor in in_memory[name].items():
+            assert torch.equal(tensor, from_cache[name][key]), (name, key)
+    # a run started on the folder continues on its cache, exactly
+    train(blob_folder, tmp_path / "switched", 2)
+    continued = train(cache, tmp_path / "switched", 4, "--resume")
+    for key, tensor in in_memory["generator"].items():
+        assert torch.equal(tensor, continued["generator"][key]), key
+    record = json.loads((tmp_path / "cached" / "run.json").read_text())
+    assert record["data"] == str(cache) and record["data_fingerprint"] == in_memory["settings"]["data_fingerprint"]
+
+
+def test_a_cache_is_refused_when_its_folder_changes_but_not_when_it_is_gone(tmp_path, blob_folder, blobs):
+    cache = prepare(blob_folder, tmp_path / "cache")
+    ImageCache(cache)
+    first = sorted(blob_folder.glob("*.png"))[0]
+    os.utime(first, ns=(0, 0))  # same name and size, another modification time: a replaced file
+    with pytest.raises(DataError, match="stale"):
+        ImageCache(cache)
+    renamed = blob_folder.with_name("moved")
+    blob_folder.rename(renamed)
+    assert ImageCache(cache).shape == (32, 32, 32, 3)  # a cache copied elsewhere, without its source
