@@ -51,6 +51,8 @@ __all__ = [
     "save_axes",
     "load_axes",
     "check_model",
+    "column_name",
+    "fit_axes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class AttributeAxesWarning(UserWarning):
     """An attribute whose axis cannot be estimated, or only poorly."""
 
 
-def _column_name(text):
+def column_name(text):
     """A name that is a valid PsychoPy column: letters, digits and underscores, starting with a letter."""
     name = re.sub(r"[^A-Za-z0-9_]+", "_", str(text)).strip("_")
     return name if re.match(r"^[A-Za-z]", name) else "a_" + name
@@ -108,13 +110,13 @@ def _design_matrix(table):
     categorical = [name for name in table.columns if _is_categorical(table[name])]
     numeric = [name for name in table.columns if name not in categorical]
     parts = [table[numeric].to_numpy(dtype=np.float64)] if numeric else []
-    names = [_column_name(name) for name in numeric]
+    names = [column_name(name) for name in numeric]
     encoder = None
     if categorical:
         encoder = OneHotEncoder(drop="first", sparse_output=False, dtype=np.float64)
         parts.append(encoder.fit_transform(table[categorical].astype(str)))
         for name, levels in zip(categorical, encoder.categories_):
-            names += [_column_name(f"{name}_{level}") for level in levels[1:]]
+            names += [column_name(f"{name}_{level}") for level in levels[1:]]
     matrix = np.hstack(parts) if parts else np.zeros((len(table), 0))
     if len(set(names)) != len(names):
         repeated = sorted({name for name in names if names.count(name) > 1})
@@ -185,6 +187,8 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
     readout_intercept_ : ndarray of shape (n_attributes,)
         The linear read-out codes -> attributes fitted on all the labelled codes
         (:meth:`transform`); used by the leakage report.
+    attribute_scale_ : ndarray of shape (n_attributes,)
+        Standard deviation of each attribute in the labels: the yardstick of the leakage report.
     metric_matrix_ : ndarray of shape (latent_dim, latent_dim)
         The inner product used for orthogonalisation (the inverse code covariance, or identity).
     n_images_ : int
@@ -273,7 +277,7 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
             directions = np.stack([LinearRegression().fit(matrix[:, [j]], Z).coef_[:, 0] for j in range(n_attributes)])
             intercept = Z.mean(axis=0) - matrix.mean(axis=0) @ directions
 
-        readout = make_pipeline(StandardScaler(), RidgeCV(alphas=_READOUT_ALPHAS))
+        readout = make_pipeline(StandardScaler(), RidgeCV(alphas=_READOUT_ALPHAS, alpha_per_target=True))
         folds = KFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
         predicted = cross_val_predict(readout, Z, matrix, cv=folds).reshape(matrix.shape)  # one column comes back 1-D
         residual = ((matrix - predicted) ** 2).sum(axis=0)
@@ -302,6 +306,7 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         self.directions_ = directions
         self.intercept_ = intercept
         self.r2_ = r2
+        self.attribute_scale_ = matrix.std(axis=0)
         self.readout_coef_ = readout_coef
         self.readout_intercept_ = readout_intercept
         self.metric_matrix_ = metric_matrix
@@ -333,7 +338,8 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
             raise InputError(f"no axis named {name!r}; the axes are {self.attribute_names_}")
         return self.attribute_names_.index(name)
 
-    def _others(self, name, orthogonal_to):
+    def other_axes(self, name, orthogonal_to):
+        """The names ``orthogonal_to`` stands for (``"all"`` expanded, repeats removed), checked."""
         if orthogonal_to is None:
             return []
         if isinstance(orthogonal_to, str):
@@ -372,7 +378,7 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "directions_")
         original = self.directions_[self._index(name)]
-        others = self._others(name, orthogonal_to)
+        others = self.other_axes(name, orthogonal_to)
         if not others:
             return original.copy()
         basis = self.directions_[[self._index(other) for other in others]]  # (k, latent_dim)
@@ -414,10 +420,35 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         )
 
 
+def fit_axes(model, images_dir, labels_path, **params):
+    """Encode the images a labels table names and fit :class:`AttributeAxes` on them.
+
+    Parameters
+    ----------
+    model : StimulusModel
+    images_dir, labels_path : str or path-like
+        See :func:`gaia_stim.labels_tables.read_labels_table`.
+    **params
+        ``method``, ``metric``, ``cv``, ``random_state`` of :class:`AttributeAxes`.
+
+    Returns
+    -------
+    (AttributeAxes, dict)
+        The fitted axes (``model_sha256_`` set) and the checked labels table.
+    """
+    from gaia_stim.labels_tables import read_labels_table
+
+    labels = read_labels_table(labels_path, images_dir)
+    codes = model.encode(labels["paths"])
+    axes = AttributeAxes(**params).fit(codes, labels["attributes"])
+    axes.model_sha256_ = model.file_sha256
+    return axes, labels
+
+
 # --------------------------------------------------------------------------------------------
 # files
 
-_ARRAYS = ("directions_", "intercept_", "r2_", "readout_coef_", "readout_intercept_", "metric_matrix_")
+_ARRAYS = ("directions_", "intercept_", "r2_", "attribute_scale_", "readout_coef_", "readout_intercept_", "metric_matrix_")
 
 
 def save_axes(axes, path, model_sha256):
