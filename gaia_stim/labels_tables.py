@@ -29,7 +29,7 @@ FILE_COLUMNS = ("file", "image_file", "image", "filename", "path")
 
 
 def _line(row):
-    return row + 2  # the header is line 1
+    return int(row) + 2  # the header is line 1
 
 
 def _some(items, limit=3):
