@@ -163,10 +163,12 @@ def test_saved_axes_load_identically_and_only_for_their_model(tmp_path):
     codes, labels, _ = linear_codes(n=300)
     labels["hair_colour"] = np.where(labels["hair"] > 0, "dark", "light")
     axes = AttributeAxes(metric="euclidean").fit(codes, labels)
+    axes.readout_gain_ = np.array([0.5, np.nan, 0.9, 0.05])  # as calibrate_axes leaves them
     path = save_axes(axes, tmp_path / "axes.npz", SHA_A)
     loaded = load_axes(path, model_sha256=SHA_A)
     assert loaded.get_params() == axes.get_params()
     assert loaded.attribute_names_ == axes.attribute_names_ and loaded.model_sha256_ == SHA_A
+    np.testing.assert_array_equal(loaded.readout_gain_, axes.readout_gain_)
     np.testing.assert_allclose(loaded.direction("age", ["smile"]), axes.direction("age", ["smile"]), rtol=1e-12)
     np.testing.assert_allclose(loaded.transform(codes[:3]), axes.transform(codes[:3]), rtol=1e-12)
     with pytest.raises(ModelFileError, match="fitted on the codes of the model with sha256 aaaaaaaaaaaa"):
@@ -174,3 +176,60 @@ def test_saved_axes_load_identically_and_only_for_their_model(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="cannot read axes file"):
         load_axes(tmp_path / "junk.npz")
+
+
+def test_works_as_a_scikit_learn_estimator_in_a_pipeline():
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline as pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    codes, labels, _ = linear_codes(n=400)
+    axes = AttributeAxes(metric="euclidean", cv=3)
+    assert clone(axes).get_params() == {"method": "joint", "metric": "euclidean", "cv": 3, "random_state": 0}
+    # codes -> attribute read-outs -> standardised: the read-outs track the labels
+    readouts = pipeline(clone(axes), StandardScaler()).fit(codes, labels).transform(codes)
+    assert readouts.shape == (400, 3)
+    assert min(np.corrcoef(readouts[:, j], labels.iloc[:, j])[0, 1] for j in range(3)) > 0.95
+
+
+class LossyModel:
+    """A stand-in model whose images are the codes, and whose encoder keeps ``keep`` of each code."""
+
+    def __init__(self, keep, offset):
+        self.keep, self.offset = keep, offset
+
+    def decode(self, z):
+        return np.asarray(z, dtype=np.float64)
+
+    def encode(self, images):
+        return self.keep * images + (1 - self.keep) * self.offset
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8])
+def test_calibration_undoes_what_the_images_lose(keep):
+    from gaia_stim.stimuli.axes import calibrate_axes
+
+    codes, labels, _ = linear_codes(n=600)
+    axes = AttributeAxes().fit(codes, labels)
+    model = LossyModel(keep, codes.mean(axis=0))
+    before = axes.direction("smile")
+    calibrate_axes(axes, model, codes)
+    np.testing.assert_allclose(axes.readout_gain_, keep, rtol=0.03)
+    np.testing.assert_allclose(axes.direction("smile"), before / axes.readout_gain_[1])
+    for name in ("age", "smile"):
+        j = axes.attribute_names_.index(name)
+        for orthogonal_to in (None, "all"):
+            moved = axes.apply(codes[:20], name, [0.0, 1.0], orthogonal_to=orthogonal_to)
+            seen = axes.transform(model.encode(model.decode(moved.reshape(40, -1)))).reshape(20, 2, -1)
+            assert (seen[:, 1, j] - seen[:, 0, j]).mean() == pytest.approx(1.0, abs=0.03)
+
+
+def test_an_axis_the_images_barely_keep_is_left_uncalibrated_with_a_warning():
+    from gaia_stim.stimuli.axes import calibrate_axes
+
+    codes, labels, _ = linear_codes(n=600)
+    axes = AttributeAxes().fit(codes, labels)
+    before = axes.direction("hair")
+    with pytest.warns(AttributeAxesWarning, match="'hair': the model's images keep only 0.10"):
+        calibrate_axes(axes, LossyModel(0.1, 0.0), codes)
+    np.testing.assert_array_equal(axes.direction("hair"), before)

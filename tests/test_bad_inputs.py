@@ -203,7 +203,7 @@ def cell(column, row, value):
 
 def fitted_axes(folder, model_sha256=None):
     """An axes file for the shipped model (or one that claims another model's sha256)."""
-    result = CliRunner().invoke(main, axes_fit(n=40)(folder)[:-1] + [str(folder / "axes.npz")])
+    result = CliRunner().invoke(main, axes_fit(n=40)(folder)[:-1] + [str(folder / "axes.npz"), "--no-calibrate"])
     assert result.exit_code == 0, result.output
     if model_sha256 is not None:
         from gaia_stim.stimuli.axes import load_axes, save_axes
@@ -411,6 +411,8 @@ CASES = [
          attribute("--orthogonal-to", "beard"), 1, ("no axis named 'beard'",)),
     Case("attribute-range-nan", "`attribute --range nan 1`",
          lambda d: attribute()(d) + ["--range", "nan", "1"], 2, ("--range", "finite")),
+    Case("attribute-range-empty", "`attribute --range 1 1`",
+         lambda d: attribute()(d) + ["--range", "1", "1"], 2, ("--range", "two different amounts")),
     Case("attribute-one-step", "`attribute --steps 1`", lambda d: attribute()(d) + ["--steps", "1"], 2, ("--steps",)),
     # --- info
     Case("info-corrupt-model", "`info --model` a damaged file", lambda d: ["info", "--model", write(d / "m.pt", b"\x80")],

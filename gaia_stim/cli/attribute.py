@@ -61,6 +61,10 @@ def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps,
     from gaia_stim.stimuli.axes import load_axes
     from gaia_stim.stimuli.leakage import attribute_series
 
+    if amount_range[0] == amount_range[1]:
+        raise click.BadParameter(
+            f"both ends are {amount_range[0]:g}; give two different amounts, e.g. --range -3 3", param_hint="'--range'"
+        )
     model = gaia_stim.load_model(model_name, device=device)
     axes = load_axes(axes_path, model_sha256=model.file_sha256)
     amounts = np.linspace(amount_range[0], amount_range[1], n_steps)

@@ -43,13 +43,18 @@ def axes():
     "--cv", default=5, show_default=True, type=click.IntRange(min=2, max=100),
     help="Cross-validation folds for each attribute's R^2.",
 )
+@click.option(
+    "--calibrate/--no-calibrate", default=True, show_default=True,
+    help="Lengthen each axis by what the model's images lose of it (decoded, re-encoded, read out), so"
+    " amounts are in attribute units in the images, not only in the codes.",
+)
 @click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @click.option(
     "--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
     help="Where the model runs.",
 )
 @reports_errors
-def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, force, device):
+def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, calibrate, force, device):
     """Fit attribute axes to labelled images and print each attribute's R^2.
 
     \b
@@ -59,25 +64,30 @@ def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, force
     """
     import warnings
 
+    import numpy as np
+
     import gaia_stim
     from gaia_stim.errors import OutputExistsError
+    from gaia_stim.labels_tables import read_labels_table
     from gaia_stim.stimuli.axes import AttributeAxesWarning, fit_axes, save_axes
 
     if os.path.exists(out_path) and not force:
         raise OutputExistsError(f"{out_path!r} exists; pass --force to replace it, or choose another --out")
+    labels = read_labels_table(labels_path, images_dir)  # checked before the model loads: bad tables fail fast
     model = gaia_stim.load_model(model_name, device=device)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AttributeAxesWarning)
-        fitted, labels = fit_axes(model, images_dir, labels_path, method=method, metric=metric, cv=cv)
+        fitted = fit_axes(model, labels, calibrate=calibrate, method=method, metric=metric, cv=cv)
     save_axes(fitted, out_path, model.file_sha256)
 
     echo(f"fitted {len(fitted.attribute_names_)} axes ({method}) on {fitted.n_images_} images; wrote {out_path}")
     if labels["skipped"]:
         echo(f"identifier columns (one value per image) left out: {', '.join(labels['skipped'])}")
     width = max(len(name) for name in fitted.attribute_names_)
-    echo(f"{'attribute':<{width}}  R^2 (cross-validated read-out from the codes)")
-    for name, r2 in zip(fitted.attribute_names_, fitted.r2_):
-        echo(f"{name:<{width}}  {r2:6.3f}")
+    echo(f"{'attribute':<{width}}  {'R^2':>6}  {'gain':>6}   (R^2: cross-validated read-out from the codes;"
+         " gain: share of a step the images keep)")
+    for name, r2, gain in zip(fitted.attribute_names_, fitted.r2_, fitted.readout_gain_):
+        echo(f"{name:<{width}}  {r2:6.3f}  {gain:6.2f}" if np.isfinite(gain) else f"{name:<{width}}  {r2:6.3f}       -")
     for warning in caught:
         if issubclass(warning.category, AttributeAxesWarning):
             echo(f"warning: {warning.message}", err=True)

@@ -50,6 +50,7 @@ __all__ = [
     "AttributeAxesWarning",
     "save_axes",
     "load_axes",
+    "calibrate_axes",
     "check_model",
     "column_name",
     "fit_axes",
@@ -68,6 +69,8 @@ _READOUT_ALPHAS = np.logspace(-3, 4, 15)
 LOW_R2 = 0.1
 # Fewer images per attribute than this leave the directions noisy.
 MIN_IMAGES_PER_ATTRIBUTE = 10
+# Below this read-out gain the model barely renders an axis; calibrating would only amplify noise.
+MIN_GAIN = 0.2
 # A projected direction keeping less than this share of its squared length is (nearly) a
 # combination of the directions it was made orthogonal to.
 _MIN_KEPT = 1e-3
@@ -196,6 +199,10 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         Text columns that were one-hot encoded.
     dropped_attributes_ : list of str
         Columns that could not be estimated (constant or collinear), with a warning.
+    readout_gain_ : ndarray of shape (n_attributes,)
+        NaN until :func:`calibrate_axes` measures, per axis, how much of a step the model's images
+        keep (read-out of the decoded, re-encoded images per unit asked for); :meth:`direction`
+        then divides by it where it is at least ``MIN_GAIN``.
 
     Examples
     --------
@@ -314,6 +321,7 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         self.n_features_in_ = Z.shape[1]
         self.categorical_columns_ = [str(name) for name in categorical]
         self.dropped_attributes_ = dropped
+        self.readout_gain_ = np.full(len(names), np.nan)  # set by calibrate_axes
         return self
 
     def transform(self, Z):
@@ -377,7 +385,10 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
             An unknown name, or a direction that (nearly) lies in the span of the others.
         """
         check_is_fitted(self, "directions_")
-        original = self.directions_[self._index(name)]
+        index = self._index(name)
+        gain = self.readout_gain_[index]
+        # A calibrated axis (calibrate_axes) is lengthened by what the model loses between code and image.
+        original = self.directions_[index] / (gain if np.isfinite(gain) and gain >= MIN_GAIN else 1.0)
         others = self.other_axes(name, orthogonal_to)
         if not others:
             return original.copy()
@@ -420,35 +431,79 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         )
 
 
-def fit_axes(model, images_dir, labels_path, **params):
-    """Encode the images a labels table names and fit :class:`AttributeAxes` on them.
+def fit_axes(model, labels, calibrate=True, **params):
+    """Encode the images of a checked labels table and fit :class:`AttributeAxes` on them.
 
     Parameters
     ----------
     model : StimulusModel
-    images_dir, labels_path : str or path-like
-        See :func:`gaia_stim.labels_tables.read_labels_table`.
+    labels : dict
+        From :func:`gaia_stim.labels_tables.read_labels_table` (``paths`` and ``attributes``).
+    calibrate : bool, default=True
+        Also run :func:`calibrate_axes` on the labelled codes.
     **params
         ``method``, ``metric``, ``cv``, ``random_state`` of :class:`AttributeAxes`.
 
     Returns
     -------
-    (AttributeAxes, dict)
-        The fitted axes (``model_sha256_`` set) and the checked labels table.
+    AttributeAxes
+        Fitted, with ``model_sha256_`` set to the model's.
     """
-    from gaia_stim.labels_tables import read_labels_table
-
-    labels = read_labels_table(labels_path, images_dir)
     codes = model.encode(labels["paths"])
     axes = AttributeAxes(**params).fit(codes, labels["attributes"])
     axes.model_sha256_ = model.file_sha256
-    return axes, labels
+    return calibrate_axes(axes, model, codes) if calibrate else axes
+
+
+def calibrate_axes(axes, model, codes, n_codes=32):
+    """Measure how much of each axis the model's images keep, and put it right (sets ``readout_gain_``).
+
+    A step of one unit along an axis changes the *code's* read-out by one unit, but the decoded
+    image, encoded again, often carries less of it (the decoder is not linear, and the code holds
+    more than the image shows). For each axis, ``n_codes`` of ``codes`` are moved by minus and plus
+    one standard deviation of the attribute, decoded, re-encoded and read out; the slope is the
+    gain. Only the model and the axes' own read-out are used, never the labels of the images.
+
+    Parameters
+    ----------
+    axes : AttributeAxes
+        Fitted (on ``model``'s codes).
+    model : StimulusModel
+    codes : ndarray of shape (n, latent_dim)
+        Codes of typical images, e.g. the labelled ones; the first ``n_codes`` are used.
+    n_codes : int, default=32
+
+    Returns
+    -------
+    AttributeAxes
+        ``axes``, with ``readout_gain_`` set. Axes with a gain below ``MIN_GAIN`` are left as
+        fitted, with a warning: the model barely shows them.
+    """
+    check_is_fitted(axes, "directions_")
+    codes = axes._check_codes(codes)[:n_codes]
+    gains = np.empty(len(axes.attribute_names_))
+    for index, name in enumerate(axes.attribute_names_):
+        scale = axes.attribute_scale_[index]
+        step = axes.directions_[index] * scale
+        moved = np.concatenate([codes - step, codes + step]).astype(np.float32)
+        readout = axes.transform(model.encode(model.decode(moved)))[:, index]
+        gains[index] = (readout[len(codes):] - readout[: len(codes)]).mean() / (2 * scale)
+        if gains[index] < MIN_GAIN:
+            warnings.warn(
+                f"axis {name!r}: the model's images keep only {gains[index]:.2f} of a step along it; it is"
+                " left uncalibrated, and moving along it will change the images little",
+                AttributeAxesWarning,
+                stacklevel=2,
+            )
+    axes.readout_gain_ = gains
+    return axes
 
 
 # --------------------------------------------------------------------------------------------
 # files
 
-_ARRAYS = ("directions_", "intercept_", "r2_", "attribute_scale_", "readout_coef_", "readout_intercept_", "metric_matrix_")
+_ARRAYS = ("directions_", "intercept_", "r2_", "attribute_scale_", "readout_coef_", "readout_intercept_",
+           "metric_matrix_", "readout_gain_")
 
 
 def save_axes(axes, path, model_sha256):
