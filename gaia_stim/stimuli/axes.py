@@ -19,6 +19,10 @@ benchmarks/attribute_axes.py measures both on synthetic faces (docs/axes.md). Af
 the direction is rescaled so that its component along the original direction is unchanged, so an
 amount stays in attribute units.
 
+The model's images rarely keep all of a step in the code: :func:`calibrate_axes` measures, per
+axis, how much of it survives decoding and re-encoding (with the axes' own read-out, never the
+labels) and lengthens the direction to match, so an amount asks for that change in the image.
+
 Fitted axes are saved with the sha256 of the model file whose codes they describe
 (:func:`save_axes`) and refuse to be used with another model (:func:`load_axes`).
 """
