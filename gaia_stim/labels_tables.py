@@ -141,8 +141,8 @@ def read_labels_table(labels_path, images_dir):
     for name, values in attributes.items():
         if pd.Series(values).nunique() == 1:
             raise DataError(
-                f"labels table {where}: column {name!r} has the same value ({pd.Series(values).iloc[0]!r}) in every"
-                " row, so it has no direction; drop the column"
+                f"labels table {where}: column {name!r} has the same value ({table[name].iloc[0].strip()!r}) in"
+                " every row, so it has no direction; drop the column"
             )
     if not attributes:
         raise DataError(

@@ -385,7 +385,7 @@ CASES = [
     Case("labels-empty-cell", "`axes fit` labels with an empty cell",
          axes_fit(cell("mouth_width", 2, "")), 1, ("'mouth_width', line 4", "empty")),
     Case("labels-constant-column", "`axes fit` labels with a column of one value",
-         axes_fit(lambda t: t.assign(skin_tone="0.5")), 1, ("'skin_tone'", "same value", "drop the column")),
+         axes_fit(lambda t: t.assign(skin_tone="0.5")), 1, ("'skin_tone' has the same value ('0.5')", "drop the column")),
     Case("labels-too-few-images", "`axes fit` labels with fewer images than attributes", axes_fit(n=12), 1,
          ("12 images for 16 attributes", "at least 18")),
     Case("labels-no-file-column", "`axes fit` labels without a file column",

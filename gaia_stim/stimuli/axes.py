@@ -363,7 +363,7 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
                 continue
             self._index(other)
             if other == name:
-                raise InputError(f"axis {name!r} cannot be made orthogonal to itself; leave it out of orthogonal_to")
+                raise InputError(f"axis {name!r} cannot be made orthogonal to itself; leave it out of --orthogonal-to")
             others.append(other)
         return list(dict.fromkeys(others))
 
