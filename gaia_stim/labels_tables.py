@@ -5,6 +5,8 @@ The shape ``gaia-stim faces`` writes (``attributes.csv``) is the model::
     file,face_id,head_width,jaw_width,...
     face_00000.png,face_00000,0.555,0.396,...
 
+* Columns are separated by commas, or by semicolons (with decimal commas) as spreadsheets save
+  them in many locales.
 * One column names each image's file, relative to the image folder: the first of
   :data:`FILE_COLUMNS` present.
 * Numeric and True/False columns are attributes as they are; text columns are categorical
@@ -68,9 +70,14 @@ def read_labels_table(labels_path, images_dir):
     """
     labels_path, images_dir = os.fspath(labels_path), os.fspath(images_dir)
     where = repr(labels_path)
+    decimal_comma = False
     try:
         # Every cell as text first, so the checks below can name the exact cell that is wrong.
         table = pd.read_csv(labels_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        if len(table.columns) == 1 and ";" in str(table.columns[0]):
+            # a spreadsheet saved in a locale that separates with ';' and writes decimal commas
+            table = pd.read_csv(labels_path, dtype=str, keep_default_na=False, skipinitialspace=True, sep=";")
+            decimal_comma = True
     except pd.errors.EmptyDataError:
         raise DataError(f"labels table {where} is empty; it needs a header line and one line per image") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -109,7 +116,7 @@ def read_labels_table(labels_path, images_dir):
         if name == file_column:
             continue
         cells = table[name].str.strip()
-        numbers = [_as_number(cell) for cell in cells]
+        numbers = [_as_number(cell.replace(",", ".") if decimal_comma else cell) for cell in cells]
         empty = np.flatnonzero((cells == "").to_numpy())
         if len(empty):
             raise DataError(

@@ -396,6 +396,9 @@ CASES = [
          ("labels.csv", "empty")),
     Case("labels-category-works", "`axes fit` labels with a text column of categories (works: one-hot)",
          axes_fit(lambda t: t.assign(glasses=["none", "round", "square"] * 8), 24), 0, (), must_not_exist=()),
+    Case("labels-semicolons-works", "`axes fit` labels separated by semicolons, with decimal commas (works)",
+         lambda d: (axes_fit()(d), write(d / "faces" / "attributes.csv", (d / "faces" / "attributes.csv").read_text()
+                    .replace(",", ";").replace(".", ",").replace(",png", ".png")))[0], 0, (), must_not_exist=()),
     Case("axes-out-exists", "`axes fit --out` an existing file", lambda d: axes_fit()((write(d / "out", "x"), d)[1]),
          1, ("exists", "--force"), must_not_exist=()),
     # --- attribute
