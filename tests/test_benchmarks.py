@@ -172,6 +172,42 @@ def test_cli_speed_report_states_the_targets():
     assert "--help: 0.100 s (target <= 0.3 s): met" in table
 
 
+def test_interpolation_quality_scores_a_perfect_model_as_real_and_on_the_line():
+    quality = load_script("interpolation_quality")
+    from gaia_stim.datasets.faces import sample_parameters
+
+    n_pairs, n_recon, seed = 3, 4, 99
+    params_a, params_b = quality.held_out_pairs(n_pairs, seed)
+    path = quality.interpolate(params_a, params_b, quality.morph_levels(11)).reshape(-1, len(PARAMETERS))
+    recon = sample_parameters(n_recon, np.random.default_rng([seed, 2]))
+    model = PerfectModel(np.clip(np.concatenate([path, recon]), 0.0, 1.0))
+    rows, kept = quality.evaluate([model], ["perfect"], "faces", n_pairs, n_recon, seed=seed)
+    perfect, fade = rows
+    assert perfect["method"] == "perfect" and fade["method"] == quality.CROSSFADE
+    assert perfect["recon_ssim"] == pytest.approx(1.0) and perfect["pixel_error"] < 1e-6
+    assert perfect["realism_pixel"] < 0.003 and perfect["path_deviation"] < 0.01 and perfect["step_cv"] < 0.05
+    # the cross-fade is off the family in the middle, and its estimated faces leave the straight line
+    assert fade["realism_pixel"] > 5 * perfect["realism_pixel"] + 0.005 and fade["pixel_error"] > 0.005
+    assert fade["path_deviation"] > 0.02
+    assert set(kept) == {"true morph", "perfect", quality.CROSSFADE}
+
+
+def test_shapes_family_renders_its_parameters():
+    shapes = load_script("shapes_family")
+    small, large = np.full(8, 0.5), np.full(8, 0.5)
+    small[2], large[2] = 0.0, 1.0  # size
+    images = shapes.render(np.stack([small, large]), SIZE)
+    background = images[:, 0, 0]
+    covered = (np.abs(images - background[:, None, None]).sum(-1) > 0.1).mean(axis=(1, 2))
+    assert images.shape == (2, SIZE, SIZE, 3) and 0.05 < covered[0] < covered[1] < 0.9
+    left, right = np.full(8, 0.5), np.full(8, 0.5)
+    left[0], right[0] = 0.0, 1.0  # x: the shape's centre of mass moves to the right
+    columns = np.arange(SIZE)
+    mass = [(np.abs(im - im[0, 0]).sum(-1).sum(0) * columns).sum() / np.abs(im - im[0, 0]).sum() for im in
+            shapes.render(np.stack([left, right]), SIZE)]
+    assert mass[0] + 4 < mass[1]
+
+
 class RenderingModel:
     """Codes are face parameters and decoding renders them: every axis is exact and leaks nothing."""
 

@@ -166,8 +166,8 @@ class FiniteFloat(click.ParamType):
 
     name = "number"
 
-    def __init__(self, minimum=None, maximum=None, min_open=False):
-        self.minimum, self.maximum, self.min_open = minimum, maximum, min_open
+    def __init__(self, minimum=None, maximum=None, min_open=False, max_open=False):
+        self.minimum, self.maximum, self.min_open, self.max_open = minimum, maximum, min_open, max_open
 
     def convert(self, value, param, ctx):
         if isinstance(value, float) and math.isfinite(value):
@@ -182,8 +182,9 @@ class FiniteFloat(click.ParamType):
         low = self.minimum
         if low is not None and (number < low or (self.min_open and number == low)):
             self.fail(f"{value!r} must be {'greater than' if self.min_open else 'at least'} {low:g}", param, ctx)
-        if self.maximum is not None and number > self.maximum:
-            self.fail(f"{value!r} must be at most {self.maximum:g}", param, ctx)
+        high = self.maximum
+        if high is not None and (number > high or (self.max_open and number == high)):
+            self.fail(f"{value!r} must be {'less than' if self.max_open else 'at most'} {high:g}", param, ctx)
         return number
 
 

@@ -19,7 +19,8 @@ from gaia_stim.cli._common import (
 
 PRESET_NAMES = ("tiny", "small", "paper")
 ABLATION_NAMES = ("none", "ae", "no-interp", "no-structure")
-DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
+RECIPE_NAMES = ("gaia-stim", "paper")  # gaia_stim.model.recipes.RECIPES, without importing torch
+DEFAULT_RECIPE = "gaia-stim"
 
 
 @click.command("train")
@@ -28,30 +29,35 @@ DEFAULT_BATCH = {"tiny": 32, "small": 32, "paper": 8}
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="small", show_default=True, help="Network size.")
 @click.option("--image-size", type=click.IntRange(min=16, max=1024), default=None, help="Image size in pixels (multiple of 16); default: the preset's.")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="3", show_default=True, help="1 = grey, 3 = colour.")
-@click.option("--batch-size", type=click.IntRange(min=2, max=65536), default=None, help="Even batch size; default 32 (tiny, small) or 8 (paper).")
+@click.option("--recipe", type=click.Choice(RECIPE_NAMES), default=DEFAULT_RECIPE, show_default=True, help="Training settings: gaia-stim's (warm-up, reconstruction term, weight averaging) or the reference's exact ones (paper); options below override single values.")
+@click.option("--batch-size", type=click.IntRange(min=2, max=65536), default=None, help="Even batch size; default: the recipe's (16, or 8 for --recipe paper).")
 @click.option("--steps", type=click.IntRange(min=1, max=10**12), default=10000, show_default=True, help="Total optimisation steps of the run (with --resume: until this total).")
 @click.option("--max-time", "max_time_s", default=None, callback=lambda ctx, param, value: None if value is None else parse_duration(value), help="Wall-clock budget of this call, e.g. 90s, 30m, 2h; stops early with a checkpoint.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of initialisation, batches and interpolants.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="auto uses CUDA when present.")
 @click.option("--ablation", type=click.Choice(ABLATION_NAMES), default="none", show_default=True, help="Train a comparison model instead of full GAIA.")
-@click.option("--lr-max", type=FiniteFloat(0, 1, min_open=True), default=1e-4, show_default=True, help="Scale of the balanced learning rates.")
+@click.option("--lr-max", type=FiniteFloat(0, 1, min_open=True), default=None, help="Scale of the balanced learning rates; default: the recipe's (2e-4, or 1e-4 for paper).")
 @click.option("--alpha", type=FiniteFloat(0, 1e6), default=None, help="Weight of the structure loss; default lr_max / 2.")
-@click.option("--warmup-steps", type=click.IntRange(min=0), default=0, show_default=True, help="First train G and D as plain autoencoders for this many steps, then GAIA.")
-@click.option("--warmup-lr", type=FiniteFloat(0, 1, min_open=True), default=None, help="Learning rate of the warm-up steps; default --lr-max.")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="First train G and D as plain autoencoders for this many steps, then GAIA; default: the recipe's (a quarter of --steps up to 1000, or 0 for paper).")
+@click.option("--warmup-lr", type=FiniteFloat(0, 1, min_open=True), default=None, help="Learning rate of the warm-up steps; default: the recipe's (1e-3; --lr-max for paper).")
+@click.option("--recon-weight", type=FiniteFloat(0, 1e6), default=None, help="Weight of G's direct reconstruction term |X - G(X)| (0 = the reference objective); default: the recipe's.")
+@click.option("--ema-decay", type=FiniteFloat(0, 1, max_open=True), default=None, help="Export an exponential moving average of G's weights with this decay (0 = off); default: the recipe's.")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True, help="Steps between rows of metrics.csv.")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between checkpoints.")
 @click.option("--sample-every", type=click.IntRange(min=1), default=500, show_default=True, help="Steps between sample sheets.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its last checkpoint left it.")
 @click.pass_context
 @reports_errors
-def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, max_time_s, seed, device, ablation,
-          lr_max, alpha, warmup_steps, warmup_lr, log_every, checkpoint_every, sample_every, resume):
+def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, steps, max_time_s, seed, device,
+          ablation, lr_max, alpha, warmup_steps, warmup_lr, recon_weight, ema_decay, log_every, checkpoint_every,
+          sample_every, resume):
     """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples."""
 
     given = {
         name: value for name, value in dict(
-            preset=preset, image_size=image_size, channels=int(channels), batch_size=batch_size, seed=seed,
-            ablation=ablation, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps, warmup_lr=warmup_lr,
+            preset=preset, image_size=image_size, channels=int(channels), recipe=recipe, batch_size=batch_size,
+            seed=seed, ablation=ablation, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
+            warmup_lr=warmup_lr, recon_weight=recon_weight, ema_decay=ema_decay,
         ).items()
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     }
@@ -64,17 +70,18 @@ def train(ctx, data, run_dir, preset, image_size, channels, batch_size, steps, m
 
     from gaia_stim.model.config import preset_config
 
+    from gaia_stim.model.recipes import recipe_settings
+
     config = preset_config(preset, image_size=image_size, channels=int(channels))
     settings = {
         "preset": preset,
         "config": config,
-        "batch_size": batch_size if batch_size is not None else DEFAULT_BATCH[preset],
         "seed": seed,
         "ablation": ablation,
-        "lr_max": lr_max,
-        "alpha": alpha if alpha is not None else lr_max / 2,
-        "warmup_steps": warmup_steps,
-        "warmup_lr": warmup_lr,
+        **recipe_settings(
+            recipe, steps, batch_size=batch_size, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
+            warmup_lr=warmup_lr, recon_weight=recon_weight, ema_decay=ema_decay,
+        ),
         "data": os.path.abspath(data),
     }
     images = _read_data(data, config.image_size, config.channels)

@@ -29,6 +29,7 @@ autocast context and a gradient scaler around it) slot in without restructuring.
 """
 
 import contextlib
+import copy
 import csv
 import hashlib
 import json
@@ -166,7 +167,11 @@ class Trainer:
         ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
         ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``warmup_steps``
         (plain-autoencoder steps first, see :mod:`gaia_stim.model.objective`), ``warmup_lr``
-        (their learning rate; default ``lr_max``) and ``data`` (where the images came from).
+        (their learning rate; default ``lr_max``), ``recon_weight`` (G's direct reconstruction
+        term, see :mod:`gaia_stim.model.objective`; default 0), ``ema_decay`` (keep an
+        exponential moving average of G's weights with this decay and export it as the model;
+        default 0, off), ``recipe`` (the name of the recipe the settings came from) and ``data``
+        (where the images came from).
     device : {"cpu", "cuda"}
     """
 
@@ -188,6 +193,10 @@ class Trainer:
         torch.manual_seed(self.seed)  # weight initialisation
         self.generator = Generator(self.config).to(self.device)
         self.discriminator = Discriminator(self.config).to(self.device)
+        self.ema_decay = float(self.settings.get("ema_decay") or 0.0)
+        self.generator_ema = None
+        if self.ema_decay:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         lr = float(self.settings["lr_max"])
         # Adam as the reference (eps 1e-8, default betas); learning rates are set every step.
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=lr, eps=1e-8)
@@ -249,6 +258,7 @@ class Trainer:
             self.generator, self.discriminator, x,
             ablation=self.ablation, alpha=float(self.settings["alpha"]),
             lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
+            recon_weight=float(self.settings.get("recon_weight") or 0.0),
         )
         self._refuse_non_finite({
             label: math.isfinite(terms[name].item() if torch.is_tensor(terms[name]) else float(terms[name]))
@@ -267,12 +277,33 @@ class Trainer:
         for group in self.optimizer_g.param_groups:
             group["lr"] = terms["lr_g"]
         self.optimizer_g.step()
+        self._update_ema()
         if terms["loss_d"] is not None:
             for group in self.optimizer_d.param_groups:
                 group["lr"] = terms["lr_d"]
             self.optimizer_d.step()
         self.step += 1
         return terms
+
+    @torch.no_grad()
+    def _update_ema(self):
+        """Move the averaged generator towards the current one.
+
+        The decay ramps up as ``min(decay, (1 + step) / (10 + step))`` so that early in a run the
+        average is not dominated by the random initialisation.
+        """
+        if self.generator_ema is None:
+            return
+        decay = min(self.ema_decay, (1.0 + self.step) / (10.0 + self.step))
+        for averaged, current in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            averaged.lerp_(current, 1.0 - decay)
+        for averaged, current in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            averaged.copy_(current)
+
+    @property
+    def exported_generator(self):
+        """The generator that model.pt and the sample sheets show: the average when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def _refuse_non_finite(self, finite):
         """Raise TrainingDiverged, before anything is updated, unless every ``{name: finite}`` is True."""
@@ -413,7 +444,7 @@ class Trainer:
         """What a model file says about how it was trained."""
         keys = (
             "preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps", "warmup_lr",
-            "data", "n_images", "data_fingerprint",
+            "data", "n_images", "data_fingerprint", "recon_weight", "ema_decay", "recipe",
         )
         return {
             **{k: self.settings[k] for k in keys if k in self.settings},
@@ -436,8 +467,12 @@ class Trainer:
             "optimizer_g": self.optimizer_g.state_dict(),
             "optimizer_d": self.optimizer_d.state_dict(),
         }
+        if self.generator_ema is not None:
+            state["generator_ema"] = self.generator_ema.state_dict()
         checkpoints.atomic_torch_save(state, os.path.join(self.run_dir, "checkpoint.pt"))
-        payload = checkpoints.model_payload(self.config, self.generator.state_dict(), self.training_record())
+        payload = checkpoints.model_payload(
+            self.config, self.exported_generator.state_dict(), self.training_record()
+        )
         checkpoints.atomic_torch_save(payload, os.path.join(self.run_dir, "model.pt"))
         self.saved_step = self.step
 
@@ -479,6 +514,8 @@ class Trainer:
             trainer.discriminator.load_state_dict(state["discriminator"])
             trainer.optimizer_g.load_state_dict(state["optimizer_g"])
             trainer.optimizer_d.load_state_dict(state["optimizer_d"])
+            if trainer.generator_ema is not None:
+                trainer.generator_ema.load_state_dict(state["generator_ema"])
         except (RuntimeError, ValueError, KeyError, TypeError) as error:
             raise ModelFileError(
                 f"the checkpoint in {os.fspath(run_dir)!r} does not match its own settings"
@@ -493,15 +530,16 @@ class Trainer:
     @torch.no_grad()
     def write_samples(self):
         """A sample sheet: inputs, reconstructions, then interpolations between input pairs."""
+        generator = self.exported_generator
         x = self.to_tensor(self.images[self._sample_indices])
-        z = self.generator.encode_latent(x)
-        reconstructions = self.generator.decode_latent(z)
+        z = generator.encode_latent(x)
+        reconstructions = generator.decode_latent(z)
         n = x.shape[0]
         pairs = [(i, n - 1 - i) for i in range(n // 2)]
         levels = torch.linspace(0, 1, n, device=z.device)[:, None]
         rows = [x, reconstructions]
         for a, b in pairs:
-            rows.append(self.generator.decode_latent((1 - levels) * z[a] + levels * z[b]))
+            rows.append(generator.decode_latent((1 - levels) * z[a] + levels * z[b]))
         grid = torch.stack(rows).permute(0, 1, 3, 4, 2).cpu().numpy()  # (rows, cols, S, S, C)
         path = os.path.join(self.run_dir, "samples", f"step_{self.step:07d}.png")
         write_sample_sheet(grid, path)
