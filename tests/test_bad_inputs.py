@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
@@ -187,6 +188,47 @@ def foreign_folder(d, manifest=None):
     if manifest is not None:
         (d / "out" / "manifest.json").write_text(manifest)
     return d
+
+
+def labelled_faces(folder, edit=None, n=24):
+    """Faces from 'gaia-stim faces' (32 px) with their attributes.csv, optionally edited by ``edit(table)``."""
+    from gaia_stim.datasets.faces import write_faces
+
+    write_faces(folder / "faces", n, size=32, seed=1)
+    if edit is not None:
+        table = pd.read_csv(folder / "faces" / "attributes.csv", dtype=str, keep_default_na=False)
+        table = edit(table)
+        table.to_csv(folder / "faces" / "attributes.csv", index=False)
+    return str(folder / "faces")
+
+
+def axes_fit(edit=None, n=24, *extra):
+    return lambda d: ["axes", "fit", "--images", labelled_faces(d, edit, n), "--labels",
+                      str(d / "faces" / "attributes.csv"), "--out", str(d / "out"), *extra]
+
+
+def cell(column, row, value):
+    def edit(table):
+        table.loc[row, column] = value
+        return table
+
+    return edit
+
+
+def fitted_axes(folder, model_sha256=None):
+    """An axes file for the shipped model (or one that claims another model's sha256)."""
+    result = CliRunner().invoke(main, axes_fit(n=40)(folder)[:-1] + [str(folder / "axes.npz"), "--no-calibrate"])
+    assert result.exit_code == 0, result.output
+    if model_sha256 is not None:
+        from gaia_stim.stimuli.axes import load_axes, save_axes
+
+        save_axes(load_axes(folder / "axes.npz"), folder / "axes.npz", model_sha256)
+    return str(folder / "axes.npz")
+
+
+def attribute(*extra, axes=fitted_axes):
+    return lambda d: ["attribute", "--axes", axes(d), "--axis", "skin_tone", "--image", FACE_A, "--range", "-1", "1",
+                      "--steps", "3", "--out", str(d / "out"), *extra]
 
 
 # ------------------------------------------------------------------------------------------
@@ -368,6 +410,52 @@ CASES = [
     Case("faces-out-foreign-force", "`faces --out` a user's folder with `--force`",
          lambda d: faces("--n", "1", "--force")(foreign_folder(d)), 1, ("not a gaia-stim face set",),
          must_not_exist=(), extra_check=untouched_foreign_folder),
+    # --- axes fit: labels tables
+    Case("labels-missing-image", "`axes fit` labels naming an image that is not in `--images`",
+         axes_fit(cell("file", 3, "face_99999.png")), 1, ("attributes.csv", "not found", "face_99999.png")),
+    Case("labels-duplicate-name", "`axes fit` labels listing one image twice",
+         axes_fit(cell("file", 5, "face_00002.png")), 1, ("'face_00002.png' is listed more than once", "lines 4, 7")),
+    Case("labels-non-numeric", "`axes fit` labels with a word in a column of numbers",
+         axes_fit(cell("eye_size", 4, "big")), 1, ("'eye_size', line 6", "'big' is not a number")),
+    Case("labels-infinite", "`axes fit` labels with `inf` in a column",
+         axes_fit(cell("nose_width", 0, "inf")), 1, ("'nose_width', line 2", "not a finite number")),
+    Case("labels-nan", "`axes fit` labels with `nan` in a column",
+         axes_fit(cell("nose_width", 1, "nan")), 1, ("'nose_width', line 3", "not a finite number")),
+    Case("labels-empty-cell", "`axes fit` labels with an empty cell",
+         axes_fit(cell("mouth_width", 2, "")), 1, ("'mouth_width', line 4", "empty")),
+    Case("labels-constant-column", "`axes fit` labels with a column of one value",
+         axes_fit(lambda t: t.assign(skin_tone="0.5")), 1, ("'skin_tone' has the same value ('0.5')", "drop the column")),
+    Case("labels-too-few-images", "`axes fit` labels with fewer images than attributes", axes_fit(n=12), 1,
+         ("12 images for 16 attributes", "at least 18")),
+    Case("labels-no-file-column", "`axes fit` labels without a file column",
+         axes_fit(lambda t: t.drop(columns="file")), 1, ("no column naming the image files",)),
+    Case("labels-not-csv", "`axes fit --labels` an empty file",
+         lambda d: ["axes", "fit", "--images", labelled_faces(d), "--labels", write(d / "labels.csv", ""),
+                    "--out", str(d / "out")], 1,
+         ("labels.csv", "empty")),
+    Case("labels-category-works", "`axes fit` labels with a text column of categories (works: one-hot)",
+         axes_fit(lambda t: t.assign(glasses=["none", "round", "square"] * 8), 24), 0, (), must_not_exist=()),
+    Case("labels-semicolons-works", "`axes fit` labels separated by semicolons, with decimal commas (works)",
+         lambda d: (axes_fit()(d), write(d / "faces" / "attributes.csv", (d / "faces" / "attributes.csv").read_text()
+                    .replace(",", ";").replace(".", ",").replace(",png", ".png")))[0], 0, (), must_not_exist=()),
+    Case("axes-out-exists", "`axes fit --out` an existing file", lambda d: axes_fit()((write(d / "out", "x"), d)[1]),
+         1, ("exists", "--force"), must_not_exist=()),
+    # --- attribute
+    Case("attribute-other-model", "`attribute --axes` fitted on another model",
+         attribute(axes=lambda d: fitted_axes(d, "0" * 64)), 1, ("axes.npz", "fitted on the codes", "000000000000")),
+    Case("attribute-not-axes", "`attribute --axes` a file that is not an axes file",
+         attribute(axes=lambda d: write(d / "a.npz", "text")), 1, ("a.npz", "cannot read axes file")),
+    Case("attribute-unknown-axis", "`attribute --axis` a name the axes lack",
+         lambda d: attribute()(d) + ["--axis", "beard"], 1, ("no axis named 'beard'", "skin_tone")),
+    Case("attribute-orthogonal-to-itself", "`attribute --orthogonal-to` the axis itself",
+         attribute("--orthogonal-to", "skin_tone"), 1, ("orthogonal to itself",)),
+    Case("attribute-orthogonal-unknown", "`attribute --orthogonal-to` an unknown axis",
+         attribute("--orthogonal-to", "beard"), 1, ("no axis named 'beard'",)),
+    Case("attribute-range-nan", "`attribute --range nan 1`",
+         lambda d: attribute()(d) + ["--range", "nan", "1"], 2, ("--range", "finite")),
+    Case("attribute-range-empty", "`attribute --range 1 1`",
+         lambda d: attribute()(d) + ["--range", "1", "1"], 2, ("--range", "two different amounts")),
+    Case("attribute-one-step", "`attribute --steps 1`", lambda d: attribute()(d) + ["--steps", "1"], 2, ("--steps",)),
     # --- info
     Case("info-corrupt-model", "`info --model` a damaged file", lambda d: ["info", "--model", write(d / "m.pt", b"\x80")],
          1, ("m.pt", "cannot read")),

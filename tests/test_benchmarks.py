@@ -206,3 +206,26 @@ def test_shapes_family_renders_its_parameters():
     mass = [(np.abs(im - im[0, 0]).sum(-1).sum(0) * columns).sum() / np.abs(im - im[0, 0]).sum() for im in
             shapes.render(np.stack([left, right]), SIZE)]
     assert mass[0] + 4 < mass[1]
+
+
+class RenderingModel:
+    """Codes are face parameters and decoding renders them: every axis is exact and leaks nothing."""
+
+    def decode(self, z):
+        return render(np.clip(z, 0, 1), SIZE)
+
+
+def test_attribute_axes_benchmark_measures_gain_one_and_no_leakage_for_exact_axes():
+    from gaia_stim.stimuli.axes import AttributeAxes
+
+    bench = load_script("attribute_axes")
+    params = make_faces(300, size=SIZE, seed=4)["parameters"][list(PARAMETERS)]
+    axes = AttributeAxes().fit(params.to_numpy(), params)  # codes = parameters: directions = identity
+    start = 0.5 + 0.3 * (params.to_numpy()[:2] - 0.5)
+    amounts = np.linspace(-0.2, 0.2, 3)
+    for name in ("skin_tone", "mouth_width"):
+        _, measured = bench.measure(RenderingModel(), axes, start, name, amounts, "all")
+        slopes = bench.slopes(amounts, measured).mean(axis=0)
+        index = PARAMETERS.index(name)
+        assert slopes[index] == pytest.approx(1.0, abs=0.02)
+        assert np.abs(np.delete(slopes, index)).max() * 0.4 < 0.02

@@ -14,8 +14,8 @@ def test_help_does_not_import_torch():
         "import sys\n"
         "from gaia_stim.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "for name in ('train', 'continuum', 'faces', 'info', 'trials', 'analyze'):\n"
-        "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
+        "for name in ('train', 'continuum', 'faces', 'info', 'trials', 'analyze', 'axes', 'axes fit', 'attribute'):\n"
+        "    try:\n        main(name.split() + ['--help'])\n    except SystemExit:\n        pass\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -25,7 +25,7 @@ def test_help_does_not_import_torch():
 def test_help_lists_the_commands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in ("train", "continuum", "faces", "info", "trials", "analyze"):
+    for name in ("train", "continuum", "faces", "info", "trials", "analyze", "axes", "attribute"):
         assert name in result.output
 
 

@@ -15,6 +15,8 @@ from gaia_stim.cli.prepare import prepare
 from gaia_stim.cli.train import train
 from gaia_stim.cli.trials import trials
 from gaia_stim.cli.analyze import analyze
+from gaia_stim.cli.attribute import attribute
+from gaia_stim.cli.axes import axes
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,3 +37,5 @@ main.add_command(faces)
 main.add_command(info)
 main.add_command(trials)
 main.add_command(analyze)
+main.add_command(axes)
+main.add_command(attribute)

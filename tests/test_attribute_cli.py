@@ -1,0 +1,105 @@
+"""gaia-stim axes fit and gaia-stim attribute with the shipped model, on faces from gaia-stim faces."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import gaia_stim
+from gaia_stim.cli import main
+from gaia_stim.datasets.faces import PARAMETERS
+from gaia_stim.stimuli.axes import load_axes
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A face folder written by 'gaia-stim faces' and axes fitted on its attributes.csv as it is."""
+    folder = tmp_path_factory.mktemp("axes")
+    runner = CliRunner()
+    result = runner.invoke(main, ["faces", "--n", "60", "--size", "64", "--seed", "3", "--out", str(folder / "faces")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["axes", "fit", "--images", str(folder / "faces"), "--labels",
+                                  str(folder / "faces" / "attributes.csv"), "--out", str(folder / "axes.npz")])
+    return folder, result
+
+
+def attribute(folder, out, *extra):
+    return CliRunner().invoke(main, ["attribute", "--axes", str(folder / "axes.npz"), "--axis", "skin_tone",
+                                     "--image", str(folder / "faces" / "face_00007.png"), "--range", "-0.3", "0.3",
+                                     "--steps", "4", "--out", str(folder / out), *extra])
+
+
+def test_axes_fit_reads_the_faces_table_as_it_is_and_prints_r2(fitted):
+    folder, result = fitted
+    assert result.exit_code == 0, result.output
+    assert "left out: face_id" in result.output
+    printed = {line.split()[0]: float(line.split()[1]) for line in result.output.splitlines()
+               if line.split() and line.split()[0] in PARAMETERS}
+    assert list(printed) == list(PARAMETERS)
+    model = gaia_stim.load_model("default")
+    axes = load_axes(folder / "axes.npz", model_sha256=model.file_sha256)
+    np.testing.assert_allclose([printed[name] for name in PARAMETERS], axes.r2_, atol=5e-4)
+    # skin colour is the plainest thing in the images: the codes carry it even from 60 faces
+    assert printed["skin_tone"] > 0.8
+    assert "60 images for 16 attributes" in result.output  # the warning about few images
+
+
+def test_attribute_writes_the_moved_codes_as_a_stimulus_set_with_readouts(fitted):
+    folder, _ = fitted
+    result = attribute(folder, "set", "--orthogonal-to", "hair_darkness", "--orthogonal-to", "head_width")
+    assert result.exit_code == 0, result.output
+    model = gaia_stim.load_model("default")
+    axes = load_axes(folder / "axes.npz")
+    table = pd.read_csv(folder / "set" / "stimuli.csv")
+    np.testing.assert_allclose(table["amount"], [-0.3, -0.1, 0.1, 0.3])
+    # each image is the decoded code of the source moved by amount * the orthogonalised direction
+    start = model.encode(str(folder / "faces" / "face_00007.png"))[0]
+    direction = axes.direction("skin_tone", orthogonal_to=["hair_darkness", "head_width"])
+    expected = model.decode((start + np.outer(table["amount"], direction)).astype(np.float32))
+    for row, image in zip(table.itertuples(), expected):
+        written = np.asarray(Image.open(folder / "set" / row.image_file), dtype=np.float64) / 255
+        assert np.abs(written - image).max() <= 0.5 / 255 + 1e-6
+    # per-image read-outs: the re-encoded images through the axes' linear read-out
+    readout = axes.transform(model.encode(expected))
+    np.testing.assert_allclose(table[[f"readout_{n}" for n in PARAMETERS]], readout, atol=1e-4)
+    assert {f"measured_{n}" for n in PARAMETERS} <= set(table.columns)
+    # the leakage table's slopes are the least-squares slopes of those columns against the amount
+    leakage = pd.read_csv(folder / "set.leakage.csv")
+    for source, prefix in (("readout", "readout_"), ("face_estimator", "measured_")):
+        rows = leakage[leakage["source"] == source].set_index("attribute")
+        assert list(rows.index) == list(PARAMETERS)
+        for name in PARAMETERS:
+            slope = np.polyfit(table["amount"], table[prefix + name], 1)[0]
+            assert rows.loc[name, "slope"] == pytest.approx(slope, abs=1e-4)
+            assert rows.loc[name, "change_over_range"] == pytest.approx(0.6 * slope, abs=1e-4)
+        assert rows["manipulated"].sum() == 1 and bool(rows.loc["skin_tone", "manipulated"])
+    manifest = json.loads((folder / "set" / "manifest.json").read_text())
+    assert manifest["kind"] == "attribute series"
+    assert manifest["parameters"]["orthogonal_to"] == ["hair_darkness", "head_width"]
+    assert len(manifest["parameters"]["leakage"]) == 32
+    assert Image.open(folder / "set.leakage.png").size[0] > 600
+    assert "largest other change" in result.output
+
+
+def test_the_same_command_writes_the_same_bytes(fitted):
+    folder, _ = fitted
+    for out in ("again_a", "again_b"):
+        assert attribute(folder, out).exit_code == 0
+    for name in ("stimuli.csv", "contact_sheet.png"):
+        assert (folder / "again_a" / name).read_bytes() == (folder / "again_b" / name).read_bytes()
+    for suffix in (".leakage.csv", ".leakage.png"):
+        assert (folder / ("again_a" + suffix)).read_bytes() == (folder / ("again_b" + suffix)).read_bytes()
+
+
+def test_an_existing_report_is_kept_without_force_and_replaced_with_it(fitted):
+    folder, _ = fitted
+    assert attribute(folder, "kept").exit_code == 0
+    (folder / "kept.leakage.csv").write_text("mine")
+    result = attribute(folder, "kept")
+    assert result.exit_code == 1 and "kept.leakage.csv" in result.output and "--force" in result.output
+    assert (folder / "kept.leakage.csv").read_text() == "mine"
+    assert attribute(folder, "kept", "--force").exit_code == 0
+    assert (folder / "kept.leakage.csv").read_text().startswith("attribute,source,")

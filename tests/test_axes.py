@@ -1,0 +1,235 @@
+"""Attribute axes on codes whose generating directions are known: Z = Y B + noise."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.linear_model import LinearRegression
+
+from gaia_stim.errors import InputError, ModelFileError
+from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, load_axes, save_axes
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def linear_codes(n=1500, latent_dim=12, seed=0, correlation=0.0, anisotropy=True):
+    """Codes made from three attributes by known directions, plus noise of unequal size per dimension."""
+    rng = np.random.default_rng(seed)
+    labels = rng.normal(size=(n, 3))
+    labels[:, 1] = correlation * labels[:, 0] + np.sqrt(1 - correlation**2) * labels[:, 1]
+    directions = rng.normal(size=(3, latent_dim))
+    directions[1] = 0.7 * directions[0] + 0.3 * directions[1]  # two directions far from perpendicular
+    scale = np.linspace(0.1, 2.0, latent_dim) if anisotropy else np.ones(latent_dim)
+    codes = 1.0 + labels @ directions + 0.2 * rng.normal(size=(n, latent_dim)) * scale
+    return codes, pd.DataFrame(labels, columns=["age", "smile", "hair"]), directions
+
+
+def test_joint_fit_recovers_the_generating_directions_and_mean_difference_does_not():
+    codes, labels, truth = linear_codes(correlation=0.6)
+    joint = AttributeAxes().fit(codes, labels)
+    assert joint.attribute_names_ == ["age", "smile", "hair"]
+    np.testing.assert_allclose(joint.directions_, truth, atol=0.03)
+    baseline = AttributeAxes(method="mean-difference").fit(codes, labels)
+    # one regression per attribute picks up the correlated one: age's direction gains 0.6 * smile's
+    np.testing.assert_allclose(baseline.directions_[0], truth[0] + 0.6 * truth[1], atol=0.1)
+
+
+def test_mean_difference_of_a_binary_attribute_is_the_difference_of_group_means():
+    codes, labels, _ = linear_codes()
+    labels["glasses"] = (labels["hair"] > 0).astype(int)
+    axes = AttributeAxes(method="mean-difference").fit(codes, labels[["glasses"]])
+    group = labels["glasses"].to_numpy() == 1
+    np.testing.assert_allclose(axes.directions_[0], codes[group].mean(0) - codes[~group].mean(0), atol=1e-9)
+    # a 0/1 step of a Gaussian attribute the codes carry: a linear read-out explains about 2/pi of it
+    assert axes.r2_[0] == pytest.approx(2 / np.pi, abs=0.05)
+
+
+def test_text_columns_are_one_hot_against_their_first_level():
+    rng = np.random.default_rng(1)
+    hair = rng.choice(["black", "blond", "red"], size=900)
+    offsets = {"black": 0.0, "blond": 2.0, "red": -1.0}
+    codes = np.outer([offsets[h] for h in hair], [1.0, 0.5, 0.0, 0.0]) + 0.1 * rng.normal(size=(900, 4))
+    axes = AttributeAxes().fit(codes, pd.DataFrame({"hair": hair}))
+    assert axes.attribute_names_ == ["hair_blond", "hair_red"]
+    assert axes.categorical_columns_ == ["hair"]
+    np.testing.assert_allclose(axes.directions_, [[2.0, 1.0, 0, 0], [-1.0, -0.5, 0, 0]], atol=0.03)
+
+
+def test_cross_validated_r2_tells_carried_attributes_from_absent_ones():
+    codes, labels, _ = linear_codes()
+    labels["noise"] = np.random.default_rng(5).normal(size=len(labels))
+    with pytest.warns(AttributeAxesWarning, match="'noise'.*carry little"):
+        axes = AttributeAxes().fit(codes, labels)
+    r2 = dict(zip(axes.attribute_names_, axes.r2_))
+    assert min(r2["age"], r2["smile"], r2["hair"]) > 0.9
+    assert r2["noise"] < 0.05
+    # the stored read-out is the linear map the fitted pipeline applies
+    readout = make_pipeline(LinearRegression()).fit(codes, labels.to_numpy())
+    np.testing.assert_allclose(axes.transform(codes[:5])[:, :3], readout.predict(codes[:5])[:, :3], atol=0.05)
+
+
+@pytest.mark.parametrize("metric", ["covariance", "euclidean"])
+def test_orthogonal_to_any_number_of_axes_in_the_chosen_inner_product(metric):
+    codes, labels, _ = linear_codes()
+    axes = AttributeAxes(metric=metric).fit(codes, labels)
+    inner = np.linalg.inv(np.cov(codes.T)) if metric == "covariance" else np.eye(codes.shape[1])
+    for others in (["smile"], ["smile", "hair"], "all"):
+        step = axes.direction("age", orthogonal_to=others)
+        names = ["smile", "hair"] if others == "all" else others
+        original = axes.directions_[0]
+        for name in names:
+            other = axes.directions_[axes.attribute_names_.index(name)]
+            cosine = step @ inner @ other / np.sqrt((step @ inner @ step) * (other @ inner @ other))
+            assert abs(cosine) < 0.02, (name, cosine)
+        # its component along the original direction is the original direction
+        assert step @ axes.metric_matrix_ @ original == pytest.approx(original @ axes.metric_matrix_ @ original)
+
+
+def test_covariance_metric_keeps_the_other_readouts_still_and_euclidean_does_not():
+    codes, labels, _ = linear_codes()
+    moved = {}
+    for metric in ("covariance", "euclidean"):
+        axes = AttributeAxes(metric=metric).fit(codes, labels)
+        change = axes.transform(axes.apply(codes[:1], "age", [1.0], orthogonal_to=["smile"])[0]) - axes.transform(codes[:1])
+        moved[metric] = change[0]
+    assert moved["covariance"][0] == pytest.approx(1.0, abs=0.05)
+    assert abs(moved["covariance"][1]) < 0.05
+    assert abs(moved["euclidean"][1]) > 0.5
+
+
+def test_apply_moves_codes_by_amount_times_direction():
+    codes, labels, _ = linear_codes(n=300)
+    axes = AttributeAxes().fit(codes, labels)
+    moved = axes.apply(codes[:2], "hair", [-2.0, 0.0, 3.0])
+    assert moved.shape == (2, 3, codes.shape[1])
+    np.testing.assert_allclose(moved[1, 2], codes[1] + 3.0 * axes.directions_[2])
+    np.testing.assert_allclose(moved[0, 1], codes[0])
+
+
+def test_unestimable_attributes_are_left_out_with_a_warning():
+    codes, labels, _ = linear_codes(n=400)
+    labels["constant"] = 1.0
+    labels["twice_age"] = 2 * labels["age"] + 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        axes = AttributeAxes().fit(codes, labels)
+    messages = " ".join(str(w.message) for w in caught if issubclass(w.category, AttributeAxesWarning))
+    assert "'constant' has the same value" in messages and "'twice_age' is a linear combination" in messages
+    assert axes.attribute_names_ == ["age", "smile", "hair"]
+    assert axes.dropped_attributes_ == ["constant", "twice_age"]
+
+
+def test_few_images_warn_and_too_few_refuse():
+    codes, labels, _ = linear_codes(n=20)
+    with pytest.warns(AttributeAxesWarning, match="20 images for 3 attributes"):
+        AttributeAxes().fit(codes, labels)
+    with pytest.raises(InputError, match="4 images cannot estimate 3 attributes; give at least 5"):
+        AttributeAxes().fit(codes[:4], labels[:4])
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda a, z, y: a.fit(z[:-1], y), "got 299 codes but 300 rows"),
+        (lambda a, z, y: a.fit(np.where(np.arange(z.size).reshape(z.shape) == 5, np.nan, z), y), "NaN"),
+        (lambda a, z, y: a.fit(z, y.assign(age=np.r_[np.inf, y["age"].to_numpy()[1:]])), "'age', row 0"),
+        (lambda a, z, y: a.fit(z, y).direction("beard"), "no axis named 'beard'"),
+        (lambda a, z, y: a.fit(z, y).direction("age", orthogonal_to=["age"]), "orthogonal to itself"),
+        (lambda a, z, y: a.fit(z, y).apply(z[:, :3], "age", [1]), "shape (n, 12)"),
+        (lambda a, z, y: a.fit(z, y).apply(z, "age", [np.nan]), "finite"),
+        (lambda a, z, y: a.set_params(method="svm").fit(z, y), "method must be one of"),
+        (lambda a, z, y: a.set_params(cv=1).fit(z, y), "cv must be"),
+    ],
+)
+def test_bad_arguments_raise_one_clear_error(call, words):
+    codes, labels, _ = linear_codes(n=300)
+    with pytest.raises(InputError) as error:
+        call(AttributeAxes(), codes, labels)
+    assert words in str(error.value)
+
+
+def test_a_direction_inside_the_span_of_the_others_cannot_be_made_orthogonal():
+    codes, labels, _ = linear_codes(n=600)
+    labels["mix"] = labels["age"] + labels["smile"] + 0.01 * np.random.default_rng(2).normal(size=600)
+    axes = AttributeAxes().fit(codes, labels[["age", "smile", "mix"]])
+    axes.directions_[2] = axes.directions_[0] + axes.directions_[1]
+    with pytest.raises(InputError, match="combination of"):
+        axes.direction("mix", orthogonal_to=["age", "smile"])
+
+
+def test_saved_axes_load_identically_and_only_for_their_model(tmp_path):
+    codes, labels, _ = linear_codes(n=300)
+    labels["hair_colour"] = np.where(labels["hair"] > 0, "dark", "light")
+    axes = AttributeAxes(metric="euclidean").fit(codes, labels)
+    axes.readout_gain_ = np.array([0.5, np.nan, 0.9, 0.05])  # as calibrate_axes leaves them
+    path = save_axes(axes, tmp_path / "axes.npz", SHA_A)
+    loaded = load_axes(path, model_sha256=SHA_A)
+    assert loaded.get_params() == axes.get_params()
+    assert loaded.attribute_names_ == axes.attribute_names_ and loaded.model_sha256_ == SHA_A
+    np.testing.assert_array_equal(loaded.readout_gain_, axes.readout_gain_)
+    np.testing.assert_allclose(loaded.direction("age", ["smile"]), axes.direction("age", ["smile"]), rtol=1e-12)
+    np.testing.assert_allclose(loaded.transform(codes[:3]), axes.transform(codes[:3]), rtol=1e-12)
+    with pytest.raises(ModelFileError, match="fitted on the codes of the model with sha256 aaaaaaaaaaaa"):
+        load_axes(path, model_sha256=SHA_B)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="cannot read axes file"):
+        load_axes(tmp_path / "junk.npz")
+
+
+def test_works_as_a_scikit_learn_estimator_in_a_pipeline():
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline as pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    codes, labels, _ = linear_codes(n=400)
+    axes = AttributeAxes(metric="euclidean", cv=3)
+    assert clone(axes).get_params() == {"method": "joint", "metric": "euclidean", "cv": 3, "random_state": 0}
+    # codes -> attribute read-outs -> standardised: the read-outs track the labels
+    readouts = pipeline(clone(axes), StandardScaler()).fit(codes, labels).transform(codes)
+    assert readouts.shape == (400, 3)
+    assert min(np.corrcoef(readouts[:, j], labels.iloc[:, j])[0, 1] for j in range(3)) > 0.95
+
+
+class LossyModel:
+    """A stand-in model whose images are the codes, and whose encoder keeps ``keep`` of each code."""
+
+    def __init__(self, keep, offset):
+        self.keep, self.offset = keep, offset
+
+    def decode(self, z):
+        return np.asarray(z, dtype=np.float64)
+
+    def encode(self, images):
+        return self.keep * images + (1 - self.keep) * self.offset
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.8])
+def test_calibration_undoes_what_the_images_lose(keep):
+    from gaia_stim.stimuli.axes import calibrate_axes
+
+    codes, labels, _ = linear_codes(n=600)
+    axes = AttributeAxes().fit(codes, labels)
+    model = LossyModel(keep, codes.mean(axis=0))
+    before = axes.direction("smile")
+    calibrate_axes(axes, model, codes)
+    np.testing.assert_allclose(axes.readout_gain_, keep, rtol=0.03)
+    np.testing.assert_allclose(axes.direction("smile"), before / axes.readout_gain_[1])
+    for name in ("age", "smile"):
+        j = axes.attribute_names_.index(name)
+        for orthogonal_to in (None, "all"):
+            moved = axes.apply(codes[:20], name, [0.0, 1.0], orthogonal_to=orthogonal_to)
+            seen = axes.transform(model.encode(model.decode(moved.reshape(40, -1)))).reshape(20, 2, -1)
+            assert (seen[:, 1, j] - seen[:, 0, j]).mean() == pytest.approx(1.0, abs=0.03)
+
+
+def test_an_axis_the_images_barely_keep_is_left_uncalibrated_with_a_warning():
+    from gaia_stim.stimuli.axes import calibrate_axes
+
+    codes, labels, _ = linear_codes(n=600)
+    axes = AttributeAxes().fit(codes, labels)
+    before = axes.direction("hair")
+    with pytest.warns(AttributeAxesWarning, match="'hair': the model's images keep only 0.10"):
+        calibrate_axes(axes, LossyModel(0.1, 0.0), codes)
+    np.testing.assert_array_equal(axes.direction("hair"), before)
