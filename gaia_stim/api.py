@@ -11,10 +11,10 @@ from PIL import Image
 from gaia_stim.errors import InputError, ModelFileError
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.config import ModelConfig
-from gaia_stim.model.data import load_image, prepare_image
+from gaia_stim.io.images import load_image, prepare_image
 from gaia_stim.model.networks import Generator
 from gaia_stim.model.trainer import resolve_device
-from gaia_stim.stimulus_sets import file_sha256
+from gaia_stim.model.atomic import file_sha256
 
 __all__ = ["StimulusModel", "load_model", "default_model_path"]
 

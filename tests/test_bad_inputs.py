@@ -260,7 +260,7 @@ CASES = [
          ("permission denied",), patch=fail_with(errno.EACCES, os, "mkdir")),
     Case("out-disk-full", "the disk fills up while the set is written (simulated)", continuum(), 1,
          ("disk is full",), patch=lambda m: m.setattr(
-             "gaia_stim.stimulus_sets._save_png",
+             "gaia_stim.io.sets.save_png",
              lambda pixels, path: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left", path)))),
     # --- train
     Case("train-data-missing", "`--data` a folder that does not exist",
