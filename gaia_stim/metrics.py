@@ -9,8 +9,9 @@ N distances between corresponding images (float64):
 * ``nlpd``: the normalised Laplacian pyramid distance (Laparra et al. 2016), a perceptual metric
   fitted to human judgements, from plenoptic (``pip install "gaia-stim[perceptual]"``); colour
   images are measured on their luminance;
-* ``feature``: root-mean-square difference of the discriminator's encoder features, which needs a
-  model that carries its discriminator (``model.features``; see docs/architecture.md).
+* ``feature``: root-mean-square difference of the discriminator's encoder features (its content
+  feature map and style code), which needs the discriminator: a model loaded from a training run
+  folder (its ``checkpoint.pt`` holds it) or a model file that carries it (``model.features``).
 """
 
 import numpy as np
@@ -31,10 +32,11 @@ def check_metric(metric, model=None, image_size=None):
         _plenoptic()
     if metric == "ssim":
         _ssim()
-    if metric == "feature" and model is not None and not callable(getattr(model, "features", None)):
+    if metric == "feature" and model is not None and not getattr(model, "has_features", callable(getattr(model, "features", None))):
         raise InputError(
-            "--metric feature needs the discriminator's encoder, and this model file holds only the generator;"
-            " use a training run folder (its checkpoint.pt holds the discriminator) or another --metric"
+            "--metric feature needs the discriminator's encoder, and this model file holds only the generator"
+            " with no checkpoint.pt beside it; give --model a training run folder (its checkpoint.pt holds the"
+            " discriminator) or use another --metric"
         )
     if image_size is not None and image_size < _MIN_SIDE.get(metric, 1):
         raise InputError(

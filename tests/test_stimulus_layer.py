@@ -358,3 +358,57 @@ def test_nlpd_without_plenoptic_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "plenoptic.metric", None)
     with pytest.raises(InputError, match=r"gaia-stim\[perceptual\]"):
         distances(flat(0.1, 32)[None], flat(0.2, 32)[None], "nlpd")
+
+
+def test_feature_metric_uses_the_run_folders_discriminator(tmp_path):
+    import gaia_stim as gs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(8):
+        Image.fromarray((noise(i, size=32, channels=3) * 255).astype(np.uint8)).save(data / f"{i}.png")
+    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--preset", "tiny",
+                                       "--batch-size", "8", "--steps", "1", "--sample-every", "1000"])
+    assert result.exit_code == 0, result.output
+    run = gs.load_model(str(tmp_path / "run"))
+    a, b = noise(1, 32, 3)[None], noise(2, 32, 3)[None]
+    assert distances(a, a, "feature", run)[0] == 0.0
+    assert distances(a, b, "feature", run)[0] > 0.0
+    # the features are the discriminator's: a discriminator with other weights gives other distances
+    import torch
+
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["discriminator"]
+    run._discriminator = None
+    run._discriminator_state = {k: v * 2 if v.is_floating_point() else v for k, v in state.items()}
+    run._checkpoint_path = None
+    assert distances(a, b, "feature", run)[0] != pytest.approx(distances(a, b, "feature", gs.load_model(str(tmp_path / "run")))[0])
+    equal = continuum(run, a[0], b[0], n_steps=4, spacing="equal", metric="feature")
+    assert equal["summary"]["step_distance_metric"] == "feature"
+    with pytest.raises(InputError, match="discriminator"):
+        continuum(gs.load_model("default"), a[0], b[0], n_steps=3, metric="feature")
+
+
+def test_wheel_radius_for_a_step_distance(model):
+    result = wheel(model, flat(0.4), noise(1), noise(2), n_images=10, step_distance=0.02)
+    images = result["images"]
+    assert np.mean(rms(images, np.roll(images, -1, axis=0))) == pytest.approx(0.02, rel=0.01)
+    further = wheel(model, flat(0.4), noise(1), noise(2), n_images=10, step_distance=0.04)
+    assert further["radius"] > 1.5 * result["radius"]
+    with pytest.raises(InputError, match="not both"):
+        wheel(model, flat(0.4), noise(1), noise(2), n_images=10, step_distance=0.02, radius=1.0)
+    with pytest.raises(InputError, match="ask for less"):
+        wheel(model, flat(0.4), noise(1), noise(2), n_images=10, step_distance=5.0)
+
+
+def test_equal_spacing_between_identical_images_keeps_linear_levels(model):
+    result = continuum(model, flat(0.3), flat(0.3), n_steps=5, spacing="equal")
+    np.testing.assert_allclose(result["morph_levels"], [0, 0.25, 0.5, 0.75, 1])
+
+
+def test_sets_from_before_sources_cannot_be_regenerated(written, model):
+    manifest = json.loads((written / "manifest.json").read_text())
+    for record in manifest["inputs"]:
+        record.pop("given_file")
+    (written / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(Exception, match="cannot be regenerated"):
+        regenerate_set(written, model=model)

@@ -14,10 +14,12 @@ from gaia_stim.cli._stimuli import load, set_options, spacing_options, write
               help="Images around the wheel.")
 @click.option("--radius", type=FiniteFloat(0, min_open=True), default=None,
               help="Radius in latent units [default: half the mean distance from the centre to the --towards images].")
+@click.option("--step-distance", type=FiniteFloat(0, min_open=True), default=None,
+              help="Instead of --radius: choose the radius so neighbouring images are this far apart in --metric (mean).")
 @spacing_options
 @set_options
 @reports_errors
-def wheel(centre, towards, n_images, radius, spacing, metric, options):
+def wheel(centre, towards, n_images, radius, step_distance, spacing, metric, options):
     """A stimulus wheel: N images on a circle in a latent plane around a centre image.
 
     Each image's angle is in stimuli.csv; with --spacing equal the angles are moved so that
@@ -30,5 +32,6 @@ def wheel(centre, towards, n_images, radius, spacing, metric, options):
     from gaia_stim.stimuli.wheels import wheel as make_wheel
 
     model, adjust, movie = load(options)
-    result = make_wheel(model, centre, *towards, n_images=n_images, radius=radius, spacing=spacing, metric=metric)
+    result = make_wheel(model, centre, *towards, n_images=n_images, radius=radius, spacing=spacing, metric=metric,
+                        step_distance=step_distance)
     write(result, model, options, adjust, movie, "wheel")

@@ -585,6 +585,11 @@ def regenerate_set(out_dir, model=None):
     kind = manifest.get("kind")
     if kind not in KINDS:
         raise DataError(f"{out_dir!r} holds a {kind!r} set, which cannot be regenerated (kinds: {', '.join(KINDS)})")
+    if not any("given_file" in record for record in manifest.get("inputs", [])):
+        raise DataError(
+            f"{out_dir!r} was written by a gaia-stim without copies of its source images (format version"
+            f" {manifest.get('format_version')}), so it cannot be regenerated; verify it without --regenerate"
+        )
     loaded = _find_model(manifest, model)
     loaded.name = manifest["model"].get("name", loaded.name)
     sources = []

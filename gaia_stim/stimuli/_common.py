@@ -115,6 +115,8 @@ def equal_steps(levels, render, metric, model=None, closed=False, period=None, t
 
     def invert(knots, distances):
         arc = np.concatenate([[0.0], np.cumsum(distances)])
+        if not arc[-1] > 0:  # all images alike: any spacing is equal; keep the given one
+            return levels
         targets = np.linspace(0.0, arc[-1], n + 1 if closed else n)
         new = np.interp(targets, arc, knots)
         new[0] = levels[0]
