@@ -182,7 +182,8 @@ def write_png(path, array):
 
 @pytest.fixture
 def written(tmp_path, model):
-    a, b = write_png(tmp_path / "a.png", noise(1)), write_png(tmp_path / "b.png", noise(2))
+    # 20 px sources for a 16 px model: the copies as given and as prepared differ
+    a, b = write_png(tmp_path / "a.png", noise(1, size=20)), write_png(tmp_path / "b.png", noise(2, size=20))
     write_set(tmp_path / "set", continuum(model, a, b, n_steps=4), model)
     return tmp_path / "set"
 
@@ -193,6 +194,7 @@ def test_every_path_in_the_table_resolves_relative_to_it(written):
         for path in table[column]:
             assert not os.path.isabs(path) and (written / path).is_file(), (column, path)
     assert (written / table["source_a"][0]).read_bytes() == (written.parent / "a.png").read_bytes()
+    assert np.asarray(Image.open(written / table["prepared_a"][0])).shape == (16, 16)
 
 
 def test_folders_follow_the_umask(tmp_path, model):
@@ -340,8 +342,9 @@ def test_large_grid_sheet_is_subsampled(tmp_path, model):
 
 
 def test_metrics_zero_for_identical_and_known_pixel_value():
-    a, b = flat(0.2)[None], flat(0.5)[None]
-    assert distances(a, b, "pixel")[0] == pytest.approx(0.3)
+    a, b = flat(0.0)[None], flat(0.0)[None].copy()
+    b[0, :8] = 1.0  # half the pixels differ by 1: RMS sqrt(1/2) (a mean absolute difference would be 1/2)
+    assert distances(a, b, "pixel")[0] == pytest.approx(np.sqrt(0.5))
     assert distances(a, a, "ssim")[0] == pytest.approx(0.0, abs=1e-12)
 
 
