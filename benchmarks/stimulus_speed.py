@@ -3,9 +3,10 @@
 1. A SIDE x SIDE grid (default 100 x 100 = 10,000 images) at the default model's 64 px, written
    with ``write_set`` (decoded, written and hashed a batch at a time): images per second, and the
    process's peak resident memory (everything: Python, torch, the model) before and after.
-2. An 11-step continuum, linear and equal spacing (pixel and SSIM), median of --repeats calls of
-   the library function with the model loaded, and the ratio equal / linear measured in the same
-   run (the machine is shared: read ratios, not absolute times).
+2. An 11-step continuum, linear and equal spacing (pixel and SSIM): median of --repeats calls of
+   the library function with the model loaded, and of the whole command (``gaia-stim continuum``
+   in a fresh process, set written), with the ratio equal / linear measured in the same run (the
+   machine is shared: read ratios, not absolute times).
 
     python benchmarks/stimulus_speed.py [--side 100] [--repeats 5] [--record docs/records/stimulus_speed.json]
 """
@@ -15,6 +16,7 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +57,22 @@ def main():
         equal = timed(lambda: continuum(model, *FACES[:2], n_steps=11, spacing="equal", metric=metric))
         rows.append({"measure": f"11-step continuum, equal ({metric}) / linear", "value": round(equal / linear, 2),
                      "unit": "ratio", "detail": f"equal {equal:.2f} s, linear {linear:.2f} s (median of {args.repeats})"})
+
+    command = [os.path.join(os.path.dirname(sys.executable), "gaia-stim"), "continuum", "--from", FACES[0], "--to",
+               FACES[1], "--steps", "11", "--force"]
+    scratch = tempfile.mkdtemp()
+    try:
+        def run(*extra):
+            subprocess.run(command + ["--out", os.path.join(scratch, "set"), *extra], check=True, capture_output=True)
+
+        linear_cli = timed(run)
+        for metric in ("pixel", "ssim"):
+            equal_cli = timed(lambda: run("--spacing", "equal", "--metric", metric))
+            rows.append({"measure": f"gaia-stim continuum --steps 11, equal ({metric}) / linear",
+                         "value": round(equal_cli / linear_cli, 2), "unit": "ratio",
+                         "detail": f"equal {equal_cli:.2f} s, linear {linear_cli:.2f} s (median of {args.repeats})"})
+    finally:
+        shutil.rmtree(scratch)
 
     before = peak_mib()
     scratch = tempfile.mkdtemp()
