@@ -415,3 +415,60 @@ def test_sets_from_before_sources_cannot_be_regenerated(written, model):
     (written / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(Exception, match="cannot be regenerated"):
         regenerate_set(written, model=model)
+
+
+# ------------------------------------------------------------------------------------------
+# the commands pass every option through
+
+
+@pytest.fixture
+def cli_model(monkeypatch, tmp_path):
+    import gaia_stim
+
+    model = SquaringModel()
+    monkeypatch.setattr(gaia_stim, "load_model", lambda name="default", device="cpu": model, raising=False)
+    monkeypatch.chdir(tmp_path)
+    for i in range(4):
+        write_png(tmp_path / f"{i}.png", noise(i))
+    return model
+
+
+def read(folder):
+    return pd.read_csv(os.path.join(folder, "stimuli.csv")), json.loads(open(os.path.join(folder, "manifest.json")).read())
+
+
+def test_continuum_command_options(cli_model):
+    result = CliRunner().invoke(main, ["continuum", "--from", "0.png", "--via", "1.png", "--to", "2.png", "--steps", "5",
+                                       "--range", "-0.5", "2.5", "--spacing", "equal", "--metric", "ssim",
+                                       "--greyscale", "--size", "12", "--mask", "oval", "--background", "0",
+                                       "--movie", "gif", "--out", "c"])
+    assert result.exit_code == 0, result.output
+    table, manifest = read("c")
+    assert table["morph_level"].iloc[0] == -0.5 and table["morph_level"].iloc[-1] == 2.5
+    assert "distance_ssim" in table and {"source_c", "prepared_c"} <= set(table)
+    assert manifest["parameters"]["spacing"] == "equal" and manifest["parameters"]["n_steps"] == 5
+    assert manifest["adjust"]["size"] == 12 and manifest["adjust"]["mask"] == "oval"
+    assert os.path.isfile("c/morph.gif") and "CV" in result.output
+    pixels = np.asarray(Image.open(os.path.join("c", table["image_file"][0])))
+    assert pixels.shape == (12, 12) and pixels[0, 0] == 0
+    assert CliRunner().invoke(main, ["verify", "c"]).exit_code == 0
+
+
+def test_grid_wheel_mean_commands(cli_model):
+    runner = CliRunner()
+    result = runner.invoke(main, ["grid", "--image", "0.png", "--image", "1.png", "--image", "2.png", "--image", "3.png",
+                                  "--rows", "3", "--columns", "2", "--u-range", "0", "2", "--out", "g"])
+    assert result.exit_code == 0, result.output
+    table, manifest = read("g")
+    assert len(table) == 6 and table["u"].max() == 2.0 and manifest["kind"] == "grid"
+    result = runner.invoke(main, ["wheel", "--centre", "0.png", "--towards", "1.png", "2.png", "--n", "6",
+                                  "--radius", "0.5", "--out", "w"])
+    assert result.exit_code == 0, result.output
+    table, manifest = read("w")
+    assert table["angle_deg"].tolist() == pytest.approx([0, 60, 120, 180, 240, 300])
+    assert manifest["parameters"]["radius"] == 0.5
+    result = runner.invoke(main, ["mean", "0.png", "1.png", "2.png", "--out", "m", "--match", "histogram"])
+    assert result.exit_code == 0, result.output
+    assert read("m")[1]["adjust"]["match"] == "histogram"
+    for folder in ("g", "w", "m"):
+        assert runner.invoke(main, ["verify", folder]).exit_code == 0, folder
