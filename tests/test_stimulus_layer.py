@@ -472,3 +472,12 @@ def test_grid_wheel_mean_commands(cli_model):
     assert read("m")[1]["adjust"]["match"] == "histogram"
     for folder in ("g", "w", "m"):
         assert runner.invoke(main, ["verify", folder]).exit_code == 0, folder
+
+
+def test_mp4_when_imageio_ffmpeg_is_installed(tmp_path, model):
+    pytest.importorskip("imageio_ffmpeg")
+    import imageio.v3 as iio
+
+    write_set(tmp_path / "set", continuum(model, flat(0.1), flat(0.9), n_steps=6), model, movie="mp4")
+    assert len(iio.imread(tmp_path / "set" / "morph.mp4", index=None)) == 6
+    assert regenerate_set(tmp_path / "set", model=model) == []
