@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH) -e ".[test,psychopy]"
+	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH) -e ".[test,psychopy,perceptual]"
 	touch $@
 
 install: $(VENV)/.installed

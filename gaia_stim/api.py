@@ -11,10 +11,10 @@ from PIL import Image
 from gaia_stim.errors import InputError, ModelFileError
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.config import ModelConfig
-from gaia_stim.model.data import load_image, prepare_image
+from gaia_stim.io.images import load_image, prepare_image
 from gaia_stim.model.networks import Generator
 from gaia_stim.model.trainer import resolve_device
-from gaia_stim.stimulus_sets import file_sha256
+from gaia_stim.model.atomic import file_sha256
 
 __all__ = ["StimulusModel", "load_model", "default_model_path"]
 
@@ -84,6 +84,12 @@ class StimulusModel:
         self.training = dict(payload.get("training", {}))
         self.preset = str(self.training.get("preset", "custom"))
         self.version = str(payload.get("gaia_stim_version", "unknown"))
+        # The discriminator (for the "feature" metric): in the file itself, or in the training
+        # checkpoint beside it (a run folder holds both).
+        self._discriminator_state = payload.get("discriminator")
+        beside = os.path.join(os.path.dirname(self.path), "checkpoint.pt")
+        self._checkpoint_path = beside if os.path.isfile(beside) else None
+        self._discriminator = None
 
     image_size = property(lambda self: self.config.image_size)
     channels = property(lambda self: self.config.channels)
@@ -96,6 +102,55 @@ class StimulusModel:
             f"StimulusModel({self.name!r}, preset={self.preset!r}, image_size={self.image_size},"
             f" channels={self.channels}, latent_dim={self.latent_dim})"
         )
+
+    @property
+    def has_features(self):
+        """Whether :meth:`features` can run: the discriminator is in the file or in checkpoint.pt beside it."""
+        return self._discriminator_state is not None or self._checkpoint_path is not None
+
+    @torch.no_grad()
+    def features(self, images, batch_size=64):
+        """Images -> the discriminator's encoder features, float32 (N, n_features).
+
+        The content feature map and the style code of D's encoder, flattened and joined: the
+        representation the ``feature`` distance of :mod:`gaia_stim.metrics` compares.
+
+        Raises
+        ------
+        InputError
+            The model file holds no discriminator and no checkpoint.pt lies beside it.
+        """
+        if self._discriminator is None:
+            self._discriminator = self._load_discriminator()
+        batch_size = _check_batch_size(batch_size)
+        pixels, _ = self.prepare(images)
+        features = []
+        for start in range(0, len(pixels), batch_size):
+            x = torch.from_numpy(pixels[start : start + batch_size]).permute(0, 3, 1, 2).to(self.device)
+            content, style = self._discriminator.encode(x)
+            features.append(torch.cat([content.flatten(1), style.flatten(1)], dim=1).float().cpu().numpy())
+        return np.concatenate(features)
+
+    def _load_discriminator(self):
+        from gaia_stim.model.networks import Discriminator
+
+        state = self._discriminator_state
+        if state is None and self._checkpoint_path is not None:
+            state = checkpoints.read_file(self._checkpoint_path, checkpoints.CHECKPOINT_FORMAT)["discriminator"]
+        if state is None:
+            raise InputError(
+                f"{self.path!r} holds only the generator, and no checkpoint.pt lies beside it: the feature"
+                " metric needs the discriminator; give a training run folder, or use another metric"
+            )
+        with torch.device("meta"):
+            discriminator = Discriminator(self.config)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        try:
+            discriminator.load_state_dict(state, assign=True)
+        except RuntimeError as error:
+            raise ModelFileError(f"the discriminator beside {self.path!r} does not match the model: "
+                                 f"{str(error).splitlines()[0]}") from None
+        return discriminator.to(self.device).eval()
 
     def prepare(self, images):
         """Images as paths or arrays -> float32 (N, S, S, C) at the model's size and channels.

@@ -18,10 +18,11 @@ import numpy as np
 
 from gaia_stim.errors import OutputExistsError
 from gaia_stim.model.atomic import atomic_write
-from gaia_stim.output_folders import file_sha256
+from gaia_stim.model.atomic import file_sha256
 from gaia_stim.stimuli.axes import column_name
 from gaia_stim.stimuli.leakage import leakage_plot, leakage_table
-from gaia_stim.stimulus_sets import text_cell, write_stimulus_set
+from gaia_stim.io.sets import write_stimulus_set
+from gaia_stim.io.tables import text_cell
 
 __all__ = ["leakage_paths", "write_attribute_set"]
 

@@ -12,6 +12,7 @@ import os
 import pickle
 import shutil
 import struct
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from gaia_stim.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "faces"
 FACE_A, FACE_B = str(EXAMPLES / "face_00005.png"), str(EXAMPLES / "face_00006.png")
+FACE_C = str(EXAMPLES / "face_00007.png")
 DOCS_TABLE = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 
 
@@ -162,6 +164,15 @@ def truncated_cache(folder):
 def continuum(*extra, a=FACE_A, b=FACE_B):
     return lambda d: ["continuum", "--from", a(d) if callable(a) else a, "--to", b(d) if callable(b) else b,
                       "--steps", "3", "--out", str(d / "out"), *extra]
+
+
+def grid(*images):
+    return lambda d: ["grid", *[arg for image in images for arg in ("--image", image)], "--rows", "2", "--columns", "2",
+                      "--out", str(d / "out")]
+
+
+def wheel():
+    return lambda d: ["wheel", "--centre", FACE_A, "--towards", FACE_B, FACE_C, "--n", "4", "--out", str(d / "out")]
 
 
 def train(*extra, data=None):
@@ -316,8 +327,56 @@ CASES = [
          ("permission denied",), patch=fail_with(errno.EACCES, os, "mkdir")),
     Case("out-disk-full", "the disk fills up while the set is written (simulated)", continuum(), 1,
          ("disk is full",), patch=lambda m: m.setattr(
-             "gaia_stim.stimulus_sets._save_png",
+             "gaia_stim.io.sets.save_png",
              lambda pixels, path: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left", path)))),
+    # --- continuum: spacing, range, low-level control, movies
+    Case("continuum-spacing-unknown", "`--spacing curved`", continuum("--spacing", "curved"), 2, ("--spacing",)),
+    Case("continuum-metric-unknown", "`--metric lpips`", continuum("--metric", "lpips"), 2, ("--metric",)),
+    Case("continuum-metric-feature", "`--metric feature` with a model file that holds no discriminator",
+         continuum("--metric", "feature"), 1, ("discriminator", "--metric")),
+    Case("continuum-nlpd-absent", "`--metric nlpd` without plenoptic installed (simulated)",
+         continuum("--metric", "nlpd"), 1, ("plenoptic", "gaia-stim[perceptual]"),
+         patch=lambda m: (m.setitem(sys.modules, "plenoptic", None), m.setitem(sys.modules, "plenoptic.metric", None))),
+    Case("continuum-range-reversed", "`--range 1 0`", continuum("--range", "1", "0"), 1, ("--range", "LOW < HIGH")),
+    Case("continuum-range-nan", "`--range nan 1`", continuum("--range", "nan", "1"), 2, ("--range", "finite")),
+    Case("continuum-range-one-number", "`--range 1.5` (one number)",
+         lambda d: continuum()(d) + ["--range", "1.5"], 2, ("--range",)),
+    Case("continuum-size-tiny", "`--size 4`", continuum("--size", "4"), 2, ("--size",)),
+    Case("continuum-background-out-of-range", "`--background 2`", continuum("--mask", "circle", "--background", "2"),
+         2, ("--background",)),
+    Case("continuum-match-colour", "`--match luminance` on colour images without `--greyscale`",
+         continuum("--match", "luminance"), 1, ("--greyscale",)),
+    Case("continuum-movie-unknown", "`--movie avi`", continuum("--movie", "avi"), 2, ("--movie",)),
+    Case("continuum-mp4-absent", "`--movie mp4` without imageio-ffmpeg (simulated)", continuum("--movie", "mp4"), 1,
+         ("imageio-ffmpeg", "gif"), patch=lambda m: m.setitem(sys.modules, "imageio_ffmpeg", None)),
+    # --- grid, wheel, mean
+    Case("grid-two-images", "`grid` with 2 images", grid(FACE_A, FACE_B), 1, ("3 images", "4")),
+    Case("grid-one-row", "`grid --rows 1`", lambda d: grid(FACE_A, FACE_B, FACE_C)(d) + ["--rows", "1"], 2, ("--rows",)),
+    Case("grid-huge", "`grid --rows 100000`", lambda d: grid(FACE_A, FACE_B, FACE_C)(d) + ["--rows", "100000"], 2,
+         ("--rows",)),
+    Case("wheel-too-few", "`wheel --n 2`", lambda d: wheel()(d) + ["--n", "2"], 2, ("--n",)),
+    Case("wheel-radius-zero", "`wheel --radius 0`", lambda d: wheel()(d) + ["--radius", "0"], 2, ("--radius",)),
+    Case("wheel-radius-and-step-distance", "`wheel --radius 5 --step-distance 0.05`",
+         lambda d: wheel()(d) + ["--radius", "5", "--step-distance", "0.05"], 1, ("--radius", "--step-distance", "not both")),
+    Case("wheel-step-distance-unreachable", "`wheel --step-distance 10` (further apart than any radius gives)",
+         lambda d: wheel()(d) + ["--step-distance", "10"], 1, ("--step-distance", "ask for less")),
+    Case("wheel-no-plane", "`wheel` whose two images are the centre", lambda d: [
+        "wheel", "--centre", FACE_A, "--towards", FACE_A, FACE_A, "--out", str(d / "out")], 1, ("span a plane",)),
+    Case("mean-one-image", "`mean` of one image", lambda d: ["mean", FACE_A, "--out", str(d / "out")], 1,
+         ("at least 2",)),
+    # --- verify
+    Case("verify-missing", "`verify` a folder that does not exist", lambda d: ["verify", str(d / "nope")], 2,
+         ("does not exist",)),
+    Case("verify-not-a-set", "`verify` a folder that is not a stimulus set",
+         lambda d: (d.joinpath("mine").mkdir(), ["verify", str(d / "mine")])[1], 1, ("manifest.json", "not a gaia-stim")),
+    Case("verify-altered-image", "`verify` a set with one image altered",
+         lambda d: (existing_set(d), Image.new("RGB", (4, 4)).save(sorted((d / "out" / "images").iterdir())[0]),
+                    ["verify", str(d / "out")])[2], 1,
+         ("step_00_morph_0.000.png", "sha256"), must_not_exist=()),
+    Case("verify-regenerate-other-model", "`verify --regenerate --model` another model file",
+         lambda d: (existing_set(d), ["verify", str(d / "out"), "--regenerate", "--model",
+                                      trained_run(d)])[1], 1, ("sha256", "the model file the set was made with"),
+         must_not_exist=()),
     # --- train
     Case("train-data-missing", "`--data` a folder that does not exist",
          train(data=lambda d: str(d / "nope")), 1, ("nope", "does not exist")),

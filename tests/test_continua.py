@@ -114,8 +114,8 @@ def test_good_n_steps(n_steps):
 
 
 def test_unknown_method():
-    with pytest.raises(InputError, match="method"):
-        continuum(FakeModel(), gradient(), gradient(flip=True), method="equal-ssim")
+    with pytest.raises(InputError, match="spacing"):
+        continuum(FakeModel(), gradient(), gradient(flip=True), spacing="equal-ssim")
 
 
 def test_files_are_resized_converted_and_reported(tmp_path):

@@ -13,15 +13,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from gaia_stim import output_folders, stimulus_sets
+from gaia_stim.io import sets as stimulus_sets
+from gaia_stim.model import atomic as output_folders
 from gaia_stim._version import __version__
 from gaia_stim.errors import InputError, OutputExistsError
 from gaia_stim.stimuli import continuum
-from gaia_stim.stimulus_sets import (
+from gaia_stim.io.sets import write_continuum, write_stimulus_set
+from gaia_stim.io.tables import (
     looks_like_non_text,
     text_cell,
-    write_continuum,
-    write_stimulus_set,
 )
 
 HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -84,7 +84,9 @@ def hidden_entries(folder):
 def test_layout_and_file_names(tmp_path, result, model):
     out = tmp_path / "set"
     assert write_continuum(out, result, model) == str(out)
-    assert sorted(os.listdir(out)) == ["contact_sheet.png", "images", "manifest.json", "stimuli.csv"]
+    assert sorted(os.listdir(out)) == ["contact_sheet.png", "images", "manifest.json", "sources", "stimuli.csv"]
+    assert sorted(os.listdir(out / "sources" / "given")) == ["a_face_a.png", "b_007.png"]
+    assert sorted(os.listdir(out / "sources" / "prepared")) == ["a.png", "b.png"]
     names = os.listdir(out / "images")
     expected = [f"step_{step:02d}_morph_{step / 10:.3f}.png" for step in range(11)]
     assert sorted(names) == expected
@@ -121,13 +123,14 @@ def test_grey_images_are_written_as_grey(tmp_path):
     assert np.asarray(image).max() == 128  # 0.5 * 255 = 127.5 rounds to even: 128
 
 
-def test_table_is_ready_for_psychopy(tmp_path, result, model):
+def test_table_is_ready_for_psychopy(tmp_path, result, model, sources):
     write_continuum(tmp_path / "set", result, model)
     path = tmp_path / "set" / "stimuli.csv"
     with open(path, newline="", encoding="utf-8") as handle:
         raw = list(csv.reader(handle))
     header = raw[0]
-    assert header == ["image_file", "step", "morph_level", "source_a", "source_b", "model"]
+    assert header == ["image_file", "step", "morph_level", "distance_pixel", "source_a", "prepared_a", "source_b",
+                      "prepared_b", "model", "mean_luminance", "rms_contrast"]
     assert len(set(header)) == len(header) and all(HEADER.match(name) for name in header)
     assert len(raw) == 12
     assert raw[4][2] == "0.3"  # morph levels are written as short exact decimals
@@ -140,8 +143,14 @@ def test_table_is_ready_for_psychopy(tmp_path, result, model):
         assert all(isinstance(value, str) for value in table[column])
     assert table["step"].tolist() == list(range(11))
     np.testing.assert_allclose(table["morph_level"], np.linspace(0, 1, 11))
-    # Base names with their extension: "007.png" stays text (PsychoPy would read "007" as 7).
-    assert set(table["source_a"]) == {"face_a.png"} and set(table["source_b"]) == {"007.png"}
+    # The set's own copies, relative to the table: a Builder user can show $source_a.
+    assert set(table["source_a"]) == {"sources/given/a_face_a.png"}
+    assert set(table["source_b"]) == {"sources/given/b_007.png"}
+    for column in ("source_a", "source_b"):
+        given = sources[0] if column == "source_a" else sources[1]
+        assert (tmp_path / "set" / table[column][0]).read_bytes() == open(given, "rb").read()
+    for column in ("prepared_a", "prepared_b"):
+        assert np.asarray(Image.open(tmp_path / "set" / table[column][0])).shape == (8, 8, 3)
     assert set(table["model"]) == {"default"}
     for image_file in table["image_file"]:
         assert "\\" not in image_file and not os.path.isabs(image_file)
@@ -202,8 +211,9 @@ def test_array_sources_and_numeric_looking_names(tmp_path, model):
     result = continuum(model, np.ones((8, 8, 3)), str(extensionless), n_steps=2)
     write_continuum(tmp_path / "set", result, model)
     table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
-    assert table["source_a"].tolist() == ["array", "array"]
-    assert table["source_b"].tolist() == ["file_123", "file_123"]
+    assert table["source_a"].tolist() == ["sources/given/a_array.npy"] * 2
+    assert table["source_b"].tolist() == ["sources/given/b_123"] * 2
+    np.testing.assert_array_equal(np.load(tmp_path / "set" / "sources" / "given" / "a_array.npy"), np.ones((8, 8, 3)))
     manifest = json.loads((tmp_path / "set" / "manifest.json").read_text())
     assert manifest["inputs"][0]["source"] == "array"
     assert len(manifest["inputs"][0]["sha256"]) == 64
@@ -282,7 +292,7 @@ def test_general_writer_with_other_columns(tmp_path, model):
         labels=["a", "b", "c", "d"], sheet_columns=2,
     )
     table = pd.read_csv(tmp_path / "grid" / "stimuli.csv")
-    assert table.columns.tolist() == ["image_file", "row", "col", "is_anchor", "label"]
+    assert table.columns.tolist() == ["image_file", "row", "col", "is_anchor", "label", "mean_luminance", "rms_contrast"]
     assert pd.api.types.is_bool_dtype(table["is_anchor"])
     manifest = json.loads((tmp_path / "grid" / "manifest.json").read_text())
     assert manifest["parameters"] == {"seed": 5, "grid": [2, 2]}
@@ -359,7 +369,7 @@ def _fail(*args, **kwargs):
 
 
 def test_failure_midway_leaves_nothing(tmp_path, result, model, monkeypatch):
-    monkeypatch.setattr(stimulus_sets, "_contact_sheet", _fail)
+    monkeypatch.setattr(stimulus_sets, "contact_sheet", _fail)
     with pytest.raises(RuntimeError, match="simulated"):
         write_continuum(tmp_path / "set", result, model)
     assert os.listdir(tmp_path) == []
@@ -370,7 +380,7 @@ def test_failure_midway_with_force_keeps_the_old_set(tmp_path, result, model, mo
     write_continuum(out, result, model)
     before = {name: sha256(out / "images" / name) for name in os.listdir(out / "images")}
     manifest_before = (out / "manifest.json").read_bytes()
-    monkeypatch.setattr(stimulus_sets, "_save_png", _fail)
+    monkeypatch.setattr(stimulus_sets, "save_png", _fail)
     with pytest.raises(RuntimeError, match="simulated"):
         write_continuum(out, result, model, force=True)
     assert {name: sha256(out / "images" / name) for name in os.listdir(out / "images")} == before
@@ -415,7 +425,7 @@ def test_same_inputs_give_identical_files(tmp_path, model, sources):
     files = []
     for root, _, names in os.walk(tmp_path / "one"):
         files += [os.path.relpath(os.path.join(root, name), tmp_path / "one") for name in names]
-    assert len(files) == 7 + 3
+    assert len(files) == 7 + 3 + 4  # images, table, manifest, sheet, 2 sources as given and as prepared
     for name in files:
         if name != "manifest.json":
             assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name

@@ -17,6 +17,10 @@ from gaia_stim.cli.trials import trials
 from gaia_stim.cli.analyze import analyze
 from gaia_stim.cli.attribute import attribute
 from gaia_stim.cli.axes import axes
+from gaia_stim.cli.grid import grid
+from gaia_stim.cli.mean import mean
+from gaia_stim.cli.verify import verify
+from gaia_stim.cli.wheel import wheel
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,3 +43,7 @@ main.add_command(trials)
 main.add_command(analyze)
 main.add_command(axes)
 main.add_command(attribute)
+main.add_command(grid)
+main.add_command(wheel)
+main.add_command(mean)
+main.add_command(verify)

@@ -19,7 +19,9 @@ from gaia_stim._version import __version__
 from gaia_stim.designs.orders import design_trials
 from gaia_stim.errors import DataError, InputError, OutputExistsError
 from gaia_stim.model.atomic import atomic_write
-from gaia_stim.stimulus_sets import MANIFEST_FILE, TABLE_FILE, file_sha256, psychopy_table_bytes
+from gaia_stim.io.sets import MANIFEST_FILE, TABLE_FILE
+from gaia_stim.io.tables import psychopy_table_bytes
+from gaia_stim.model.atomic import file_sha256
 
 __all__ = ["read_continuum", "make_trials", "write_trials", "sidecar_path"]
 

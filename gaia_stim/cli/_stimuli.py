@@ -1,0 +1,91 @@
+"""Options every stimulus command shares: the model, the output folder, spacing, low-level control."""
+
+import functools
+
+import click
+
+from gaia_stim.cli._common import FiniteFloat, echo
+
+SPACING = click.Choice(["linear", "equal"])
+METRIC = click.Choice(["pixel", "ssim", "nlpd", "feature"])
+
+
+def spacing_options(command):
+    """--spacing and --metric."""
+    command = click.option(
+        "--metric", default="pixel", show_default=True, type=METRIC,
+        help="Image distance recorded for every step and equalised by --spacing equal (nlpd needs"
+             " gaia-stim[perceptual]; feature needs a run folder whose checkpoint holds the discriminator).",
+    )(command)
+    return click.option(
+        "--spacing", default="linear", show_default=True, type=SPACING,
+        help="linear: equal steps in latent space; equal: equal distances between neighbouring images in --metric.",
+    )(command)
+
+
+def set_options(command):
+    """--model, --out, --force, --device, low-level control and --movie; passed on as ``options``."""
+
+    @click.option("--model", "model_name", default="default", show_default=True,
+                  help="'default' (the shipped model), or a run folder or model file from 'gaia-stim train'.")
+    @click.option("--out", "out_dir", default=None, type=click.Path(), help="Folder to write the stimulus set to.")
+    @click.option("--force", is_flag=True, help="Replace the --out folder if it holds a stimulus set.")
+    @click.option("--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
+                  help="Where the model runs.")
+    @click.option("--greyscale", is_flag=True, help="Write grey images (BT.601 luminance).")
+    @click.option("--size", type=click.IntRange(8, 4096), default=None,
+                  help="Final width and height in pixels (Lanczos resampling).")
+    @click.option("--match", type=click.Choice(["luminance", "histogram"]), default=None,
+                  help="Equalise mean luminance and RMS contrast, or histograms, across the set (grey images).")
+    @click.option("--mask", type=click.Choice(["circle", "oval", "raised-cosine"]), default=None,
+                  help="Show each image through a mask on the --background grey.")
+    @click.option("--background", type=FiniteFloat(0, 1), default=0.5, show_default=True,
+                  help="Grey outside the mask, 0 (black) to 1 (white).")
+    @click.option("--movie", type=click.Choice(["gif", "mp4"]), default=None,
+                  help="Also write the images in order as morph.gif or morph.mp4.")
+    @functools.wraps(command)
+    def wrapper(*args, model_name, out_dir, force, device, greyscale, size, match, mask, background, movie, **kwargs):
+        options = dict(model_name=model_name, out_dir=out_dir, force=force, device=device, greyscale=greyscale,
+                       size=size, match=match, mask=mask, background=background, movie=movie)
+        return command(*args, options=options, **kwargs)
+
+    return wrapper
+
+
+def load(options):
+    """The model, and the Adjustment and movie format checked before any work is done."""
+    import gaia_stim
+    from gaia_stim.io.movies import check_movie
+    from gaia_stim.lowlevel import Adjustment
+
+    adjust = None
+    if options["greyscale"] or options["size"] or options["match"] or options["mask"]:
+        adjust = Adjustment(options["greyscale"], options["size"], options["match"], options["mask"],
+                            options["background"])
+    movie = check_movie(options["movie"])
+    return gaia_stim.load_model(options["model_name"], device=options["device"]), adjust, movie
+
+
+def write(result, model, options, adjust, movie, default_out):
+    """Write ``result`` and report what was written."""
+    from gaia_stim.io.sets import write_set
+
+    out_dir = options["out_dir"] or default_out
+    write_set(out_dir, result, model, force=options["force"], adjust=adjust, movie=movie)
+    n_images = len(result["rows"])
+    echo(f"wrote {n_images} images, stimuli.csv, manifest.json and contact_sheet.png to {out_dir}")
+    details = [f"{model.image_size}x{model.image_size}x{model.channels}"]
+    if getattr(model, "preset", None):
+        details.insert(0, f"preset {model.preset}")
+    if getattr(model, "file_sha256", None):
+        details.append(f"sha256 {model.file_sha256[:12]}")
+    echo(f"model: {model.name} ({', '.join(details)})")
+    summary = result.get("summary") or {}
+    if "step_distance_cv" in summary:
+        echo(f"step distances ({summary['step_distance_metric']}): mean {summary['step_distance_mean']:.4g},"
+             f" CV {100 * summary['step_distance_cv']:.2f} %")
+    for source in result["sources"]:
+        from gaia_stim.io.sets import source_name
+
+        name = source_name(source["source"])
+        echo(f"{name}: {', '.join(source['changes'])}" if source["changes"] else f"{name}: used as is")

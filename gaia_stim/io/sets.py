@@ -1,0 +1,618 @@
+"""Stimulus sets on disk: the one writer for every kind of stimulus, and the check that a set is intact.
+
+A stimulus set is one self-contained folder (DESIGN.md section 5)::
+
+    my_set/
+        images/...png                 one 8-bit PNG per stimulus
+        sources/given/a_face.png      each source image as given (an array: a_array.npy)
+        sources/prepared/a.png        each source as prepared for the model (size, channels)
+        stimuli.csv                   one row per image; every path in it is relative to it
+        manifest.json                 versions, model sha256, every parameter, every file's sha256
+        contact_sheet.png             a labelled overview
+        morph.gif                     (optional) the images as a movie
+
+The folder is built in a hidden temporary sibling and renamed into place
+(:mod:`gaia_stim.model.atomic`), so it never exists half-written. Images are streamed: a set
+given as latents is decoded, adjusted and written a batch at a time, so a 10,000-image grid
+never sits in memory. Given the same inputs every file but the manifest (its ``created_utc``
+and ``environment``) is byte-identical; :func:`regenerate_set` checks exactly that.
+
+:func:`write_set` writes a result of any :mod:`gaia_stim.stimuli` function;
+:func:`write_stimulus_set` is the lower-level writer for images and rows made by other code.
+"""
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+from datetime import datetime, timezone
+
+import numpy as np
+from PIL import Image
+
+from gaia_stim._version import __version__
+from gaia_stim.errors import DataError, InputError, ModelFileError
+from gaia_stim.io.images import array_sha256, luminance, save_png, to_uint8
+from gaia_stim.io.sheets import contact_sheet, sheet_layout
+from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
+from gaia_stim.model.atomic import (
+    MANIFEST_FILE,
+    commit_folder,
+    discard_folder,
+    file_sha256,
+    manifest_files,
+    staging_folder,
+)
+
+__all__ = [
+    "TABLE_FILE",
+    "MANIFEST_FILE",
+    "CONTACT_SHEET_FILE",
+    "IMAGE_FOLDER",
+    "SOURCE_FOLDER",
+    "FORMAT_NAME",
+    "LatentImages",
+    "write_stimulus_set",
+    "write_set",
+    "write_continuum",
+    "verify_set",
+    "regenerate_set",
+]
+
+logger = logging.getLogger(__name__)
+
+TABLE_FILE = "stimuli.csv"
+CONTACT_SHEET_FILE = "contact_sheet.png"
+IMAGE_FOLDER = "images"
+SOURCE_FOLDER = "sources"
+FORMAT_NAME = "gaia-stim stimulus set"
+FORMAT_VERSION = 2
+_WHAT = "gaia-stim stimulus set"
+_RESERVED_FILES = {TABLE_FILE, MANIFEST_FILE, CONTACT_SHEET_FILE}
+_BATCH = 256
+# Manifest entries that legitimately differ between two writes of the same set.
+_UNSTABLE = ("created_utc", "environment")
+
+
+class LatentImages:
+    """Images that are decoded when written, a batch at a time: ``model.decode(latents[i:i+batch])``."""
+
+    def __init__(self, model, latents, batch_size=_BATCH):
+        self.model, self.latents, self.batch_size = model, np.asarray(latents, dtype=np.float32), batch_size
+
+    def __len__(self):
+        return len(self.latents)
+
+    def batches(self):
+        for start in range(0, len(self.latents), self.batch_size):
+            yield np.asarray(self.model.decode(self.latents[start : start + self.batch_size]), dtype=np.float32)
+
+
+def _batches(images):
+    if isinstance(images, LatentImages):
+        yield from images.batches()
+        return
+    for start in range(0, len(images), _BATCH):
+        yield images[start : start + _BATCH]
+
+
+# --------------------------------------------------------------------------------------------
+# checks and records
+
+
+def _check_image_file(name):
+    if not isinstance(name, str) or not name:
+        raise InputError(f"image_file must be a non-empty relative path; got {name!r}")
+    parts = name.split("/")
+    if (
+        "\\" in name
+        or name.startswith("/")
+        or re.match(r"^[A-Za-z]:", name)
+        or any(part in ("", ".", "..") for part in parts)
+        or not name.lower().endswith(".png")
+    ):
+        raise InputError(
+            f"image_file {name!r} must be a relative path with forward slashes, inside the set,"
+            " ending in .png (e.g. 'images/step_00.png')"
+        )
+    if name in _RESERVED_FILES or parts[0] == SOURCE_FOLDER:
+        raise InputError(f"image_file {name!r} clashes with the set's own files")
+
+
+def _environment():
+    environment = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pillow": Image.__version__,
+        "platform": platform.platform(terse=True),
+    }
+    torch = sys.modules.get("torch")  # only if already imported: importing torch takes seconds
+    if torch is not None:
+        environment["torch"] = getattr(torch, "__version__", "unknown")
+    return environment
+
+
+def _model_record(model):
+    record = {}
+    for key, attribute in [
+        ("name", "name"),
+        ("file_sha256", "file_sha256"),
+        ("path", "path"),
+        ("preset", "preset"),
+        ("trained_with_gaia_stim", "version"),
+        ("image_size", "image_size"),
+        ("channels", "channels"),
+        ("latent_dim", "latent_dim"),
+        ("device", "device"),
+    ]:
+        value = getattr(model, attribute, None)
+        record[key] = value if value is None or isinstance(value, (int, float, str)) else str(value)
+    return record
+
+
+def _json_default(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _safe_name(name):
+    """A file name kept readable and portable: letters, digits, '.', '-' and '_' only."""
+    text = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text) or "image"
+
+
+def source_name(source):
+    """The name a source is shown by: the file's base name, or ``"array"``."""
+    if isinstance(source, str) and source == "array":
+        return "array"
+    return os.path.basename(os.fspath(source)).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _source_files(source):
+    """(given file, prepared file) of one source record, relative to the set."""
+    role = source["role"]
+    if isinstance(source["given"], (str, os.PathLike)):
+        given = f"{role}_{_safe_name(os.path.basename(os.fspath(source['source'])))}"
+    else:
+        given = f"{role}_array.npy"
+    return f"{SOURCE_FOLDER}/given/{given}", f"{SOURCE_FOLDER}/prepared/{role}.png"
+
+
+def _write_sources(temporary, sources):
+    records = []
+    for source in sources:
+        given_file, prepared_file = _source_files(source)
+        given_path = os.path.join(temporary, *given_file.split("/"))
+        prepared_path = os.path.join(temporary, *prepared_file.split("/"))
+        os.makedirs(os.path.dirname(given_path), exist_ok=True)
+        os.makedirs(os.path.dirname(prepared_path), exist_ok=True)
+        if isinstance(source["given"], (str, os.PathLike)):
+            shutil.copyfile(source["given"], given_path)
+        else:
+            np.save(given_path, np.asarray(source["given"]), allow_pickle=False)
+        save_png(to_uint8(np.asarray(source["prepared"])[None])[0], prepared_path)
+        records.append(
+            {
+                "role": source["role"],
+                "source": os.fspath(source["source"]),
+                "sha256": source["sha256"],
+                "changes": list(source["changes"]),
+                "given_file": given_file,
+                "prepared_file": prepared_file,
+            }
+        )
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# writers
+
+
+def write_stimulus_set(
+    out_dir,
+    images,
+    rows,
+    parameters,
+    model,
+    *,
+    force=False,
+    kind="stimulus set",
+    inputs=(),
+    labels=None,
+    sheet_columns=None,
+    sheet_title=None,
+    sources=(),
+    adjust=None,
+    movie=None,
+    summary=None,
+):
+    """Write images, ``stimuli.csv``, ``manifest.json``, ``contact_sheet.png`` (and sources) as one folder.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        The folder to create. Its parent is created if missing.
+    images : ndarray of shape (n_images, H, W, C), C in {1, 3}, or LatentImages
+        uint8, or float in [0, 1] (rounded to 8 bits); :class:`LatentImages` are decoded a batch at
+        a time while they are written.
+    rows : list of dict
+        One dict per image, all with the same keys in the same order; these are the CSV columns.
+        ``row["image_file"]`` is where that image is written: a relative path with forward
+        slashes ending in ``.png`` (e.g. ``"images/step_00.png"``). Cells are int, float, bool or
+        str; text must not look like a number (see :func:`gaia_stim.io.tables.text_cell`). The
+        writer adds ``mean_luminance`` and ``rms_contrast`` of each written image.
+    parameters : dict
+        Every parameter that produced the images (and the seed, if any); stored in the manifest.
+    model : object
+        The model used; its ``name``, ``file_sha256``, ``path``, ``preset``, ``version``,
+        ``image_size``, ``channels``, ``latent_dim`` go into the manifest.
+    force : bool, default=False
+        Replace an existing stimulus set at ``out_dir`` (only once the new one is complete).
+    kind : str, default="stimulus set"
+        What the set is, e.g. ``"continuum"``; :func:`regenerate_set` rebuilds the kinds of
+        :data:`gaia_stim.stimuli.KINDS`.
+    inputs : sequence of dict, default=()
+        Records of input images not given as ``sources``.
+    labels : list of str, optional
+        Contact-sheet label per image; defaults to the image file names.
+    sheet_columns : int, optional
+        Images per contact-sheet row (a grid's columns); by default at most 11, rows balanced.
+    sheet_title : str, optional
+        A line above the contact sheet.
+    sources : sequence of dict, default=()
+        Source images (``role``, ``source``, ``given`` path or array, ``prepared`` pixels,
+        ``sha256``, ``changes``), copied into ``sources/``.
+    adjust : gaia_stim.lowlevel.Adjustment, optional
+        Low-level control applied to every image before it is written.
+    movie : {"gif", "mp4"}, optional
+        Also write the images, in order, as ``morph.gif`` or ``morph.mp4``.
+    summary : dict, optional
+        Figures about the set (e.g. the step-distance CV) for the manifest.
+
+    Returns
+    -------
+    str
+        ``out_dir``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out_dir`` exists and ``force`` is False, or it exists but is not a stimulus set.
+    InputError
+        Rows and images disagree in number, or a row breaks the PsychoPy table rules.
+    """
+    n_images = len(images)
+    rows = [dict(row) for row in rows]
+    if len(rows) != n_images:
+        raise InputError(f"got {n_images} images but {len(rows)} rows; give one row per image")
+    for row in rows:
+        row.setdefault("mean_luminance", 0.0)
+        row.setdefault("rms_contrast", 0.0)
+    check_table(rows, required=("image_file",))  # refuse bad rows before any work is done
+    image_files = [row["image_file"] for row in rows]
+    for name in image_files:
+        _check_image_file(name)
+    if len(set(image_files)) != len(image_files):
+        raise InputError("image_file names must be unique")
+    if labels is None:
+        labels = [name.rsplit("/", 1)[-1] for name in image_files]
+    if len(labels) != n_images:
+        raise InputError(f"got {n_images} images but {len(labels)} labels")
+    sheet_indices, sheet_columns = sheet_layout(n_images, sheet_columns)
+    shown = {index: position for position, index in enumerate(sheet_indices)}
+
+    given_out_dir = out_dir
+    out_dir, temporary = staging_folder(out_dir, force, FORMAT_NAME, _WHAT)
+    try:
+        source_records = _write_sources(temporary, sources)
+        if adjust is not None:
+            adjust = adjust.fitted(_batches(images))
+        image_records, tiles, frames, shape, index = [], [None] * len(sheet_indices), [], None, 0
+        for batch in _batches(images):
+            pixels = to_uint8(batch)
+            if adjust is not None:
+                pixels = adjust.apply(pixels)
+            shape = pixels.shape[1:]
+            grey = luminance(pixels) / 255.0  # (B, H, W)
+            for one, lum in zip(pixels, grey):
+                path = os.path.join(temporary, *image_files[index].split("/"))
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                save_png(one, path)
+                image_records.append({"file": image_files[index], "sha256": file_sha256(path)})
+                rows[index]["mean_luminance"] = float(lum.mean())
+                rows[index]["rms_contrast"] = float(lum.std())
+                if index in shown:
+                    tiles[shown[index]] = one
+                if movie is not None:
+                    frames.append(one)
+                index += 1
+        columns, kinds = check_table(rows, required=("image_file",))
+        table = table_bytes(rows, columns, kinds)
+        with open(os.path.join(temporary, TABLE_FILE), "wb") as handle:
+            handle.write(table)
+
+        sheet = contact_sheet(np.stack(tiles), [labels[i] for i in sheet_indices], sheet_columns, sheet_title)
+        sheet_path = os.path.join(temporary, CONTACT_SHEET_FILE)
+        sheet.save(sheet_path, format="PNG")
+        other_files = [{"file": record[key], "sha256": file_sha256(os.path.join(temporary, record[key]))}
+                       for record in source_records for key in ("given_file", "prepared_file")]
+        if movie is not None:
+            from gaia_stim.io.movies import write_movie
+
+            movie_file = write_movie(temporary, frames, movie)
+            other_files.append({"file": movie_file, "sha256": file_sha256(os.path.join(temporary, movie_file))})
+
+        table_sha256 = hashlib.sha256(table).hexdigest()
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
+            "gaia_stim_version": __version__,
+            "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "model": _model_record(model),
+            "parameters": parameters,
+            "adjust": None if adjust is None else adjust.record(),
+            "movie": movie,
+            "summary": summary or {},
+            "inputs": source_records + list(inputs),
+            "n_images": n_images,
+            "image_shape": list(shape),
+            "image_encoding": "8-bit PNG, model output in [0, 1] times 255, rounded",
+            "table": {"file": TABLE_FILE, "sha256": table_sha256,
+                      "columns": {name: kinds[name].__name__ for name in columns}},
+            "contact_sheet": {"file": CONTACT_SHEET_FILE, "sha256": file_sha256(sheet_path)},
+            "images": image_records,
+            # every file of the set but this manifest: what --force may replace, and what verify checks
+            "files": image_records + other_files
+            + [{"file": TABLE_FILE, "sha256": table_sha256},
+               {"file": CONTACT_SHEET_FILE, "sha256": file_sha256(sheet_path)}],
+            "environment": _environment(),
+        }
+        with open(os.path.join(temporary, MANIFEST_FILE), "w", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=2, default=_json_default, allow_nan=False)
+            handle.write("\n")
+
+        commit_folder(temporary, out_dir, force, FORMAT_NAME, _WHAT)
+    except BaseException:
+        discard_folder(temporary)
+        raise
+    logger.info("wrote %d images to %s", n_images, out_dir)
+    return os.fspath(given_out_dir)
+
+
+def write_set(out_dir, result, model, force=False, adjust=None, movie=None):
+    """Write a result of any :mod:`gaia_stim.stimuli` function as a stimulus set.
+
+    The table's columns: ``image_file``, the result's own columns (e.g. ``step``,
+    ``morph_level``, ``distance_pixel``), ``source_<role>`` and ``prepared_<role>`` (the set's
+    copies of each source image, as given and as prepared), ``model``, ``mean_luminance`` and
+    ``rms_contrast``.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+    result : dict
+        As returned by :func:`gaia_stim.stimuli.continuum`, ``grid``, ``wheel`` or ``mean_image``.
+    model : object
+        The model that made ``result``.
+    force : bool, default=False
+        Replace an existing stimulus set.
+    adjust : gaia_stim.lowlevel.Adjustment, optional
+        Low-level control (luminance, contrast, histogram, mask, greyscale, size).
+    movie : {"gif", "mp4"}, optional
+        Also write the images as a movie, in table order.
+
+    Returns
+    -------
+    str
+        ``out_dir``.
+    """
+    sources = result["sources"]
+    source_columns = {}
+    for source in sources:
+        given_file, prepared_file = _source_files(source)
+        source_columns[f"source_{source['role']}"] = given_file
+        source_columns[f"prepared_{source['role']}"] = prepared_file
+    model_name = text_cell(getattr(model, "name", "unknown"), prefix="model_")
+    rows = []
+    for name, row in zip(result["file_names"], result["rows"]):
+        rows.append({"image_file": f"{IMAGE_FOLDER}/{name}", **row, **source_columns, "model": model_name})
+    names = ", ".join(f"{source['role']} = {source_name(source['source'])}" for source in sources)
+    title = f"{result['caption']}; {names}; model {getattr(model, 'name', 'unknown')}"
+    images = result["images"] if result.get("images") is not None else LatentImages(model, result["latents"])
+    return write_stimulus_set(
+        out_dir,
+        images,
+        rows,
+        result["parameters"],
+        model,
+        force=force,
+        kind=result["kind"],
+        labels=result["labels"],
+        sheet_columns=result.get("sheet_columns"),
+        sheet_title=title,
+        sources=sources,
+        adjust=adjust,
+        movie=movie,
+        summary=result.get("summary"),
+    )
+
+
+write_continuum = write_set  # the name earlier versions used for continua
+
+
+# --------------------------------------------------------------------------------------------
+# verify and regenerate
+
+
+def _read_manifest(out_dir):
+    path = os.path.join(os.fspath(out_dir), MANIFEST_FILE)
+    if not os.path.isdir(out_dir):
+        raise DataError(f"{os.fspath(out_dir)!r} is not a folder; give a stimulus set folder")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            manifest = json.load(stream)
+    except FileNotFoundError:
+        raise DataError(f"{path!r} is missing: {os.fspath(out_dir)!r} is not a gaia-stim stimulus set") from None
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path!r} cannot be read ({error}); the set is damaged") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise DataError(f"{path!r} is not the manifest of a gaia-stim stimulus set")
+    return manifest
+
+
+def _same_number(text, value):
+    try:
+        return abs(float(text) - value) <= 1e-9
+    except ValueError:
+        return False
+
+
+def verify_set(out_dir):
+    """Check a stimulus set against its manifest; returns a list of problems (empty: intact).
+
+    Every file the manifest lists must exist with its sha256, the folder must hold nothing else,
+    every path in ``stimuli.csv`` must resolve inside the set, the table's image files must be
+    the manifest's images, and each row's ``mean_luminance`` and ``rms_contrast`` must be those
+    of its image.
+
+    Raises
+    ------
+    DataError
+        The folder or its manifest is missing or unreadable.
+    """
+    out_dir = os.fspath(out_dir)
+    manifest = _read_manifest(out_dir)
+    listed = manifest_files(manifest)
+    problems = []
+    for name, sha256 in listed.items():
+        path = os.path.join(out_dir, *name.split("/"))
+        if not os.path.isfile(path):
+            problems.append(f"{name}: missing")
+        elif file_sha256(path) != sha256:
+            problems.append(f"{name}: its sha256 differs from the manifest's (the file was changed)")
+    for root, _, files in os.walk(out_dir):
+        for file in files:
+            relative = os.path.relpath(os.path.join(root, file), out_dir).replace(os.sep, "/")
+            if relative != MANIFEST_FILE and relative not in listed:
+                problems.append(f"{relative}: not part of the set (the manifest does not list it)")
+    table_path = os.path.join(out_dir, TABLE_FILE)
+    if not os.path.isfile(table_path):
+        return problems
+    try:
+        header, table_rows = read_table(table_path)
+    except (OSError, UnicodeError, ValueError) as error:
+        return problems + [f"{TABLE_FILE}: cannot be read ({error})"]
+    if header != list(manifest.get("table", {}).get("columns", {})):
+        problems.append(f"{TABLE_FILE}: its columns differ from the manifest's")
+        return problems
+    image_files = [record.get("file") for record in manifest.get("images", [])]
+    column = {name: position for position, name in enumerate(header)}
+    if [row[column["image_file"]] if len(row) == len(header) else None for row in table_rows] != image_files:
+        problems.append(f"{TABLE_FILE}: its image_file column is not the manifest's list of images")
+        return problems
+    path_columns = [name for name in header if name == "image_file" or name.startswith(("source_", "prepared_"))]
+    for number, row in enumerate(table_rows, start=2):
+        for name in path_columns:
+            target = row[column[name]]
+            if os.path.isabs(target) or ".." in target.split("/") or not os.path.isfile(os.path.join(out_dir, target)):
+                problems.append(f"{TABLE_FILE} line {number}: {name} {target!r} does not resolve inside the set")
+        if "mean_luminance" in column and not problems:
+            pixels = np.asarray(Image.open(os.path.join(out_dir, row[column["image_file"]])))
+            grey = luminance(pixels[..., None] if pixels.ndim == 2 else pixels) / 255.0
+            if not (_same_number(row[column["mean_luminance"]], float(grey.mean()))
+                    and _same_number(row[column["rms_contrast"]], float(grey.std()))):
+                problems.append(f"{TABLE_FILE} line {number}: mean_luminance or rms_contrast is not that of"
+                                f" {row[column['image_file']]}")
+    return problems
+
+
+def _find_model(manifest, model):
+    """The model whose file's sha256 the manifest records: ``model`` if given, else a known path."""
+    from gaia_stim.api import default_model_path, load_model
+
+    wanted = manifest.get("model", {}).get("file_sha256")
+    if model is not None:
+        loaded = model if hasattr(model, "decode") else load_model(model)
+        if loaded.file_sha256 != wanted:
+            raise ModelFileError(
+                f"model {getattr(loaded, 'path', model)!r} has sha256 {loaded.file_sha256[:12]}..., but the set was"
+                f" made with {str(wanted)[:12]}...; give the model file the set was made with"
+            )
+        return loaded
+    candidates = [default_model_path(), manifest.get("model", {}).get("path")]
+    for path in candidates:
+        if isinstance(path, str) and os.path.isfile(path) and file_sha256(path) == wanted:
+            return load_model(path)
+    raise ModelFileError(
+        f"no model file with sha256 {str(wanted)[:12]}... found (looked at {', '.join(map(str, filter(None, candidates)))});"
+        " pass --model PATH to the model the set was made with"
+    )
+
+
+def regenerate_set(out_dir, model=None):
+    """Rebuild a set from its manifest and its own copies of the sources; returns the differences.
+
+    The model is ``model`` (a loaded model or a path) or, if None, the shipped model or the path
+    the manifest records, whichever has the recorded sha256. Every file but the manifest must be
+    byte-identical, and the manifest identical but for its time stamp and environment.
+
+    Raises
+    ------
+    DataError
+        The set's manifest is unreadable, or its kind cannot be regenerated.
+    ModelFileError
+        No model file with the recorded sha256 was found.
+    """
+    from gaia_stim import lowlevel
+    from gaia_stim.stimuli import KINDS
+
+    out_dir = os.fspath(out_dir)
+    manifest = _read_manifest(out_dir)
+    kind = manifest.get("kind")
+    if kind not in KINDS:
+        raise DataError(f"{out_dir!r} holds a {kind!r} set, which cannot be regenerated (kinds: {', '.join(KINDS)})")
+    if not any("given_file" in record for record in manifest.get("inputs", [])):
+        raise DataError(
+            f"{out_dir!r} was written by a gaia-stim without copies of its source images (format version"
+            f" {manifest.get('format_version')}), so it cannot be regenerated; verify it without --regenerate"
+        )
+    loaded = _find_model(manifest, model)
+    loaded.name = manifest["model"].get("name", loaded.name)
+    sources = []
+    for record in manifest.get("inputs", []):
+        if "given_file" not in record:
+            continue
+        path = os.path.join(out_dir, *record["given_file"].split("/"))
+        sources.append(np.load(path, allow_pickle=False) if path.endswith(".npy") else path)
+    result = importlib.import_module(KINDS[kind]).from_parameters(loaded, sources, manifest["parameters"])
+    for source, record in zip(result["sources"], manifest["inputs"]):
+        source["source"] = record["source"]  # shown by the name the user gave
+    result["parameters"] = manifest["parameters"]
+    adjust = lowlevel.Adjustment.from_record(manifest.get("adjust"))
+    with tempfile.TemporaryDirectory() as scratch:
+        again = os.path.join(scratch, "set")
+        write_set(again, result, loaded, adjust=adjust, movie=manifest.get("movie"))
+        new_manifest = _read_manifest(again)
+        differences = []
+        old_files, new_files = manifest_files(manifest), manifest_files(new_manifest)
+        for name in sorted(set(old_files) | set(new_files)):
+            if old_files.get(name) != new_files.get(name):
+                differences.append(f"{name}: regenerated bytes differ from the set's")
+        for key in sorted(set(manifest) | set(new_manifest)):
+            if key not in _UNSTABLE and key not in ("inputs", "model") and manifest.get(key) != new_manifest.get(key):
+                differences.append(f"{MANIFEST_FILE}: {key!r} differs")
+    return differences

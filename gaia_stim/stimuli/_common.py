@@ -1,0 +1,162 @@
+"""What every kind of stimulus shares: preparing sources, checking counts, equal-distance steps."""
+
+import math
+import numbers
+import os
+
+import numpy as np
+from PIL import Image
+
+from gaia_stim.errors import InputError
+from gaia_stim.io.images import array_sha256, load_image, prepare_image
+from gaia_stim.metrics import coefficient_of_variation, step_distances
+from gaia_stim.model.atomic import file_sha256
+
+__all__ = ["ROLES", "prepare_sources", "encode_sources", "check_count", "check_range", "equal_steps", "decode"]
+
+ROLES = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _prepare(source, model, role):
+    """One source -> its record: role, source, given, prepared pixels, sha256, changes."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        prepared = load_image(path, model.image_size, model.channels)
+        given, name, sha256 = path, path, file_sha256(path)
+    else:
+        if isinstance(source, Image.Image):  # a palette image's array would be its indices
+            array = np.asarray(source)
+            prepared = prepare_image(source, model.image_size, model.channels)
+        else:
+            try:
+                array = np.asarray(source)
+            except (TypeError, ValueError) as error:
+                raise InputError(f"image_{role} must be a path or an image array; got {type(source).__name__}") from error
+            if array.dtype == object:
+                raise InputError(f"image_{role} must be a path or an image array; got {type(source).__name__}")
+            prepared = prepare_image(array, model.image_size, model.channels)
+        given, name, sha256 = array, "array", array_sha256(array)
+    return {"role": role, "source": name, "given": given, "prepared": prepared.pixels.astype(np.float32),
+            "sha256": sha256, "changes": list(prepared.changes)}
+
+
+def prepare_sources(model, images, minimum, what):
+    """Prepare ``images`` (paths or arrays) for ``model``; at least ``minimum`` of them."""
+    images = list(images)
+    if len(images) < minimum:
+        raise InputError(f"{what} needs at least {minimum} images; got {len(images)}")
+    if len(images) > len(ROLES):
+        raise InputError(f"{what} takes at most {len(ROLES)} images; got {len(images)}")
+    return [_prepare(image, model, role) for image, role in zip(images, ROLES)]
+
+
+def encode_sources(model, sources):
+    """The sources' latent codes, float64 (K, latent_dim)."""
+    pixels = np.stack([source["prepared"] for source in sources])
+    codes = np.asarray(model.encode(pixels), dtype=np.float32)
+    if codes.ndim != 2 or codes.shape[0] != len(sources):
+        raise ValueError(f"model.encode returned shape {codes.shape} for {len(sources)} images")
+    return codes.astype(np.float64)
+
+
+def decode(model, latents):
+    """Decode float64 latents (as float32) and check the shape the model returns."""
+    latents = np.asarray(latents, dtype=np.float32)
+    images = np.asarray(model.decode(latents), dtype=np.float32)
+    expected = (len(latents), model.image_size, model.image_size, model.channels)
+    if images.shape != expected:
+        raise ValueError(f"model.decode returned shape {images.shape}; expected {expected}")
+    return latents, images
+
+
+def check_count(value, name, minimum=2, example=""):
+    """A whole number >= ``minimum``, or InputError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be a whole number, {minimum} or more; got {value!r}{example}")
+    return int(value)
+
+
+def check_range(level_range, name="--range"):
+    """Two finite numbers, low < high."""
+    try:
+        low, high = (float(value) for value in level_range)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be two numbers LOW HIGH, e.g. -0.5 1.5; got {level_range!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
+        raise InputError(f"{name} must be two finite numbers with LOW < HIGH, e.g. -0.5 1.5; got {low} {high}")
+    return low, high
+
+
+def equal_steps(levels, render, metric, model=None, closed=False, period=None, tolerance=0.005, rounds=8):
+    """Move ``levels`` so that consecutive rendered images are equally far apart in ``metric``.
+
+    The path is sampled at twice the number of levels, its arc length is integrated from
+    the distances between neighbouring samples, and inverted (piecewise linear) for equal
+    steps; then each step's width is refined on its own distance, ``width * (mean / distance) **
+    (1 / exponent)``, the exponent measured from the previous round, until the coefficient of variation is below ``tolerance`` or ``rounds`` are done. The first
+    level (and on an open path the last) stays where it is.
+
+    Parameters
+    ----------
+    levels : ndarray of shape (n,), increasing
+        Initial levels; an open path runs from ``levels[0]`` to ``levels[-1]``.
+    render : callable
+        ``render(levels) -> (latents, images)``.
+    closed : bool, default=False
+        A loop: the last image's neighbour is the first, ``period`` later.
+
+    Returns
+    -------
+    levels, latents, images, step distances (n - 1 values, or n on a loop)
+    """
+    levels = np.asarray(levels, dtype=np.float64)
+    n = len(levels)
+    end = levels[0] + period if closed else levels[-1]
+
+    def invert(knots, distances):
+        arc = np.concatenate([[0.0], np.cumsum(distances)])
+        if not arc[-1] > 0:  # all images alike: any spacing is equal; keep the given one
+            return levels
+        targets = np.linspace(0.0, arc[-1], n + 1 if closed else n)
+        new = np.interp(targets, arc, knots)
+        new[0] = levels[0]
+        if closed:
+            return new[:-1]
+        new[-1] = end
+        return new
+
+    def widths(current):
+        knots = np.append(current, end) if closed else current
+        return np.diff(knots)
+
+    def from_widths(new_widths):
+        knots = levels[0] + np.concatenate([[0.0], np.cumsum(new_widths / new_widths.sum() * (end - levels[0]))])
+        if closed:
+            return knots[:-1]
+        knots[-1] = end
+        return knots
+
+    dense = np.linspace(levels[0], end, 2 * (n if closed else n - 1) + 1)
+    _, dense_images = render(dense)
+    current = invert(dense, step_distances(dense_images, metric, model))
+    best, previous, exponent = None, None, 1.0
+    for _ in range(rounds + 1):
+        latents, images = render(current)
+        steps = step_distances(images, metric, model, closed=closed)
+        cv = coefficient_of_variation(steps)
+        if best is None or cv < best[0]:
+            best = (cv, current, latents, images, steps)
+        if cv <= tolerance or not np.all(steps > 0):
+            break
+        # A step's distance grows about as (its width) ** exponent; the exponent is measured from
+        # how the distances answered the last change of widths (1 for a metric that is locally
+        # linear, such as pixel RMS; lower for saturating ones such as 1 - SSIM).
+        if previous is not None:
+            width_ratio = np.log(widths(current) / previous[0])
+            distance_ratio = np.log(steps / previous[1])
+            usable = np.abs(width_ratio) > 1e-3
+            if usable.any():
+                exponent = float(np.clip(np.median(distance_ratio[usable] / width_ratio[usable]), 0.2, 2.0))
+        previous = (widths(current), steps)
+        current = from_widths(widths(current) * (steps.mean() / steps) ** (1.0 / exponent))
+    return best[1], best[2], best[3], best[4]
