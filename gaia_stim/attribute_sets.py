@@ -17,12 +17,11 @@ import os
 import numpy as np
 
 from gaia_stim.errors import OutputExistsError
-from gaia_stim.model.atomic import atomic_write
-from gaia_stim.model.atomic import file_sha256
-from gaia_stim.stimuli.axes import column_name
-from gaia_stim.stimuli.leakage import leakage_plot, leakage_table
 from gaia_stim.io.sets import write_stimulus_set
 from gaia_stim.io.tables import text_cell
+from gaia_stim.model.atomic import atomic_write, file_sha256
+from gaia_stim.stimuli.axes import column_name
+from gaia_stim.stimuli.leakage import leakage_plot, leakage_table
 
 __all__ = ["leakage_paths", "write_attribute_set"]
 
