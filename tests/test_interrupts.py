@@ -19,19 +19,16 @@ import pytest
 import torch
 
 from gaia_stim.errors import Terminated, TrainingDiverged
-from gaia_stim.model import Trainer, preset_config
+from gaia_stim.model import Trainer
 from gaia_stim.model.atomic import temporary_name
+
+from _settings import tiny_settings
 
 STEPS = 6
 
 
 def settings(**changes):
-    values = {
-        "preset": "tiny", "config": preset_config("tiny"), "batch_size": 8, "seed": 5,
-        "ablation": "none", "lr_max": 1e-3, "alpha": 5e-4,
-    }
-    values.update(changes)
-    return values
+    return tiny_settings(seed=5, **changes)
 
 
 def states_equal(a, b):

@@ -7,25 +7,21 @@ model, and named recipes that fill in the settings the user did not give.
 import copy
 import json
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
 
 from gaia_stim.cli import main
-from gaia_stim.model import Trainer, preset_config
+from gaia_stim.model import Trainer
 from gaia_stim.model.objective import gaia_losses
 from gaia_stim.model.recipes import RECIPES, recipe_settings
 from gaia_stim.model.trainer import _step_seed
 
+from _settings import tiny_settings
+
 
 def settings(**changes):
-    values = {
-        "preset": "tiny", "config": preset_config("tiny"), "batch_size": 8, "seed": 7,
-        "ablation": "none", "lr_max": 1e-3, "alpha": 5e-4,
-    }
-    values.update(changes)
-    return values
+    return tiny_settings(seed=7, **changes)
 
 
 def test_reconstruction_term_adds_the_weighted_l1_of_g_to_l_g(blobs):

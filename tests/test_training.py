@@ -14,14 +14,11 @@ from gaia_stim.model import Trainer, preset_config
 from gaia_stim.model.objective import gaia_losses
 from gaia_stim.model.trainer import _step_seed
 
+from _settings import tiny_settings
+
 
 def settings(**changes):
-    values = {
-        "preset": "tiny", "config": preset_config("tiny"), "batch_size": 8, "seed": 7,
-        "ablation": "none", "lr_max": 1e-3, "alpha": 5e-4,
-    }
-    values.update(changes)
-    return values
+    return tiny_settings(seed=7, **changes)
 
 
 def states_equal(a, b):

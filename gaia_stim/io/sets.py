@@ -38,7 +38,7 @@ from PIL import Image
 
 from gaia_stim._version import __version__
 from gaia_stim.errors import DataError, InputError, ModelFileError
-from gaia_stim.io.images import array_sha256, luminance, save_png, to_uint8
+from gaia_stim.io.images import luminance, save_png, to_uint8
 from gaia_stim.io.sheets import contact_sheet, sheet_layout
 from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
 from gaia_stim.model.atomic import (

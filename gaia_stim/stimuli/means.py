@@ -1,7 +1,5 @@
 """The average of several images: the decoded mean of their latent codes."""
 
-import numpy as np
-
 from gaia_stim.stimuli._common import decode, encode_sources, prepare_sources
 
 __all__ = ["mean_image", "from_parameters"]
