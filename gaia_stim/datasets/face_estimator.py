@@ -20,7 +20,8 @@ On held-out rendered faces the ridge guess alone is off by 0 to 0.1 of a paramet
 average; after refinement almost every face is recovered to within 0.001 of the range. The
 minimisation is local: now and then (a few faces in a hundred at sizes that are not whole
 multiples of 32 px) it settles on a nearby face with, say, the eyes one step apart. The figures
-are measured by ``benchmarks/face_quality.py --validate-estimator``. For an image that is not a member of the
+are measured by ``benchmarks/face_estimator_accuracy.py`` (record:
+docs/records/face_estimator_accuracy.json). For an image that is not a member of the
 family (a blurred face, the middle frame of a cross-fade, a model's output) the minimisation still
 returns the nearest face it finds, and :func:`realism` reports how far the image is from it.
 """
