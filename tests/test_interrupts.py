@@ -28,7 +28,7 @@ STEPS = 6
 
 
 def settings(**changes):
-    return tiny_settings(seed=5, **changes)
+    return tiny_settings(**{"seed": 5, **changes})
 
 
 def states_equal(a, b):

@@ -21,7 +21,7 @@ from _settings import tiny_settings
 
 
 def settings(**changes):
-    return tiny_settings(seed=7, **changes)
+    return tiny_settings(**{"seed": 7, **changes})
 
 
 def test_reconstruction_term_adds_the_weighted_l1_of_g_to_l_g(blobs):

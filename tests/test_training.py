@@ -18,7 +18,7 @@ from _settings import tiny_settings
 
 
 def settings(**changes):
-    return tiny_settings(seed=7, **changes)
+    return tiny_settings(**{"seed": 7, **changes})
 
 
 def states_equal(a, b):
