@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from gaia_stim.errors import OutputExistsError
-from gaia_stim.io.sets import write_stimulus_set
+from gaia_stim.io.sets import source_columns, write_stimulus_set
 from gaia_stim.io.tables import text_cell
 from gaia_stim.model.atomic import atomic_write, file_sha256
 from gaia_stim.stimuli.axes import column_name
@@ -71,7 +71,12 @@ def write_attribute_set(out_dir, series, axes, model, source, axes_file=None, fo
     decimals = _amount_decimals(amounts)
     step_width = max(2, len(str(len(amounts) - 1)))
     axis = series["axis"]
-    source_name = text_cell(os.path.basename(os.fspath(source)).encode("utf-8", "backslashreplace").decode())
+    from gaia_stim.stimuli._common import prepare_sources
+
+    # the source image goes into the set (as given and as prepared), and the table names those copies
+    sources = prepare_sources(model, [source], 1, "an attribute series")
+    copies = source_columns(sources)
+    source_name = os.path.basename(os.fspath(source)).encode("utf-8", "backslashreplace").decode()
     readout, measured = series["readout"], series["measured"]
     rows = []
     for step, amount in enumerate(amounts):
@@ -80,7 +85,7 @@ def write_attribute_set(out_dir, series, axes, model, source, axes_file=None, fo
             "step": step,
             "axis": text_cell(axis, prefix="axis_"),
             "amount": amount,
-            "source": source_name,
+            **copies,
         }
         row.update({f"readout_{name}": float(readout[name].iloc[step]) for name in readout.columns})
         if measured is not None:
@@ -101,14 +106,12 @@ def write_attribute_set(out_dir, series, axes, model, source, axes_file=None, fo
         "leakage": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
         "seed": None,  # moving along an axis involves no randomness
     }
-    inputs = [{"role": "source", "source": os.fspath(source), "sha256": parameters["source_sha256"],
-               "changes": list(series["changes"])}]
     shown = ", ".join(orthogonal) if len(orthogonal) <= 3 else f"{len(orthogonal)} other axes"
     condition = f", orthogonal to {shown}" if orthogonal else ""
     title = f"{axis}{condition}: amount in attribute units; model {getattr(model, 'name', 'unknown')}"
     written = write_stimulus_set(
         out_dir, series["images"], rows, parameters, model, force=force, kind="attribute series",
-        inputs=inputs, labels=[f"{amount:+.{decimals}f}" for amount in amounts], sheet_title=title,
+        sources=sources, labels=[f"{amount:+.{decimals}f}" for amount in amounts], sheet_title=title,
     )
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, lineterminator="\n", float_format="%.6g")

@@ -55,6 +55,13 @@ def test_attribute_writes_the_moved_codes_as_a_stimulus_set_with_readouts(fitted
     axes = load_axes(folder / "axes.npz")
     table = pd.read_csv(folder / "set" / "stimuli.csv")
     np.testing.assert_allclose(table["amount"], [-0.3, -0.1, 0.1, 0.3])
+    # the set holds its source as given and as prepared, and the table's paths resolve beside it
+    given = (folder / "faces" / "face_00007.png").read_bytes()
+    assert set(table["source_a"]) == {"sources/given/a_face_00007.png"}
+    assert (folder / "set" / table["source_a"][0]).read_bytes() == given
+    assert Image.open(folder / "set" / table["prepared_a"][0]).size == (64, 64)
+    verified = CliRunner().invoke(main, ["verify", str(folder / "set")])
+    assert verified.exit_code == 0, verified.output
     # each image is the decoded code of the source moved by amount * the orthogonalised direction
     start = model.encode(str(folder / "faces" / "face_00007.png"))[0]
     direction = axes.direction("skin_tone", orthogonal_to=["hair_darkness", "head_width"])

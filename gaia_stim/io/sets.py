@@ -191,6 +191,16 @@ def _source_files(source):
     return f"{SOURCE_FOLDER}/given/{given}", f"{SOURCE_FOLDER}/prepared/{role}.png"
 
 
+def source_columns(sources):
+    """The table columns that name each source's copies in the set: ``source_<role>``, ``prepared_<role>``."""
+    columns = {}
+    for source in sources:
+        given_file, prepared_file = _source_files(source)
+        columns[f"source_{source['role']}"] = given_file
+        columns[f"prepared_{source['role']}"] = prepared_file
+    return columns
+
+
 def _write_sources(temporary, sources):
     records = []
     for source in sources:
@@ -421,15 +431,11 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None):
         ``out_dir``.
     """
     sources = result["sources"]
-    source_columns = {}
-    for source in sources:
-        given_file, prepared_file = _source_files(source)
-        source_columns[f"source_{source['role']}"] = given_file
-        source_columns[f"prepared_{source['role']}"] = prepared_file
+    copies = source_columns(sources)
     model_name = text_cell(getattr(model, "name", "unknown"), prefix="model_")
     rows = []
     for name, row in zip(result["file_names"], result["rows"]):
-        rows.append({"image_file": f"{IMAGE_FOLDER}/{name}", **row, **source_columns, "model": model_name})
+        rows.append({"image_file": f"{IMAGE_FOLDER}/{name}", **row, **copies, "model": model_name})
     names = ", ".join(f"{source['role']} = {source_name(source['source'])}" for source in sources)
     title = f"{result['caption']}; {names}; model {getattr(model, 'name', 'unknown')}"
     images = result["images"] if result.get("images") is not None else LatentImages(model, result["latents"])
