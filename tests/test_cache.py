@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from gaia_stim.cli import main
 from gaia_stim.errors import DataError, InputError
-from gaia_stim.model.cache import ImageCache, write_cache
+from gaia_stim.model.cache import ImageCache, is_cache, write_cache
 from gaia_stim.model.data import load_image_folder
 from gaia_stim.model.trainer import data_fingerprint
 
@@ -84,3 +84,17 @@ def test_a_cache_is_refused_when_its_folder_changes_but_not_when_it_is_gone(tmp_
     renamed = blob_folder.with_name("moved")
     blob_folder.rename(renamed)
     assert ImageCache(cache).shape == (32, 32, 32, 3)  # a cache copied elsewhere, without its source
+
+
+def test_folders_with_other_manifests_train_as_image_folders(tmp_path, blob_folder):
+    # `gaia-stim faces` and stimulus sets keep a manifest.json beside their images: not a cache
+    faces = tmp_path / "faces"
+    assert CliRunner().invoke(main, ["faces", "--n", "8", "--size", "32", "--seed", "1", "--out", str(faces)]).exit_code == 0
+    assert (faces / "manifest.json").is_file() and not is_cache(faces)
+    result = CliRunner().invoke(main, ["train", "--data", str(faces), "--out", str(tmp_path / "run"), "--preset", "tiny",
+                                       "--batch-size", "8", "--steps", "1", "--sample-every", "5"])
+    assert result.exit_code == 0, result.output
+    assert "read 8 images" in result.output
+    assert is_cache(prepare(blob_folder, tmp_path / "cache"))
+    (tmp_path / "cache" / "images.npy").unlink()  # a damaged cache is still a cache, refused by name
+    assert is_cache(tmp_path / "cache")

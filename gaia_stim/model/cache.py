@@ -42,8 +42,18 @@ _MANIFEST, _IMAGES, _SOURCES = "manifest.json", "images.npy", "sources.txt"
 
 
 def is_cache(path):
-    """True if ``path`` is a folder holding a cache manifest."""
-    return os.path.isfile(os.path.join(os.fspath(path), _MANIFEST))
+    """True if ``path`` is a folder holding a cache: its images file, or a manifest of this format.
+
+    Other folders keep a manifest.json too (face sets, stimulus sets); they are image folders.
+    """
+    folder = os.fspath(path)
+    if os.path.isfile(os.path.join(folder, _IMAGES)):
+        return True
+    try:
+        with open(os.path.join(folder, _MANIFEST), encoding="utf-8") as stream:
+            return json.load(stream).get("format") == CACHE_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def listing_fingerprint(folder, paths):
