@@ -34,7 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _records import write_record  # noqa: E402
 from face_quality import (  # noqa: E402
     crossfades,
-    held_out_pairs,
     interpolate,
     middle_steps,
     model_morphs,
@@ -104,11 +103,9 @@ def evaluate(models, labels, family="faces", n_pairs=20, n_recon=200, n_steps=11
     """One row per model and one for the cross-fade, plus the frames of the first pairs."""
     render, sample = family_renderer(family)
     levels = morph_levels(n_steps)
-    params = sample(2 * n_pairs, np.random.default_rng([seed, 1])) if family != "faces" else None
-    if family == "faces":
-        params_a, params_b = held_out_pairs(n_pairs, seed)
-    else:
-        params_a, params_b = params[:n_pairs], params[n_pairs:]
+    # the pairs of face_quality.held_out_pairs, drawn the same way for every family
+    params = sample(2 * n_pairs, np.random.default_rng([seed, 1]))
+    params_a, params_b = params[:n_pairs], params[n_pairs:]
     recon_params = sample(n_recon, np.random.default_rng([seed, 2]))
     sizes = {model.image_size for model in models}
     if len(sizes) != 1:

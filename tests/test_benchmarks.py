@@ -177,7 +177,7 @@ def test_interpolation_quality_scores_a_perfect_model_as_real_and_on_the_line():
     from gaia_stim.datasets.faces import sample_parameters
 
     n_pairs, n_recon, seed = 3, 4, 99
-    params_a, params_b = quality.held_out_pairs(n_pairs, seed)
+    params_a, params_b = load_script("face_quality").held_out_pairs(n_pairs, seed)  # evaluate draws these
     path = quality.interpolate(params_a, params_b, quality.morph_levels(11)).reshape(-1, len(PARAMETERS))
     recon = sample_parameters(n_recon, np.random.default_rng([seed, 2]))
     model = PerfectModel(np.clip(np.concatenate([path, recon]), 0.0, 1.0))

@@ -189,3 +189,15 @@ class FiniteFloat(click.ParamType):
 
 
 SEED = click.IntRange(min=0, max=2**63 - 1)
+
+
+def model_option(help="'default' (the shipped model), or a run folder or model file from 'gaia-stim train'."):
+    """``--model`` (as ``model_name``) of the commands that generate with a model."""
+    return click.option("--model", "model_name", default="default", show_default=True, help=help)
+
+
+# ``--device`` of the commands that generate with a model (training has its own, defaulting to auto)
+device_option = click.option(
+    "--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
+    help="Where the model runs.",
+)

@@ -4,7 +4,7 @@ import functools
 
 import click
 
-from gaia_stim.cli._common import FiniteFloat, echo
+from gaia_stim.cli._common import FiniteFloat, device_option, echo, model_option
 
 SPACING = click.Choice(["linear", "equal"])
 METRIC = click.Choice(["pixel", "ssim", "nlpd", "feature"])
@@ -26,12 +26,10 @@ def spacing_options(command):
 def set_options(command):
     """--model, --out, --force, --device, low-level control and --movie; passed on as ``options``."""
 
-    @click.option("--model", "model_name", default="default", show_default=True,
-                  help="'default' (the shipped model), or a run folder or model file from 'gaia-stim train'.")
+    @model_option()
     @click.option("--out", "out_dir", default=None, type=click.Path(), help="Folder to write the stimulus set to.")
     @click.option("--force", is_flag=True, help="Replace the --out folder if it holds a stimulus set.")
-    @click.option("--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
-                  help="Where the model runs.")
+    @device_option
     @click.option("--greyscale", is_flag=True, help="Write grey images (BT.601 luminance).")
     @click.option("--size", type=click.IntRange(8, 4096), default=None,
                   help="Final width and height in pixels (Lanczos resampling).")

@@ -4,7 +4,7 @@ import os
 
 import click
 
-from gaia_stim.cli._common import FiniteFloat, echo, reports_errors
+from gaia_stim.cli._common import FiniteFloat, device_option, echo, model_option, reports_errors
 
 # A series is held in memory while it is written (64 px: 48 KiB an image).
 MAX_STEPS = 10_000
@@ -36,15 +36,9 @@ MAX_STEPS = 10_000
     "--out", "out_dir", required=True, type=click.Path(),
     help="Folder to write the stimulus set to; the leakage report goes to OUT.leakage.csv and OUT.leakage.png.",
 )
-@click.option(
-    "--model", "model_name", default="default", show_default=True,
-    help="The model the axes were fitted on: 'default', or a run folder or model file.",
-)
+@model_option(help="The model the axes were fitted on: 'default', or a run folder or model file.")
 @click.option("--force", is_flag=True, help="Replace the --out set (and its leakage report) if it exists.")
-@click.option(
-    "--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
-    help="Where the model runs.",
-)
+@device_option
 @reports_errors
 def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps, out_dir, model_name, force, device):
     """Change one attribute of an image in equal steps and report what else changes.

@@ -4,7 +4,7 @@ import os
 
 import click
 
-from gaia_stim.cli._common import echo, reports_errors
+from gaia_stim.cli._common import device_option, echo, model_option, reports_errors
 
 
 @click.group("axes")
@@ -26,10 +26,7 @@ def axes():
     "--out", "out_path", required=True, type=click.Path(dir_okay=False),
     help="Axes file to write (.npz); it records the model's sha256.",
 )
-@click.option(
-    "--model", "model_name", default="default", show_default=True,
-    help="'default' (the shipped model), or a run folder or model file from 'gaia-stim train'.",
-)
+@model_option()
 @click.option(
     "--method", default="joint", show_default=True, type=click.Choice(["joint", "mean-difference"]),
     help="joint: OLS of the codes on all attributes together; mean-difference: one attribute at a time"
@@ -49,10 +46,7 @@ def axes():
     " amounts are in attribute units in the images, not only in the codes.",
 )
 @click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
-@click.option(
-    "--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
-    help="Where the model runs.",
-)
+@device_option
 @reports_errors
 def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, calibrate, force, device):
     """Fit attribute axes to labelled images and print each attribute's R^2.

@@ -4,11 +4,11 @@ import json
 
 import click
 
-from gaia_stim.cli._common import echo, reports_errors
+from gaia_stim.cli._common import echo, model_option, reports_errors
 
 
 @click.command("info")
-@click.option("--model", "model_name", default="default", show_default=True, help="'default', a run folder or a model file.")
+@model_option(help="'default', a run folder or a model file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @reports_errors
 def info(model_name, as_json):
