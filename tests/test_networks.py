@@ -250,3 +250,42 @@ def test_pytorch_initialisation_is_kept_for_legacy_configurations():
     bound = 1 / math.sqrt(layer.in_features)
     assert layer.weight.abs().max() <= bound and layer.bias.abs().max() > 0
     assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.01)
+
+
+@pytest.mark.parametrize("n_down, kernels", [(1, (5, 3, 3)), (3, (3, 4, 3)), (3, (7, 3, 5))])
+def test_topology_sizes_move_the_bottleneck_and_the_kernels(n_down, kernels):
+    outer, down, up = kernels
+    config = ModelConfig(image_size=32, width=4, n_residual=1, content_dim=6, style_dim=5, mlp_dim=7,
+                         n_down=n_down, outer_kernel=outer, down_kernel=down, up_kernel=up)
+    generator, discriminator = Generator(config), Discriminator(config)
+    inner, side = 4 * 2**n_down, 32 // 2**n_down
+    assert generator.feature_shape == (inner, side, side)
+    x = torch.rand(2, 3, 32, 32)
+    content, style = generator.encode(x)
+    assert content.shape == (2, 6) and style.shape == (2, 5)
+    assert generator(x).shape == x.shape and discriminator(x).shape == x.shape
+    assert discriminator.encode(x)[0].shape == (2, inner // 2, side, side)  # D: half width, no bottleneck
+    convs = [m for m in generator.content_encoder if isinstance(m, nn.Conv2d)]
+    assert [m.kernel_size[0] for m in convs[: n_down + 1]] == [outer] + [down] * n_down
+    assert [m.out_channels for m in convs[: n_down + 1]] == [4 * 2**i for i in range(n_down + 1)]
+    ups = [m for m in generator.upsample if isinstance(m, nn.Conv2d)]
+    assert [m.kernel_size[0] for m in ups] == [up] * n_down + [outer]
+    assert [m.out_channels for m in ups] == [4 * 2**i for i in reversed(range(n_down))] + [3]
+    style_convs = [m for m in generator.style_encoder if isinstance(m, nn.Conv2d)]
+    assert [m.out_channels for m in style_convs] == [min(4 * 2**i, inner) for i in range(5)] + [5]
+    assert generator.to_content.in_features == inner * side * side
+
+
+def test_reference_topology_is_the_default_and_old_files_keep_it():
+    config = ModelConfig()
+    assert (config.n_down, config.outer_kernel, config.down_kernel, config.up_kernel) == (2, 7, 4, 5)
+    stored = {k: v for k, v in PRESETS["paper"].to_dict().items()
+              if k not in ("n_down", "outer_kernel", "down_kernel", "up_kernel")}
+    assert ModelConfig.from_dict(stored) == PRESETS["paper"]
+
+
+@pytest.mark.parametrize("field, value", [("n_down", 0), ("n_down", 5), ("outer_kernel", 4), ("up_kernel", 0),
+                                          ("down_kernel", 5)])
+def test_invalid_topology_sizes_are_refused(field, value):
+    with pytest.raises(InputError, match=field):
+        ModelConfig(**{field: value})

@@ -44,6 +44,14 @@ class ModelConfig:
     # "reference": TF1 variance_scaling_initializer() on every conv and linear kernel (truncated
     # normal, stddev sqrt(1.3 * 2 / fan_in), cut at 2 stddev), zero biases; "pytorch": torch defaults
     initialisation: str = "reference"
+    # The topology's sizes (the reference's values by default): stride-2 stages before the residual
+    # blocks (the feature map, where the linear bottleneck sits, is S / 2**n_down at w * 2**n_down
+    # channels; the decoder upsamples as many times), and the kernel sizes of the first and last
+    # convolutions, of the downsampling convolutions and of the upsampling convolutions
+    n_down: int = 2
+    outer_kernel: int = 7
+    down_kernel: int = 4
+    up_kernel: int = 5
 
     def __post_init__(self):
         if self.channels not in (1, 3):
@@ -55,6 +63,13 @@ class ModelConfig:
         for name in ("width", "n_residual", "content_dim", "style_dim", "mlp_dim"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1; got {getattr(self, name)!r}")
+        if self.n_down not in (1, 2, 3, 4):
+            raise InputError(f"n_down must be 1, 2, 3 or 4; got {self.n_down!r}")
+        for name in ("outer_kernel", "up_kernel"):
+            if getattr(self, name) < 1 or getattr(self, name) % 2 == 0:
+                raise InputError(f"{name} must be an odd size of at least 1; got {getattr(self, name)!r}")
+        if self.down_kernel not in (3, 4):
+            raise InputError(f"down_kernel must be 3 or 4 (a stride-2 convolution that halves the size); got {self.down_kernel!r}")
         if int(self.width * self.discriminator_width_ratio) < 1:
             raise InputError("discriminator_width_ratio leaves the discriminator with no channels")
         if not self.discriminator_style_ratio > 0:
@@ -65,6 +80,16 @@ class ModelConfig:
             raise InputError(
                 f"initialisation must be one of {', '.join(INITIALISATIONS)}; got {self.initialisation!r}"
             )
+
+    @property
+    def inner_width(self):
+        """Channels of the feature map where the residual blocks and the bottleneck sit."""
+        return self.width * 2**self.n_down
+
+    @property
+    def feature_size(self):
+        """Side of that feature map: the image size over 2**n_down."""
+        return self.image_size // 2**self.n_down
 
     @property
     def latent_dim(self):

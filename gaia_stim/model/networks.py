@@ -108,24 +108,21 @@ class AutoEncoder(nn.Module):
         self.config = config
         self.bottleneck = bottleneck
         w, c, size = config.width, config.channels, config.image_size
-        inner = 4 * w
-        self.feature_shape = (inner, size // 4, size // 4)  # (C, S/4, S/4)
-        self.content_encoder = nn.Sequential(
-            conv(c, w, 7), nn.ReLU(inplace=True),
-            conv(w, 2 * w, 4, 2), nn.ReLU(inplace=True),
-            conv(2 * w, inner, 4, 2), nn.ReLU(inplace=True),
-            *[ResidualBlock(inner) for _ in range(config.n_residual)],
-        )
-        self.style_encoder = nn.Sequential(
-            conv(c, w, 7), nn.ReLU(inplace=True),
-            conv(w, 2 * w, 4, 2), nn.ReLU(inplace=True),
-            conv(2 * w, inner, 4, 2), nn.ReLU(inplace=True),
-            conv(inner, inner, 4, 2), nn.ReLU(inplace=True),
-            conv(inner, inner, 4, 2), nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Conv2d(inner, config.style_dim, 1),
-        )
-        n_features = inner * (size // 4) ** 2
+        inner = config.inner_width  # 4w in the reference (n_down = 2)
+        self.feature_shape = (inner, config.feature_size, config.feature_size)  # (C, S/4, S/4) in the reference
+        k_out, k_down, k_up = config.outer_kernel, config.down_kernel, config.up_kernel
+        stages = [w * 2**i for i in range(config.n_down + 1)]  # w, 2w, 4w in the reference
+        content = [conv(c, w, k_out), nn.ReLU(inplace=True)]
+        for before, after in zip(stages, stages[1:]):
+            content += [conv(before, after, k_down, 2), nn.ReLU(inplace=True)]
+        self.content_encoder = nn.Sequential(*content, *[ResidualBlock(inner) for _ in range(config.n_residual)])
+        # the style path always downsamples 4 times, its channels doubling up to the inner width
+        style_widths = [min(w * 2**i, inner) for i in range(5)]  # w, 2w, 4w, 4w, 4w in the reference
+        style = [conv(c, w, k_out), nn.ReLU(inplace=True)]
+        for before, after in zip(style_widths, style_widths[1:]):
+            style += [conv(before, after, k_down, 2), nn.ReLU(inplace=True)]
+        self.style_encoder = nn.Sequential(*style, nn.AdaptiveAvgPool2d(1), nn.Conv2d(inner, config.style_dim, 1))
+        n_features = inner * config.feature_size**2
         if bottleneck:
             self.to_content = nn.Linear(n_features, config.content_dim)
             self.from_content = nn.Linear(config.content_dim, n_features)
@@ -138,13 +135,11 @@ class AutoEncoder(nn.Module):
             nn.Linear(config.mlp_dim, config.mlp_dim), nn.ReLU(inplace=True),
             nn.Linear(config.mlp_dim, n_adain),
         )
-        self.upsample = nn.Sequential(
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            conv(inner, 2 * w, 5), nn.GroupNorm(1, 2 * w), nn.ReLU(inplace=True),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            conv(2 * w, w, 5), nn.GroupNorm(1, w), nn.ReLU(inplace=True),
-            conv(w, c, 7),
-        )
+        upsample = []
+        for before, after in zip(stages[::-1], stages[-2::-1]):  # 4w -> 2w -> w in the reference
+            upsample += [nn.Upsample(scale_factor=2, mode="nearest"), conv(before, after, k_up),
+                         nn.GroupNorm(1, after), nn.ReLU(inplace=True)]
+        self.upsample = nn.Sequential(*upsample, conv(w, c, k_out))
         if config.initialisation == "reference":
             reference_initialisation(self)
 
@@ -165,7 +160,7 @@ class AutoEncoder(nn.Module):
         return torch.sigmoid(self.upsample(h))  # (B, C, S, S)
 
     def adain_parameters(self, style):
-        """Per AdaIN block, (scale1, shift1, scale2, shift2), each of shape (B, 4w)."""
+        """Per AdaIN block, (scale1, shift1, scale2, shift2), each of shape (B, inner width)."""
         inner = self.feature_shape[0]
         output = self.style_mlp(style)  # (B, 2 * 4w) shared, (B, n_residual * 4 * 4w) per-norm
         if self.config.adain == "shared":
