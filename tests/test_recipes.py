@@ -7,6 +7,7 @@ model, and named recipes that fill in the settings the user did not give.
 import copy
 import json
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -127,3 +128,153 @@ def test_bad_recipe_options_are_refused(tmp_path, blob_folder, option, value):
                                        "--preset", "tiny", "--steps", "1", option, value])
     assert result.exit_code == 2 and option in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------------------------------
+# the warm-up that ends on a criterion
+
+
+def strokes(n=32, seed=0):
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "strokes_family.py")
+    spec = importlib.util.spec_from_file_location("strokes_family", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.render_strokes(n, size=32, seed=seed)
+
+
+def grey_settings(**changes):
+    from dataclasses import replace
+
+    from gaia_stim.model import preset_config
+
+    return settings(config=replace(preset_config("tiny"), channels=1), **changes)
+
+
+def test_probe_ratio_is_g_s_error_over_the_per_pixel_median_s(blobs):
+    trainer = Trainer("unused", blobs, settings(), device="cpu")
+    ratio = trainer.probe_ratio()
+    indices = np.sort(np.random.default_rng([trainer.seed, 2]).choice(len(blobs), min(64, len(blobs)), replace=False))
+    x = trainer.to_tensor(blobs[indices])
+    with torch.no_grad():
+        error = (trainer.generator(x) - x).abs().mean().item()
+    baseline = (x - x.median(dim=0, keepdim=True).values).abs().mean().item()
+    assert ratio == pytest.approx(error / baseline, rel=1e-5)
+
+
+def test_on_sparse_images_a_generator_that_draws_only_the_background_stays_in_warm_up(monkeypatch):
+    # thin white strokes on black: the constant background already has a small absolute error, and a
+    # fixed warm-up count used to hand the game to D while G still decoded every image to black
+    images = strokes()
+    trainer = Trainer("unused", images, grey_settings(**{**recipe_settings("gaia-stim"), "batch_size": 8}),
+                      device="cpu")
+    black = torch.nn.Module()
+    black.forward = lambda x: torch.zeros_like(x)
+    monkeypatch.setattr(trainer, "generator", black)
+    assert trainer.probe_ratio() == pytest.approx(1.0)
+    faithful = torch.nn.Module()
+    faithful.forward = lambda x: x
+    monkeypatch.setattr(trainer, "generator", faithful)
+    assert trainer.probe_ratio() == 0.0
+    # the mean image would have made black look like progress (about 0.6 of its error)
+    x = trainer.to_tensor(images)
+    assert x.abs().mean() / (x - x.mean(dim=0)).abs().mean() < 0.7
+    assert recipe_settings("gaia-stim")["warmup_until"] < 0.7
+
+
+def test_warm_up_ends_at_the_first_check_that_meets_the_criterion(monkeypatch, blobs):
+    from gaia_stim.model import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "WARMUP_CHECK_EVERY", 2)
+    trainer = Trainer("unused", blobs, settings(warmup_steps=3, warmup_until=0.5, warmup_lr=5e-3), device="cpu")
+    ratios = {4: 0.8, 6: 0.45}
+    checked = []
+
+    def probe_ratio():
+        checked.append(trainer.step)
+        return ratios.get(trainer.step, 0.9)
+
+    monkeypatch.setattr(trainer, "probe_ratio", probe_ratio)
+    phases = []
+    for step in range(9):
+        phases.append((trainer._in_warmup(), trainer._lr_max()))
+        trainer.train_step(trainer.to_tensor(blobs[trainer.batch_indices(step)]))
+        trainer._check_warmup_end()
+    # the minimum of 3 steps first, then checks at steps 4 and 6; the criterion met at step 6
+    assert checked == [4, 6]
+    assert trainer.warmup_ended == 6
+    assert phases == [(True, 5e-3)] * 6 + [(False, 1e-3)] * 3
+    assert trainer.training_record()["warmup_ended"] == 6
+
+
+def test_warm_up_never_outlasts_its_maximum(monkeypatch, blobs):
+    trainer = Trainer("unused", blobs, settings(warmup_steps=1, warmup_until=0.5, warmup_max_steps=3), device="cpu")
+    monkeypatch.setattr(trainer, "probe_ratio", lambda: 1.0)
+    for step in range(4):
+        trainer.train_step(trainer.to_tensor(blobs[trainer.batch_indices(step)]))
+        trainer._check_warmup_end()
+    assert trainer.warmup_ended == 3 and not trainer._in_warmup()
+
+
+def test_resume_across_the_end_of_a_criterion_warm_up_is_bit_identical(monkeypatch, tmp_path, blobs):
+    from gaia_stim.model import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "WARMUP_CHECK_EVERY", 2)
+    # a ratio that falls with the weights' step: the criterion is met at step 4
+    monkeypatch.setattr(Trainer, "probe_ratio", lambda self: 1.0 - self.step / 8)
+    options = settings(warmup_steps=1, warmup_until=0.5, warmup_lr=5e-3, ema_decay=0.9, recon_weight=1.0)
+    straight = Trainer(tmp_path / "straight", blobs, options, device="cpu")
+    straight.train(8, checkpoint_every=100, sample_every=0, progress=False)
+    assert straight.warmup_ended == 4
+    for stop in (3, 5):  # resumed before the end of the warm-up, and after it
+        first = Trainer(tmp_path / f"split{stop}", blobs, options, device="cpu")
+        first.train(stop, checkpoint_every=100, sample_every=0, progress=False)
+        resumed = Trainer.resume(tmp_path / f"split{stop}", blobs, device="cpu")
+        assert resumed.warmup_ended == (None if stop < 4 else 4)
+        resumed.train(8, checkpoint_every=100, sample_every=0, progress=False)
+        assert resumed.warmup_ended == 4
+        for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
+            assert torch.equal(a, b)
+        for a, b in zip(straight.discriminator.state_dict().values(), resumed.discriminator.state_dict().values()):
+            assert torch.equal(a, b)
+
+
+def test_a_run_records_its_cpu_time_threads_and_load(tmp_path, blobs):
+    import csv
+
+    trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
+    trainer.train(3, log_every=1, checkpoint_every=100, sample_every=0, progress=False)
+    record = trainer.training_record()
+    assert 0 < record["cpu_s"] and record["threads"] == torch.get_num_threads() and record["load_1m"] >= 0
+    with open(tmp_path / "run" / "metrics.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    cpu = [float(row["cpu_s"]) for row in rows]
+    assert cpu == sorted(cpu) and cpu[0] > 0 and all(float(row["load_1m"]) >= 0 for row in rows)
+    resumed = Trainer.resume(tmp_path / "run", blobs, device="cpu")
+    assert resumed.cpu_s == pytest.approx(trainer.cpu_s)
+
+
+def test_threads_option_limits_torch_and_is_recorded(tmp_path, blob_folder):
+    before = torch.get_num_threads()
+    try:
+        result = CliRunner().invoke(main, ["train", "--data", str(blob_folder), "--out", str(tmp_path / "run"),
+                                           "--preset", "tiny", "--steps", "2", "--batch-size", "8", "--threads", "1"])
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+        assert gaia_stim_model(tmp_path / "run").training["threads"] == 1
+        torch.set_num_threads(2)
+        grouped = CliRunner().invoke(main, ["--threads", "1", "info", "--model", str(tmp_path / "run")])
+        assert grouped.exit_code == 0, grouped.output
+        assert torch.get_num_threads() == 1
+        refused = CliRunner().invoke(main, ["--threads", "0", "info"])
+        assert refused.exit_code == 2 and "--threads" in refused.output
+    finally:
+        torch.set_num_threads(before)
+
+
+def gaia_stim_model(path):
+    import gaia_stim
+
+    return gaia_stim.load_model(str(path))

@@ -7,7 +7,7 @@ stays instant.
 import click
 
 from gaia_stim._version import __version__
-from gaia_stim.cli._common import install_sigterm_handler
+from gaia_stim.cli._common import THREADS, THREADS_HELP, apply_threads, install_sigterm_handler
 from gaia_stim.cli.continuum import continuum
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
@@ -26,11 +26,13 @@ from gaia_stim.cli.wheel import wheel
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gaia-stim")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.option("--threads", type=THREADS, default=None, help=THREADS_HELP)
 @click.pass_context
-def main(ctx, debug):
+def main(ctx, debug, threads):
     """Controlled visual stimuli for psychophysics from a GAIA model."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    apply_threads(threads)
     install_sigterm_handler()
 
 

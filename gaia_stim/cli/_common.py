@@ -190,6 +190,29 @@ class FiniteFloat(click.ParamType):
 
 SEED = click.IntRange(min=0, max=2**63 - 1)
 
+# ``--threads``: of the gaia-stim group (every command) and of ``gaia-stim train``
+THREADS = click.IntRange(min=1, max=4096)
+THREADS_HELP = (
+    "CPU threads for the computation (torch's and the numeric libraries'); default: the libraries' own"
+    " choice, usually one per core. Two jobs on one machine should share its cores, e.g. --threads 1 each."
+)
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def apply_threads(threads):
+    """Limit the numeric libraries to ``threads`` threads (None: leave them as they are).
+
+    Libraries not yet loaded read the environment variables; torch, if loaded, is told directly.
+    """
+    if threads is None:
+        return
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
 
 def model_option(help="'default' (the shipped model), or a run folder or model file from 'gaia-stim train'."):
     """``--model`` (as ``model_name``) of the commands that generate with a model."""

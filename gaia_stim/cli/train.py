@@ -10,14 +10,17 @@ from gaia_stim.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     SEED,
+    THREADS,
+    THREADS_HELP,
     CommandError,
+    apply_threads,
     FiniteFloat,
     echo,
     parse_duration,
     reports_errors,
 )
 
-PRESET_NAMES = ("tiny", "small", "paper")
+PRESET_NAMES = ("tiny", "small", "paper")  # gaia_stim.model.config.PRESETS, without importing torch
 ABLATION_NAMES = ("none", "ae", "no-interp", "no-structure")
 RECIPE_NAMES = ("gaia-stim", "paper")  # gaia_stim.model.recipes.RECIPES, without importing torch
 DEFAULT_RECIPE = "gaia-stim"
@@ -39,6 +42,8 @@ DEFAULT_RECIPE = "gaia-stim"
 @click.option("--lr-max", type=FiniteFloat(0, 1, min_open=True), default=None, help="Scale of the balanced learning rates; default: the recipe's (2e-4, or 1e-4 for paper).")
 @click.option("--alpha", type=FiniteFloat(0, 1e6), default=None, help="Weight of the structure loss; default lr_max / 2.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="First train G and D as plain autoencoders for this many steps, then GAIA; default: the recipe's (500, or 0 for paper).")
+@click.option("--warmup-until", type=FiniteFloat(0, 1, max_open=True), default=None, help="End the warm-up, after --warmup-steps, only once G's reconstruction error on a probe of the data is at most this fraction of the best constant image's, the per-pixel median (0 = a fixed count of --warmup-steps); default: the recipe's (0.5, or 0 for paper).")
+@click.option("--warmup-max-steps", type=click.IntRange(min=1), default=None, help="Longest warm-up with --warmup-until; default: the recipe's (20000).")
 @click.option("--warmup-lr", type=FiniteFloat(0, 1, min_open=True), default=None, help="Learning rate of the warm-up steps; default: the recipe's (1e-3; --lr-max for paper).")
 @click.option("--recon-weight", type=FiniteFloat(0, 1e6), default=None, help="Weight of G's direct reconstruction term |X - G(X)| (0 = the reference objective); default: the recipe's.")
 @click.option("--ema-decay", type=FiniteFloat(0, 1, max_open=True), default=None, help="Export an exponential moving average of G's weights with this decay (0 = off); default: the recipe's.")
@@ -49,11 +54,12 @@ DEFAULT_RECIPE = "gaia-stim"
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True, help="bf16: run the networks under bfloat16 autocast (losses and weights stay float32).")
 @click.option("--channels-last/--no-channels-last", default=None, help="Weights and batches in the NHWC memory layout; default: on a CPU (measured faster there), off on a GPU.")
 @click.option("--compile", "compile_networks", is_flag=True, help="torch.compile the networks (minutes of compilation first).")
+@click.option("--threads", type=THREADS, default=None, help=THREADS_HELP)
 @click.pass_context
 @reports_errors
 def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, steps, max_time_s, seed, device,
-          ablation, lr_max, alpha, warmup_steps, warmup_lr, recon_weight, ema_decay, log_every, checkpoint_every,
-          sample_every, resume, precision, channels_last, compile_networks):
+          ablation, lr_max, alpha, warmup_steps, warmup_until, warmup_max_steps, warmup_lr, recon_weight, ema_decay,
+          log_every, checkpoint_every, sample_every, resume, precision, channels_last, compile_networks, threads):
     """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples.
 
     Started by torchrun, the processes train one run together (--batch-size is the global batch).
@@ -63,12 +69,14 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
         name: value for name, value in dict(
             preset=preset, image_size=image_size, channels=int(channels), recipe=recipe, batch_size=batch_size,
             seed=seed, ablation=ablation, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
-            warmup_lr=warmup_lr, recon_weight=recon_weight, ema_decay=ema_decay,
+            warmup_until=warmup_until, warmup_max_steps=warmup_max_steps, warmup_lr=warmup_lr,
+            recon_weight=recon_weight, ema_decay=ema_decay,
         ).items()
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     }
     if not resume and data is None:
         raise InputError("--data is required: the folder of training images")
+    apply_threads(threads)
     from gaia_stim.model.distributed import launch_from_environment, shut_down
     from gaia_stim.model.performance import Performance
     from gaia_stim.model.trainer import resolve_device
@@ -85,7 +93,8 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
             _resume(run_dir, data, given, (device, world, performance), schedule)
         else:
             options = dict(
-                batch_size=batch_size, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps, warmup_lr=warmup_lr,
+                batch_size=batch_size, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
+                warmup_until=warmup_until, warmup_max_steps=warmup_max_steps, warmup_lr=warmup_lr,
                 recon_weight=recon_weight, ema_decay=ema_decay,
             )
             _start(run_dir, data, (preset, image_size, channels, seed, ablation), (recipe, options),

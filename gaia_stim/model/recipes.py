@@ -24,6 +24,8 @@ RECIPES = {
         "batch_size": 8,
         "lr_max": 1e-4,
         "warmup_steps": 0,
+        "warmup_until": 0.0,
+        "warmup_max_steps": None,
         "warmup_lr": None,
         "recon_weight": 0.0,
         "ema_decay": 0.0,
@@ -31,9 +33,16 @@ RECIPES = {
     "gaia-stim": {
         "batch_size": 16,
         "lr_max": 2e-4,
-        # a fixed count, not a share of --steps: a run continued with --resume to more steps is then
-        # the same run as one started with the larger --steps
+        # at least 500 plain-autoencoder steps, then on until G's error on a probe of the data is at
+        # most half that of the best constant image, the per-pixel median (checked every 100
+        # steps), 20,000 steps at most. Counts
+        # and a criterion on the weights, not shares of --steps: a run continued with --resume to
+        # more steps is then the same run as one started with the larger --steps. On sparse images
+        # (thin strokes on black) G decodes everything to the background for thousands of steps; a
+        # fixed count handed the game to D before G had learnt anything (docs/training.md)
         "warmup_steps": 500,
+        "warmup_until": 0.5,
+        "warmup_max_steps": 20000,
         "warmup_lr": 1e-3,
         "recon_weight": 1.0,
         "ema_decay": 0.999,
@@ -53,6 +62,8 @@ def recipe_settings(name, **given):
     8
     >>> recipe_settings("gaia-stim", warmup_steps=None)["warmup_steps"]
     500
+    >>> recipe_settings("gaia-stim")["warmup_until"]
+    0.5
     >>> recipe_settings("gaia-stim", lr_max=1e-3)["alpha"]
     0.0005
     """

@@ -66,7 +66,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 METRIC_COLUMNS = (
-    "step", "epoch", "elapsed_s", "images_per_s",
+    "step", "epoch", "elapsed_s", "cpu_s", "load_1m", "images_per_s",
     "loss_x", "loss_gx", "loss_gi", "loss_fake", "loss_dist", "loss_d", "loss_g", "reconstruction",
     "p_fake", "p_i", "lr_d", "lr_g",
 )
@@ -141,6 +141,19 @@ def resolve_device(device):
 
 _CHECKPOINT_KEYS = ("settings", "step", "elapsed_s", "generator", "discriminator", "optimizer_g", "optimizer_d")
 
+# The warm-up's end criterion is checked every WARMUP_CHECK_EVERY steps on WARMUP_PROBE_SIZE training
+# images drawn once from the run's seed.
+WARMUP_CHECK_EVERY = 100
+WARMUP_PROBE_SIZE = 64
+
+
+def load_average():
+    """The 1-minute load average of the machine (NaN where the OS does not report one)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return float("nan")
+
 
 class TrainingSettings(dict):
     """The settings that define a run (stored in run.json and in every checkpoint)."""
@@ -176,7 +189,11 @@ class Trainer:
     settings : dict
         ``preset`` (str), ``config`` (ModelConfig or its dict), ``batch_size`` (even),
         ``seed``, ``ablation``, ``lr_max``, ``alpha``, and optionally ``warmup_steps``
-        (plain-autoencoder steps first, see :mod:`gaia_stim.model.objective`), ``warmup_lr``
+        (plain-autoencoder steps first, see :mod:`gaia_stim.model.objective`), ``warmup_until``
+        (with it, ``warmup_steps`` is the least number of warm-up steps: the warm-up goes on until
+        G's reconstruction error on a fixed probe of training images is at most ``warmup_until``
+        times that of the best constant image, :meth:`probe_ratio`, checked every
+        ``WARMUP_CHECK_EVERY`` steps, or until ``warmup_max_steps``), ``warmup_lr``
         (their learning rate; default ``lr_max``), ``recon_weight`` (G's direct reconstruction
         term, see :mod:`gaia_stim.model.objective`; default 0), ``ema_decay`` (keep an
         exponential moving average of G's weights with this decay and export it as the model;
@@ -221,6 +238,10 @@ class Trainer:
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr, eps=1e-8)
         self.step = 0
         self.elapsed_s = 0.0
+        self.cpu_s = 0.0  # CPU time of this process over the run's steps (every thread counted)
+        self.warmup_ended = None  # the step at which a criterion-ended warm-up handed over to GAIA
+        self.warmup_ratio = None  # the last criterion check: G's probe error over the constant image's
+        self._probe = None
         self.steps_per_epoch = images.shape[0] // self.batch_size
         self.stop_reason = None
         self.saved_step = None  # the step of the last checkpoint written or read
@@ -267,7 +288,48 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
     def _in_warmup(self):
-        return self.step < int(self.settings.get("warmup_steps") or 0)
+        if self.step < int(self.settings.get("warmup_steps") or 0):
+            return True
+        if not self.settings.get("warmup_until") or self.warmup_ended is not None:
+            return False
+        return self.step < int(self.settings.get("warmup_max_steps") or 2**62)
+
+    @torch.no_grad()
+    def probe_ratio(self):
+        """G's mean absolute reconstruction error on the warm-up probe over that of the best constant image.
+
+        Under an absolute (L1) error the best constant image is the per-pixel median of the probe;
+        it is what an autoencoder first learns to output (the background of sparse images, the
+        average face of a face set). 1 means G reconstructs no better than that constant, 0 is a
+        perfect reconstruction. The probe is ``WARMUP_PROBE_SIZE`` training images drawn from the
+        run's seed, so the ratio depends on the weights alone.
+        """
+        if self._probe is None:
+            count = min(WARMUP_PROBE_SIZE, self.images.shape[0])
+            indices = np.sort(np.random.default_rng([self.seed, 2]).choice(self.images.shape[0], count, replace=False))
+            self._probe = self.to_tensor(self.images[indices])
+        x = self._probe
+        baseline = (x - x.median(dim=0, keepdim=True).values).abs().mean().item()
+        error = (self.generator(self.performance.prepare_batch(x)).float() - x).abs().mean().item()
+        return error / max(baseline, 1e-12)
+
+    def _check_warmup_end(self):
+        """After a step: end a criterion warm-up when G reconstructs clearly better than a constant image."""
+        if not self.settings.get("warmup_until") or self.warmup_ended is not None:
+            return
+        minimum = int(self.settings.get("warmup_steps") or 0)
+        maximum = int(self.settings.get("warmup_max_steps") or 2**62)
+        if self.step >= maximum:
+            self.warmup_ended = self.step
+        elif self.step >= minimum and self.step % WARMUP_CHECK_EVERY == 0:
+            self.warmup_ratio = self.probe_ratio()
+            reached = self.warmup_ratio <= float(self.settings["warmup_until"])
+            # every process of a launch decides alike (their weights are the same after each step)
+            if self.world.maximum([float(reached)], self.device)[0]:
+                self.warmup_ended = self.step
+        if self.warmup_ended is not None:
+            ratio = "" if self.warmup_ratio is None else f" (reconstruction error {self.warmup_ratio:.3f} of the constant image's)"
+            logger.info("warm-up ended at step %d%s; GAIA from here", self.step, ratio)
 
     def _lr_max(self):
         warmup_lr = self.settings.get("warmup_lr")
@@ -375,8 +437,9 @@ class Trainer:
             file=sys.stderr, dynamic_ncols=True, desc="training",
         )
         started = time.perf_counter()
+        cpu_started = time.process_time()
         interval_start, interval_images = started, 0
-        elapsed_before = self.elapsed_s
+        elapsed_before, cpu_before = self.elapsed_s, self.cpu_s
         last_row = None
         stop_reason = "steps"
         with deferred_interrupts() as stop:
@@ -395,8 +458,10 @@ class Trainer:
                         stop_reason = "max-time"
                         break
                     terms = self.train_step(self.local_batch(self.step))
+                    self._check_warmup_end()
                     interval_images += self.batch_size
                     self.elapsed_s = elapsed_before + time.perf_counter() - started
+                    self.cpu_s = cpu_before + time.process_time() - cpu_started
                     if self.step % log_every == 0 or self.step == steps:
                         now = time.perf_counter()
                         last_row = self._metrics_row(terms, interval_images / max(now - interval_start, 1e-9))
@@ -429,6 +494,8 @@ class Trainer:
             "step": self.step,
             "epoch": self.step // self.steps_per_epoch,
             "elapsed_s": round(self.elapsed_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
+            "load_1m": load_average(),
             "images_per_s": round(images_per_s, 2),
             "loss_d": terms["loss_d_value"],
             "loss_g": float(terms["loss_g"].item()),
@@ -484,15 +551,22 @@ class Trainer:
         """What a model file says about how it was trained."""
         keys = (
             "preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps", "warmup_lr",
-            "data", "n_images", "data_fingerprint", "recon_weight", "ema_decay", "recipe",
+            "warmup_until", "warmup_max_steps", "data", "n_images", "data_fingerprint", "recon_weight", "ema_decay",
+            "recipe",
         )
-        return {
+        record = {
             **{k: self.settings[k] for k in keys if k in self.settings},
             "steps": self.step,
             "elapsed_s": round(self.elapsed_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
+            "threads": torch.get_num_threads(),
+            "load_1m": load_average(),
             "device": self.device.type,
             "world_size": self.world.world_size,
         }
+        if self.settings.get("warmup_until"):
+            record["warmup_ended"] = self.warmup_ended
+        return record
 
     def save(self):
         """Write checkpoint.pt and model.pt (both atomically; rank 0 only)."""
@@ -506,6 +580,8 @@ class Trainer:
             "settings": self.settings,
             "step": self.step,
             "elapsed_s": self.elapsed_s,
+            "cpu_s": self.cpu_s,
+            "warmup_ended": self.warmup_ended,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "optimizer_g": self.optimizer_g.state_dict(),
@@ -567,6 +643,9 @@ class Trainer:
             ) from None
         trainer.step = int(state["step"])
         trainer.elapsed_s = float(state["elapsed_s"])
+        trainer.cpu_s = float(state.get("cpu_s") or 0.0)  # absent from checkpoints written before it was kept
+        ended = state.get("warmup_ended")
+        trainer.warmup_ended = None if ended is None else int(ended)
         trainer.saved_step = trainer.step
         return trainer
 
