@@ -224,8 +224,59 @@ def test_contact_sheet_rows_and_size(tmp_path, result, model):
     write_continuum(tmp_path / "set", result, model)
     sheet = Image.open(tmp_path / "set" / "contact_sheet.png")
     assert sheet.mode == "RGB"
-    # 11 steps fit one row; 8 px images are enlarged (to 96 px) so labels and pixels are legible.
-    assert sheet.width > 11 * 96 and sheet.height < 2 * 96 + 100
+    # 11 steps fit one row under the row of sources; 8 px images are enlarged (to 96 px) so labels
+    # and pixels are legible.
+    assert sheet.width > 11 * 96 and 2 * 96 < sheet.height < 2 * (96 + 100)
+
+
+class BlurringModel(FakeModel):
+    """Reconstructs every image as its mean colour: nothing of a source's structure survives."""
+
+    def decode(self, z):
+        images = super().decode(z)
+        return np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape).copy()
+
+
+def tile_at(sheet, row_top, column, size=96, margin=10, gap=8, title=26):
+    left, top = margin + column * (size + gap), row_top + margin + title
+    return np.asarray(sheet.convert("RGB"))[top : top + size, left : left + size]
+
+
+def test_contact_sheet_shows_each_source_as_given_and_through_the_model(tmp_path, sources):
+    from gaia_stim.io.images import display_pixels
+
+    model = BlurringModel()
+    result = continuum(model, *sources, n_steps=11)
+    write_continuum(tmp_path / "set", result, model)
+    sheet = Image.open(tmp_path / "set" / "contact_sheet.png")
+    for index, source in enumerate(result["sources"]):
+        given = (np.round(display_pixels(source["given"], 8) * 255)).astype(np.uint8)
+        drawn = (np.round(source["reconstruction"] * 255)).astype(np.uint8)
+        # whole-pixel enlargement from 8 to 96 px: each pixel is a 12 x 12 block
+        np.testing.assert_array_equal(tile_at(sheet, 0, 2 * index)[::12, ::12], given)
+        np.testing.assert_array_equal(tile_at(sheet, 0, 2 * index + 1)[::12, ::12], drawn)
+        assert source["reconstruction_ssim"] < 0.2  # random pixels against their mean colour
+    manifest = json.loads((tmp_path / "set" / "manifest.json").read_text())
+    assert manifest["contact_sheet"]["source_band"] is True
+    assert [record["reconstruction_ssim"] for record in manifest["inputs"]] == [
+        round(source["reconstruction_ssim"], 4) for source in result["sources"]]
+    # a faithful model reconstructs its sources exactly
+    faithful = continuum(FakeModel(), *sources, n_steps=3)
+    assert [source["reconstruction_ssim"] for source in faithful["sources"]] == pytest.approx([1.0, 1.0])
+
+
+def test_commands_report_each_source_s_reconstruction_and_warn_when_far(tmp_path, sources, capsys):
+    from gaia_stim.cli._stimuli import write
+
+    options = dict(out_dir=str(tmp_path / "far"), force=False)
+    write(continuum(BlurringModel(), *sources, n_steps=3), BlurringModel(), options, None, None, "unused")
+    captured = capsys.readouterr()
+    assert captured.out.count("the model reconstructs it with SSIM") == 2
+    assert captured.err.count("is far outside what this model reconstructs well") == 2
+    options = dict(out_dir=str(tmp_path / "near"), force=False)
+    write(continuum(FakeModel(), *sources, n_steps=3), FakeModel(), options, None, None, "unused")
+    captured = capsys.readouterr()
+    assert "SSIM 1.000" in captured.out and "far outside" not in captured.err
 
 
 # ------------------------------------------------------------------------------------------

@@ -82,8 +82,19 @@ def write(result, model, options, adjust, movie, default_out):
     if "step_distance_cv" in summary:
         echo(f"step distances ({summary['step_distance_metric']}): mean {summary['step_distance_mean']:.4g},"
              f" CV {100 * summary['step_distance_cv']:.2f} %")
-    for source in result["sources"]:
-        from gaia_stim.io.sets import source_name
+    from gaia_stim.io.sets import source_name
+    from gaia_stim.stimuli._common import FAR_SOURCE_SSIM
 
+    for source in result["sources"]:
         name = source_name(source["source"])
         echo(f"{name}: {', '.join(source['changes'])}" if source["changes"] else f"{name}: used as is")
+    for source in result["sources"]:
+        ssim = source.get("reconstruction_ssim")
+        if ssim is None:
+            continue
+        name = source_name(source["source"])
+        echo(f"source {source['role']} ({name}): the model reconstructs it with SSIM {ssim:.3f} against the prepared source")
+        if ssim < FAR_SOURCE_SSIM:
+            echo(f"Warning: source {source['role']} ({name}) is far outside what this model reconstructs well (SSIM"
+                 f" {ssim:.3f} < {FAR_SOURCE_SSIM}): the steps near it will not look like it; compare the two in the"
+                 " contact sheet's top row, or train a model on images like it", err=True)

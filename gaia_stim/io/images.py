@@ -10,7 +10,14 @@ import numpy as np
 from PIL import Image
 
 from gaia_stim.errors import InputError
-from gaia_stim.model.data import MAX_IMAGE_PIXELS, PreparedImage, load_image, load_image_folder, prepare_image
+from gaia_stim.model.data import (
+    MAX_IMAGE_PIXELS,
+    PreparedImage,
+    display_pixels,
+    load_image,
+    load_image_folder,
+    prepare_image,
+)
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -18,6 +25,7 @@ __all__ = [
     "load_image",
     "load_image_folder",
     "prepare_image",
+    "display_pixels",
     "array_sha256",
     "to_uint8",
     "pil_image",

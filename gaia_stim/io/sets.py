@@ -38,7 +38,7 @@ from PIL import Image
 
 from gaia_stim._version import __version__
 from gaia_stim.errors import DataError, InputError, ModelFileError
-from gaia_stim.io.images import luminance, save_png, to_uint8
+from gaia_stim.io.images import display_pixels, luminance, save_png, to_uint8
 from gaia_stim.io.sheets import contact_sheet, sheet_layout
 from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
 from gaia_stim.model.atomic import (
@@ -222,6 +222,8 @@ def _write_sources(temporary, sources):
                 "changes": list(source["changes"]),
                 "given_file": given_file,
                 "prepared_file": prepared_file,
+                **({"reconstruction_ssim": round(float(source["reconstruction_ssim"]), 4)}
+                   if source.get("reconstruction_ssim") is not None else {}),
             }
         )
     return records
@@ -248,6 +250,7 @@ def write_stimulus_set(
     adjust=None,
     movie=None,
     summary=None,
+    source_band=True,
 ):
     """Write images, ``stimuli.csv``, ``manifest.json``, ``contact_sheet.png`` (and sources) as one folder.
 
@@ -291,6 +294,11 @@ def write_stimulus_set(
         Also write the images, in order, as ``morph.gif`` or ``morph.mp4``.
     summary : dict, optional
         Figures about the set (e.g. the step-distance CV) for the manifest.
+    source_band : bool, default=True
+        Show the sources above the steps on the contact sheet: each as given (whole, padded to a
+        square) and, where its record holds one, as the model reconstructs it, labelled with the
+        reconstruction's SSIM against the prepared source. Sets written before the band existed
+        are regenerated without it.
 
     Returns
     -------
@@ -355,6 +363,8 @@ def write_stimulus_set(
             handle.write(table)
 
         sheet = contact_sheet(np.stack(tiles), [labels[i] for i in sheet_indices], sheet_columns, sheet_title)
+        if source_band and sources:
+            sheet = _above(_source_band(sources, tiles[0].shape[0]), sheet)
         sheet_path = os.path.join(temporary, CONTACT_SHEET_FILE)
         sheet.save(sheet_path, format="PNG")
         other_files = [{"file": record[key], "sha256": file_sha256(os.path.join(temporary, record[key]))}
@@ -383,7 +393,9 @@ def write_stimulus_set(
             "image_encoding": "8-bit PNG, model output in [0, 1] times 255, rounded",
             "table": {"file": TABLE_FILE, "sha256": table_sha256,
                       "columns": {name: kinds[name].__name__ for name in columns}},
-            "contact_sheet": {"file": CONTACT_SHEET_FILE, "sha256": file_sha256(sheet_path)},
+            # "source_band" only where the band is drawn: sets written before it existed have no such key
+            "contact_sheet": {"file": CONTACT_SHEET_FILE, "sha256": file_sha256(sheet_path),
+                              **({"source_band": True} if source_band and sources else {})},
             "images": image_records,
             # every file of the set but this manifest: what --force may replace, and what verify checks
             "files": image_records + other_files
@@ -403,7 +415,31 @@ def write_stimulus_set(
     return os.fspath(given_out_dir)
 
 
-def write_set(out_dir, result, model, force=False, adjust=None, movie=None):
+def _source_band(sources, size):
+    """The contact sheet's band of sources: each as given, then as the model draws it (with its SSIM).
+
+    Both are shown at the size of the set's images (``size``), in colour; the model's drawing is its
+    plain output, before any low-level control.
+    """
+    tiles, labels = [], []
+    for source in sources:
+        tiles.append(to_uint8(display_pixels(source["given"], size)[None])[0])
+        labels.append(f"{source['role']}: as given")
+        if source.get("reconstruction") is not None:
+            tiles.append(to_uint8(display_pixels(np.asarray(source["reconstruction"]), size)[None])[0])
+            labels.append(f"{source['role']}: SSIM {source['reconstruction_ssim']:.3f}")
+    return contact_sheet(np.stack(tiles), labels, len(tiles), "sources, as given and through the model")
+
+
+def _above(top, bottom):
+    """Two sheets stacked, left-aligned on white."""
+    sheet = Image.new("RGB", (max(top.width, bottom.width), top.height + bottom.height), (255, 255, 255))
+    sheet.paste(top.convert("RGB"), (0, 0))
+    sheet.paste(bottom.convert("RGB"), (0, top.height))
+    return sheet
+
+
+def write_set(out_dir, result, model, force=False, adjust=None, movie=None, source_band=True):
     """Write a result of any :mod:`gaia_stim.stimuli` function as a stimulus set.
 
     The table's columns: ``image_file``, the result's own columns (e.g. ``step``,
@@ -424,6 +460,8 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None):
         Low-level control (luminance, contrast, histogram, mask, greyscale, size).
     movie : {"gif", "mp4"}, optional
         Also write the images as a movie, in table order.
+    source_band : bool, default=True
+        The sources above the steps on the contact sheet (see :func:`write_stimulus_set`).
 
     Returns
     -------
@@ -454,6 +492,7 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None):
         adjust=adjust,
         movie=movie,
         summary=result.get("summary"),
+        source_band=source_band,
     )
 
 
@@ -611,7 +650,8 @@ def regenerate_set(out_dir, model=None):
     adjust = lowlevel.Adjustment.from_record(manifest.get("adjust"))
     with tempfile.TemporaryDirectory() as scratch:
         again = os.path.join(scratch, "set")
-        write_set(again, result, loaded, adjust=adjust, movie=manifest.get("movie"))
+        write_set(again, result, loaded, adjust=adjust, movie=manifest.get("movie"),
+                  source_band=bool((manifest.get("contact_sheet") or {}).get("source_band")))
         new_manifest = _read_manifest(again)
         differences = []
         old_files, new_files = manifest_files(manifest), manifest_files(new_manifest)

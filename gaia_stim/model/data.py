@@ -259,6 +259,34 @@ def prepare_image(array, image_size, channels):
     )
 
 
+def display_pixels(source, size, background=0.85):
+    """An image as given, whole (not cropped), in colour, padded to a square and resized to ``size``.
+
+    For showing a source beside what the model made of it: alpha is composited onto white and grey
+    repeated to RGB as :func:`prepare_image` does, but the image is padded with ``background`` grey
+    to a square instead of centre-cropped. ``source``: a path, a PIL image or an array.
+    Returns float32 (size, size, 3) in [0, 1].
+    """
+    if isinstance(source, (str, os.PathLike)):
+        array, _ = _read_pixels(os.fspath(source), _quote(os.fspath(source)))
+    elif isinstance(source, Image.Image):
+        array, _ = _pillow_pixels(source)
+    else:
+        array = source
+    pixels = _as_float_array(array)
+    if pixels.shape[2] in (2, 4):
+        alpha = pixels[:, :, -1:]
+        pixels = pixels[:, :, :-1] * alpha + (1.0 - alpha)
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    height, width = pixels.shape[:2]
+    side = max(height, width)
+    square = np.full((side, side, 3), background, dtype=np.float32)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top : top + height, left : left + width] = pixels
+    return _resize(square, size) if side != size else square
+
+
 def _resize(pixels, image_size):
     """Antialiased resize of a square float image, one channel at a time (as Pillow 'F' images)."""
     resample = Image.Resampling.LANCZOS if image_size < pixels.shape[0] else Image.Resampling.BICUBIC

@@ -12,9 +12,18 @@ from gaia_stim.io.images import array_sha256, load_image, prepare_image
 from gaia_stim.metrics import coefficient_of_variation, step_distances
 from gaia_stim.model.atomic import file_sha256
 
-__all__ = ["ROLES", "prepare_sources", "encode_sources", "check_count", "check_range", "equal_steps", "decode"]
+__all__ = [
+    "ROLES", "FAR_SOURCE_SSIM", "prepare_sources", "encode_sources", "check_count", "check_range", "equal_steps",
+    "decode",
+]
 
 ROLES = "abcdefghijklmnopqrstuvwxyz"
+
+# A source whose reconstruction has an SSIM below this against the prepared source is far outside what
+# the model reconstructs well: the steps it anchors will not look like it. (The shipped model's
+# held-out faces reconstruct at about 0.9 and above; a photograph given to a model of synthetic faces
+# at about 0.3 to 0.6.)
+FAR_SOURCE_SSIM = 0.75
 
 
 def _prepare(source, model, role):
@@ -51,12 +60,32 @@ def prepare_sources(model, images, minimum, what):
 
 
 def encode_sources(model, sources):
-    """The sources' latent codes, float64 (K, latent_dim)."""
+    """The sources' latent codes, float64 (K, latent_dim); also how faithfully the model reconstructs each.
+
+    Every source record gains ``reconstruction`` (the decoded code, float32 pixels) and
+    ``reconstruction_ssim`` (its SSIM against the prepared source, scikit-image, data range 1): how
+    far what the model draws at the source's code is from the source itself.
+    """
     pixels = np.stack([source["prepared"] for source in sources])
     codes = np.asarray(model.encode(pixels), dtype=np.float32)
     if codes.ndim != 2 or codes.shape[0] != len(sources):
         raise ValueError(f"model.encode returned shape {codes.shape} for {len(sources)} images")
+    _, reconstructions = decode(model, codes)
+    for source, reconstruction, ssim in zip(sources, reconstructions, reconstruction_ssim(reconstructions, pixels)):
+        source["reconstruction"] = reconstruction
+        source["reconstruction_ssim"] = ssim
     return codes.astype(np.float64)
+
+
+def reconstruction_ssim(reconstructions, prepared):
+    """SSIM of each reconstruction against its prepared source (float list; grey or colour)."""
+    from skimage.metrics import structural_similarity
+
+    return [
+        float(structural_similarity(np.asarray(x, np.float64), np.asarray(y, np.float64), data_range=1.0,
+                                    channel_axis=-1))
+        for x, y in zip(reconstructions, prepared)
+    ]
 
 
 def decode(model, latents):
