@@ -31,15 +31,19 @@ def expected_parameters(config, bottleneck, width, style_dim, mlp_dim):
     used by every AdaIN; "per-norm" predicts a pair for each of the 2 * n AdaINs.
     """
     c, w, n = config.channels, width, config.n_residual
-    inner, features = 4 * w, 4 * w * (config.image_size // 4) ** 2
-    content = conv(7, c, w) + conv(4, w, 2 * w) + conv(4, 2 * w, inner)
+    k_out, k_down, k_up = config.outer_kernel, config.down_kernel, config.up_kernel
+    stages = [w * 2**i for i in range(config.n_down + 1)]  # w, 2w, 4w for the reference's two stages
+    inner = stages[-1]
+    features = inner * (config.image_size // 2**config.n_down) ** 2
+    content = conv(k_out, c, w) + sum(conv(k_down, a, b) for a, b in zip(stages, stages[1:]))
     content += n * (2 * conv(3, inner, inner) + 2 * 2 * inner)  # two convs, two affine InstanceNorms
-    style = conv(7, c, w) + conv(4, w, 2 * w) + conv(4, 2 * w, inner) + 2 * conv(4, inner, inner)
+    style_widths = [min(w * 2**i, inner) for i in range(5)]  # four stride-2 convs, capped at the inner width
+    style = conv(k_out, c, w) + sum(conv(k_down, a, b) for a, b in zip(style_widths, style_widths[1:]))
     style += conv(1, inner, style_dim)
     decoder = n * 2 * conv(3, inner, inner)
     n_adain = 2 * inner if config.adain == "shared" else n * 2 * 2 * inner
     decoder += (style_dim * mlp_dim + mlp_dim) + (mlp_dim * mlp_dim + mlp_dim) + (mlp_dim * n_adain + n_adain)
-    decoder += conv(5, inner, 2 * w) + 2 * 2 * w + conv(5, 2 * w, w) + 2 * w + conv(7, w, c)
+    decoder += sum(conv(k_up, a, b) + 2 * b for a, b in zip(stages[::-1], stages[-2::-1])) + conv(k_out, w, c)
     linear = 0
     if bottleneck:
         linear = (features * config.content_dim + config.content_dim) + (config.content_dim * features + features)
@@ -274,6 +278,9 @@ def test_topology_sizes_move_the_bottleneck_and_the_kernels(n_down, kernels):
     style_convs = [m for m in generator.style_encoder if isinstance(m, nn.Conv2d)]
     assert [m.out_channels for m in style_convs] == [min(4 * 2**i, inner) for i in range(5)] + [5]
     assert generator.to_content.in_features == inner * side * side
+    assert count_parameters(generator) == expected_parameters(config, True, 4, 5, 7)
+    d = config.discriminator
+    assert count_parameters(discriminator) == expected_parameters(config, False, d.width, d.style_dim, d.mlp_dim)
 
 
 def test_reference_topology_is_the_default_and_old_files_keep_it():
