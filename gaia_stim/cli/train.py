@@ -128,10 +128,19 @@ def _start(run_dir, data, network, recipe, how, schedule):
 
     # checks the settings against the data
     trainer = Trainer(run_dir, images, settings, device=device, world=world, performance=performance)
-    if world.is_main:
-        _clear_unstarted_run(run_dir)
-        os.makedirs(run_dir, exist_ok=True)
-    _run(trainer, *schedule)
+    with _lock(run_dir, world):
+        if world.is_main:
+            _clear_unstarted_run(run_dir)
+        _run(trainer, *schedule)
+
+
+def _lock(run_dir, world):
+    """The run folder's lock (rank 0 of a launch holds it for all): one process trains a run at a time."""
+    import contextlib
+
+    from gaia_stim.model.atomic import folder_lock
+
+    return folder_lock(run_dir, "the run folder") if world.is_main else contextlib.nullcontext()
 
 
 def _say(world):
@@ -155,7 +164,7 @@ def _read_data(data, image_size, channels, world):
 
 def _run_entries(run_dir):
     """The entries of ``run_dir``, or None if something in it was not written by a training run."""
-    from gaia_stim.model.atomic import remove_leftovers
+    from gaia_stim.model.atomic import LOCK_FILE, remove_leftovers
     from gaia_stim.model.trainer import RUN_FILES
 
     for name in RUN_FILES:
@@ -163,6 +172,8 @@ def _run_entries(run_dir):
     entries = os.listdir(run_dir)
     for name in entries:
         path = os.path.join(run_dir, name)
+        if name == LOCK_FILE and os.path.isfile(path) and not os.path.islink(path):
+            continue
         if name == "samples" and os.path.isdir(path) and not os.path.islink(path):
             if all(entry.startswith("step_") and entry.endswith(".png") for entry in os.listdir(path)):
                 continue
@@ -184,26 +195,44 @@ def _check_new_run_folder(run_dir):
         raise InputError(
             f"{run_dir!r} already holds a training run; add --resume to continue it, or choose another --out"
         )
+    if "model.pt" in entries:
+        raise InputError(
+            f"{run_dir!r} holds a trained model (model.pt) but no checkpoint.pt to continue from; a folder"
+            " with a model is never started afresh: choose another --out, or move model.pt out of it first"
+        )
 
 
 def _clear_unstarted_run(run_dir):
     """Remove what a run that stopped before its first checkpoint wrote (it can only start again)."""
     import shutil
 
-    if not os.path.isdir(run_dir) or not _run_entries(run_dir):
+    from gaia_stim.model.atomic import LOCK_FILE
+
+    os.makedirs(run_dir, exist_ok=True)
+    if not _run_entries(run_dir):
         return
     for name in os.listdir(run_dir):
+        if name == LOCK_FILE:  # held by this process
+            continue
         path = os.path.join(run_dir, name)
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 def _resume(run_dir, data, given, how, schedule):
+    world = how[1]
+    if not os.path.isdir(run_dir):
+        raise InputError(f"--resume: {run_dir!r} is not a training run folder; give the --out of a run")
+    if not os.path.isfile(os.path.join(run_dir, "checkpoint.pt")):  # checked before a lock file is left there
+        raise InputError(f"--resume: {run_dir!r} has no checkpoint.pt to continue from")
+    with _lock(run_dir, world):
+        _resume_locked(run_dir, data, given, how, schedule)
+
+
+def _resume_locked(run_dir, data, given, how, schedule):
     from gaia_stim.model.trainer import Trainer
 
     device, world, performance = how
     steps = schedule[0]
-    if not os.path.isdir(run_dir):
-        raise InputError(f"--resume: {run_dir!r} is not a training run folder; give the --out of a run")
     state = Trainer.read_checkpoint(run_dir)
     settings = state["settings"]
     _check_same_settings(settings, given)

@@ -46,6 +46,8 @@ __all__ = [
     "staging_folder",
     "commit_folder",
     "discard_folder",
+    "LOCK_FILE",
+    "folder_lock",
 ]
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.gaia-stim-(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}(?:\.tmp)?$")
@@ -347,3 +349,59 @@ def commit_folder(temporary, out_dir, force, format_name, what):
         os.rename(aside, out_dir)
         raise
     shutil.rmtree(aside, ignore_errors=True)
+
+# --------------------------------------------------------------------------------------------
+# locks
+
+LOCK_FILE = ".gaia-stim.lock"
+
+
+class _FolderLock:
+    """An exclusive OS lock (``flock``) on ``<folder>/.gaia-stim.lock``, released when the process ends."""
+
+    def __init__(self, folder, what):
+        self.folder, self.what, self.handle = os.fspath(folder), what, None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): no lock, as before locks existed
+            return self
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(self.folder, LOCK_FILE)
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                handle.close()
+                raise
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise InputError(
+                f"{self.what} {self.folder!r} is in use by another gaia-stim process (pid {holder}); wait for it"
+                " to finish or stop it, then try again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.handle is not None:
+            self.handle.close()  # closing the file releases the lock; the file itself stays (harmless)
+            self.handle = None
+        return False
+
+
+def folder_lock(folder, what="folder"):
+    """A context manager that holds an exclusive lock on ``folder`` (created if missing).
+
+    The lock is the operating system's (``flock`` on ``<folder>/.gaia-stim.lock``): it dies with
+    the process, so ``kill -9`` never leaves a stale lock behind. A second process asking for the
+    same folder gets an :class:`~gaia_stim.errors.InputError` naming the holder's pid.
+    """
+    return _FolderLock(folder, what)
