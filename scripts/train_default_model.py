@@ -1,98 +1,208 @@
-"""Reproduce the default model shipped in gaia_stim/data/ (and the plain-AE model it is compared with).
+"""Train the default model as one resumable run, and its plain-autoencoder comparison.
 
-    python scripts/train_default_model.py --work runs/default              # GAIA, exported into the package
-    python scripts/train_default_model.py --work runs/default --ablation ae --no-export
+    python scripts/train_default_model.py --work ../runs/default-v2 --threads 1 --max-time 2h   # start or continue
+    python scripts/train_default_model.py --work ../runs/default-v2 --arm ae --threads 1         # the AE comparison
+    python scripts/train_default_model.py --work ../runs/default-v2 --pack docs/records/default_v2/warm_start.pt
+    python scripts/train_default_model.py --work ../runs/default-v2 --from-pack docs/records/default_v2/warm_start.pt
+    python scripts/train_default_model.py --work ../runs/default-v2 --export gaia_stim/data/default_small_faces.pt
 
-Steps: write the synthetic training faces (``gaia-stim faces``), train with ``gaia-stim train``
-(the recipe below), and export the run's generator in float16 into the package. Every step is a
-public command, so the recipe can be rerun by hand. The recipe and the time it took on the
-reference machine are in docs/model_card.md.
+The run (``WORK/gaia``) is ``gaia-stim train`` with the recipe below: first ``warmup_steps`` plain
+autoencoder steps (G and D learn to reconstruct; cheap steps that buy the reconstruction quality),
+then the GAIA objective of the gaia-stim recipe. Every call continues the run exactly where it
+stopped (``--resume``), for at most ``--max-time``; a run can be stopped at any moment (Ctrl-C,
+SIGTERM) and continued later. When the warm-up ends, its checkpoint is kept as
+``WORK/warmup_end.pt``.
+
+``--arm ae`` continues that warm-up checkpoint as a plain autoencoder (``WORK/ae``, at the warm-up's
+learning rate) until it has used as much CPU time after the warm-up as the GAIA run has: GAIA and
+its AE then differ only in what the same CPU-seconds after the same warm-up optimised.
+
+``--pack`` writes what must survive a lost machine (G, its weight average and D in float16, the
+step and the settings: no optimiser state, about 12 MB); ``--from-pack`` starts the run again from
+it on a machine that lost ``WORK`` (with fresh optimiser state, so not bit-identical to going on).
+``--export`` writes the run's model file in float16, as the package ships it.
+
+Every step is a public command, so the recipe can be rerun by hand; docs/model_card.md records the
+compute each model took.
 """
 
 import argparse
 import os
+import shutil
 import sys
 import time
 
 RECIPE = {
-    "n_faces": 20000,  # training faces, seed 0 (held-out evaluation faces use another seed)
+    "n_faces": 20000,  # training faces, seed 0 (held-out evaluation faces use other seeds)
     "faces_seed": 0,
     "preset": "small",
+    "recipe": "gaia-stim",
     "batch_size": 16,
-    "steps": 3000,
-    "warmup_steps": 1000,  # plain-autoencoder steps first, at warmup_lr
+    "warmup_steps": 12000,  # plain-autoencoder steps before the GAIA objective, at warmup_lr
     "warmup_lr": 1e-3,
-    "lr_max": 2e-4,  # the GAIA phase (1e-3 there gave a blurrier model: docs/model_card.md)
+    "lr_max": 2e-4,  # the GAIA phase
     "seed": 0,
+    "steps": 10**7,  # the run is bounded by time, not by a step count
 }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", default="runs/default", help="folder for the faces and the runs")
-    parser.add_argument("--ablation", default="none", choices=["none", "ae", "no-interp", "no-structure"])
-    parser.add_argument("--steps", type=int, default=RECIPE["steps"])
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--export", default=os.path.join("gaia_stim", "data", "default_small_faces.pt"))
-    parser.add_argument("--no-export", action="store_true")
-    args = parser.parse_args(argv)
+def gaia_stim(arguments):
+    from gaia_stim.cli import main
 
+    main(arguments, standalone_mode=False)
+
+
+def train_arguments(run, faces, threads, max_time, steps):
+    arguments = [
+        "train", "--data", faces, "--out", run, "--steps", str(steps), "--device", "cpu",
+        "--log-every", "50", "--sample-every", "1000", "--checkpoint-every", "250",
+    ]
+    if threads:
+        arguments += ["--threads", str(threads)]
+    if max_time:
+        arguments += ["--max-time", f"{max_time}s"]
+    if os.path.exists(os.path.join(run, "checkpoint.pt")):
+        return arguments + ["--resume"]
+    return arguments + [
+        "--recipe", RECIPE["recipe"], "--preset", RECIPE["preset"], "--batch-size", str(RECIPE["batch_size"]),
+        "--seed", str(RECIPE["seed"]), "--warmup-steps", str(RECIPE["warmup_steps"]),
+        "--warmup-lr", str(RECIPE["warmup_lr"]), "--lr-max", str(RECIPE["lr_max"]),
+    ]
+
+
+def read_state(run):
+    from gaia_stim.model.trainer import Trainer
+
+    return Trainer.read_checkpoint(run)
+
+
+def train_gaia(work, faces, threads, max_time):
+    """Continue the GAIA run for at most ``max_time`` seconds, keeping the warm-up's last checkpoint."""
+    run = os.path.join(work, "gaia")
+    started = time.perf_counter()
+    warmup_end = os.path.join(work, "warmup_end.pt")
+    step = read_state(run)["step"] if os.path.exists(os.path.join(run, "checkpoint.pt")) else 0
+    if step < RECIPE["warmup_steps"]:
+        gaia_stim(train_arguments(run, faces, threads, max_time, RECIPE["warmup_steps"]))
+        step = read_state(run)["step"]
+    if step == RECIPE["warmup_steps"] and not os.path.exists(warmup_end):
+        shutil.copyfile(os.path.join(run, "checkpoint.pt"), warmup_end + ".tmp")
+        os.replace(warmup_end + ".tmp", warmup_end)
+        print(f"kept the warm-up's last checkpoint (step {step}) as {warmup_end}")
+    left = None if max_time is None else max_time - (time.perf_counter() - started)
+    if step >= RECIPE["warmup_steps"] and (left is None or left > 60):
+        gaia_stim(train_arguments(run, faces, threads, left, RECIPE["steps"]))
+
+
+def train_ae(work, faces, threads, max_time):
+    """Continue the warm-up checkpoint as a plain autoencoder for the GAIA run's CPU time after it."""
     import torch
 
-    from gaia_stim.cli import main as gaia_stim
+    from gaia_stim.model import checkpoint
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    faces = os.path.join(args.work, "faces")
-    if not os.path.isdir(faces):
-        gaia_stim(["faces", "--n", str(RECIPE["n_faces"]), "--size", "64", "--seed", str(RECIPE["faces_seed"]),
-                   "--out", faces], standalone_mode=False)
-    run = os.path.join(args.work, "gaia" if args.ablation == "none" else args.ablation)
-    train = [
-        # the shipped model predates the gaia-stim recipe and the channels-last default: the reference's
-        # settings with the overrides below, in the plain memory layout, train it as it was trained
-        "train", "--recipe", "paper", "--no-channels-last", "--data", faces, "--out", run, "--preset", RECIPE["preset"],
-        "--batch-size", str(RECIPE["batch_size"]), "--steps", str(args.steps), "--seed", str(RECIPE["seed"]),
-        "--lr-max", str(RECIPE["lr_max"]), "--ablation", args.ablation, "--device", "cpu",
-        "--log-every", "20", "--sample-every", "250", "--checkpoint-every", "250",
-    ]
-    if args.ablation == "ae":
-        train[train.index("--lr-max") + 1] = str(RECIPE["warmup_lr"])  # the AE trains at the warm-up rate
-    else:
-        train += ["--warmup-steps", str(RECIPE["warmup_steps"]), "--warmup-lr", str(RECIPE["warmup_lr"])]
-    resume = os.path.exists(os.path.join(run, "checkpoint.pt"))
-    if resume:
-        train = _without_run_settings(train) + ["--resume"]
-    started = time.perf_counter()
-    gaia_stim(train, standalone_mode=False)
-    print(f"training call took {time.perf_counter() - started:.0f} s with {torch.get_num_threads()} threads")
-    if not args.no_export:
-        export(os.path.join(run, "model.pt"), args.export)
-        print(f"exported {args.export}")
+    run, warmup_end = os.path.join(work, "ae"), os.path.join(work, "warmup_end.pt")
+    if not os.path.exists(os.path.join(run, "checkpoint.pt")):
+        if not os.path.exists(warmup_end):
+            raise SystemExit(f"{warmup_end} does not exist yet: the GAIA run has not finished its warm-up")
+        state = checkpoint.read_file(warmup_end, checkpoint.CHECKPOINT_FORMAT)
+        state["settings"] = {**state["settings"], "ablation": "ae", "lr_max": RECIPE["warmup_lr"],
+                             "alpha": RECIPE["warmup_lr"] / 2}
+        os.makedirs(run, exist_ok=True)
+        torch.save(state, os.path.join(run, "checkpoint.pt"))
+    gaia, ae, start = read_state(os.path.join(work, "gaia")), read_state(run), torch.load(
+        warmup_end, map_location="cpu", weights_only=True)
+    target = gaia.get("cpu_s", 0.0) - start.get("cpu_s", 0.0)
+    done = ae.get("cpu_s", 0.0) - start.get("cpu_s", 0.0)
+    print(f"GAIA has used {target:.0f} CPU-s after the warm-up, the AE {done:.0f}")
+    if done < target:
+        budget = target - done if max_time is None else min(max_time, target - done)
+        gaia_stim(train_arguments(run, faces, threads, budget, RECIPE["steps"]))
 
 
-def _without_run_settings(arguments):
-    """Drop the options --resume takes from the run itself."""
-    fixed = {"--recipe", "--preset", "--batch-size", "--seed", "--lr-max", "--ablation", "--warmup-steps", "--warmup-lr"}
-    kept, skip = [], False
-    for item in arguments:
-        if skip:
-            skip = False
-            continue
-        if item in fixed:
-            skip = True
-            continue
-        kept.append(item)
-    return kept
+def write_pack(work, path):
+    """G, G's weight average and D in float16, with the step and the settings."""
+    import torch
+
+    state = read_state(os.path.join(work, "gaia"))
+
+    def half(weights):
+        return {name: t.half() if t.dtype == torch.float32 else t for name, t in weights.items()}
+
+    pack = {key: state[key] for key in ("format", "format_version", "gaia_stim_version", "settings", "step",
+                                        "elapsed_s", "cpu_s", "warmup_ended") if key in state}
+    for key in ("generator", "generator_ema", "discriminator"):
+        if key in state:
+            pack[key] = half(state[key])
+    pack["format"] = "gaia-stim-warm-start"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.save(pack, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    print(f"wrote {path} (step {pack['step']})")
+
+
+def from_pack(work, faces, path):
+    """A new run in WORK/gaia from a pack: its weights and step, fresh optimiser state."""
+    import torch
+
+    from gaia_stim.model.data import load_image_folder
+    from gaia_stim.model.trainer import Trainer
+
+    run = os.path.join(work, "gaia")
+    if os.path.exists(os.path.join(run, "checkpoint.pt")):
+        raise SystemExit(f"{run} already holds a run; continue it instead")
+    pack = torch.load(path, map_location="cpu", weights_only=True)
+    settings = pack["settings"]
+    images, _ = load_image_folder(faces, settings["config"]["image_size"], settings["config"]["channels"])
+    trainer = Trainer(run, images, {**settings, "data": os.path.abspath(faces)}, device="cpu")
+    trainer.generator.load_state_dict({k: v.float() for k, v in pack["generator"].items()})
+    trainer.discriminator.load_state_dict({k: v.float() for k, v in pack["discriminator"].items()})
+    if trainer.generator_ema is not None and "generator_ema" in pack:
+        trainer.generator_ema.load_state_dict({k: v.float() for k, v in pack["generator_ema"].items()})
+    trainer.step, trainer.elapsed_s = int(pack["step"]), float(pack["elapsed_s"])
+    trainer.cpu_s, trainer.warmup_ended = float(pack.get("cpu_s") or 0.0), pack.get("warmup_ended")
+    os.makedirs(run, exist_ok=True)
+    trainer.save()
+    print(f"started {run} again from {path} at step {trainer.step}")
 
 
 def export(model_path, destination):
-    """The run's model file in float16, written atomically into the package."""
+    """The run's model file in float16, written atomically."""
     from gaia_stim.model import checkpoint
 
     payload = checkpoint.read_file(model_path, checkpoint.MODEL_FORMAT)
     os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
     checkpoint.atomic_torch_save(checkpoint.half_precision(payload), destination)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", default=os.path.join("..", "runs", "default-v2"), help="folder of the faces and the runs")
+    parser.add_argument("--arm", choices=["gaia", "ae"], default="gaia")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (1 beside other work on 2 cores)")
+    parser.add_argument("--max-time", type=float, default=None, help="seconds of training in this call")
+    parser.add_argument("--pack", default=None, help="write the warm-start pack to this path and stop")
+    parser.add_argument("--from-pack", default=None, help="start WORK/gaia again from this pack")
+    parser.add_argument("--export", default=None, help="write WORK/gaia's model in float16 to this path and stop")
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    faces = os.path.join(args.work, "faces")
+    if args.pack:
+        return write_pack(args.work, args.pack)
+    if args.export:
+        export(os.path.join(args.work, "gaia", "model.pt"), args.export)
+        return print(f"exported {args.export}")
+    if not os.path.isdir(faces):
+        gaia_stim(["faces", "--n", str(RECIPE["n_faces"]), "--size", "64", "--seed", str(RECIPE["faces_seed"]),
+                   "--out", faces])
+    if args.from_pack:
+        return from_pack(args.work, faces, args.from_pack)
+    started = time.perf_counter()
+    (train_ae if args.arm == "ae" else train_gaia)(args.work, faces, args.threads, args.max_time)
+    print(f"this call trained for {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
