@@ -98,3 +98,56 @@ def test_folders_with_other_manifests_train_as_image_folders(tmp_path, blob_fold
     assert is_cache(prepare(blob_folder, tmp_path / "cache"))
     (tmp_path / "cache" / "images.npy").unlink()  # a damaged cache is still a cache, refused by name
     assert is_cache(tmp_path / "cache")
+
+
+def listing(folder):
+    return {path: open(os.path.join(folder, path), "rb").read() for path in sorted(os.listdir(folder))
+            if os.path.isfile(os.path.join(folder, path))}
+
+
+def refused(folder, out, *extra):
+    return CliRunner().invoke(main, ["prepare", str(folder), "--out", str(out), "--image-size", "32", *extra])
+
+
+def test_prepare_never_replaces_its_own_input_folder(blob_folder):
+    before = listing(blob_folder)
+    for out in (blob_folder, blob_folder / "nested", blob_folder.parent):
+        result = refused(blob_folder, out, "--force")
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert "image folder" in result.output
+    assert listing(blob_folder) == before and (blob_folder / "nested").is_dir()
+
+
+def test_prepare_force_never_deletes_a_user_s_files_beside_an_images_npy(tmp_path, blob_folder):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    np.save(theirs / "images.npy", np.zeros((2, 32, 32, 3), np.uint8))
+    (theirs / "thesis.docx").write_bytes(b"years of work")
+    (theirs / "data.csv").write_text("a,b\n1,2\n")
+    before = listing(theirs)
+    result = refused(blob_folder, theirs, "--force")
+    assert result.exit_code == 1 and "thesis.docx" in result.output and "Traceback" not in result.output
+    assert listing(theirs) == before
+
+
+def test_prepare_force_keeps_notes_left_in_a_real_cache_and_replaces_a_clean_one(tmp_path, blob_folder):
+    cache = prepare(blob_folder, tmp_path / "cache")
+    (cache / "notes.txt").write_text("which photos were excluded")
+    result = refused(blob_folder, cache, "--force")
+    assert result.exit_code == 1 and "notes.txt" in result.output
+    assert (cache / "notes.txt").read_text() == "which photos were excluded"
+    os.remove(cache / "notes.txt")
+    manifest = json.loads((cache / "manifest.json").read_text())
+    manifest["format"] = "someone-else's"
+    (cache / "manifest.json").write_text(json.dumps(manifest))
+    assert refused(blob_folder, cache, "--force").exit_code == 1 and (cache / "images.npy").exists()
+    manifest["format"] = "gaia-stim-image-cache"
+    (cache / "manifest.json").write_text(json.dumps(manifest))
+    prepare(blob_folder, cache, "--force")  # a cache gaia-stim wrote, and nothing else: replaced
+    assert ImageCache(cache).shape[0] == len(before_count(blob_folder))
+
+
+def before_count(folder):
+    from gaia_stim.model.data import find_images
+
+    return find_images(str(folder))

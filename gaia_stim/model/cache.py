@@ -80,8 +80,7 @@ def write_cache(out, images, n_images, image_size, channels, source=None, names=
     if os.path.lexists(out):
         if not force:
             raise OutputExistsError(f"--out {_quote(out)} exists; choose another folder or add --force to replace it")
-        if not is_cache(out):
-            raise OutputExistsError(f"--out {_quote(out)} exists and is not an image cache; choose another folder")
+        _check_cache_owned(out)
     parent, name = os.path.split(out)
     os.makedirs(parent, exist_ok=True)
     remove_leftovers(out)
@@ -123,6 +122,39 @@ def write_cache(out, images, n_images, image_size, channels, source=None, names=
     return out
 
 
+def _check_cache_owned(out):
+    """Refuse to replace ``out`` unless it is a cache gaia-stim wrote and holds nothing else.
+
+    A cache is its manifest (of the cache format), its images file (as long as the manifest's
+    shape says) and optionally its list of sources; a user's own file in the folder, or a folder
+    that merely holds an ``images.npy``, is never deleted.
+    """
+    if os.path.islink(out) or not os.path.isdir(out):
+        raise OutputExistsError(f"--out {_quote(out)} exists and is not an image cache folder; choose another folder")
+    remove_leftovers(os.path.join(out, _IMAGES))
+    others = sorted(set(os.listdir(out)) - {_MANIFEST, _IMAGES, _SOURCES})
+    if others:
+        shown = ", ".join(repr(name) for name in others[:3]) + (", ..." if len(others) > 3 else "")
+        raise OutputExistsError(
+            f"--out {_quote(out)} holds files that are not part of an image cache ({shown}); gaia-stim replaces"
+            " only a cache it wrote: choose another folder, or move those files out"
+        )
+    try:
+        with open(os.path.join(out, _MANIFEST), encoding="utf-8") as stream:
+            manifest = json.load(stream)
+        shape = [int(value) for value in manifest["shape"]]
+        images = os.path.join(out, _IMAGES)
+        owned = (manifest.get("format") == CACHE_FORMAT and len(shape) == 4 and os.path.isfile(images)
+                 and not os.path.islink(images) and os.path.getsize(images) >= int(np.prod(shape)))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        owned = False
+    if not owned:
+        raise OutputExistsError(
+            f"--out {_quote(out)} is not an image cache that gaia-stim wrote (no valid cache manifest and images"
+            " file); it was left as it is: choose another folder"
+        )
+
+
 def _progress(iterable, total, enabled):
     if not enabled:
         return iterable
@@ -139,8 +171,12 @@ def prepare_cache(folder, out, image_size, channels, force=False, progress=False
     paths = find_images(folder)
     if not paths:
         raise DataError(f"no images in {_quote(folder)}; put PNG, JPEG, BMP or TIFF files in it ({', '.join(IMAGE_SUFFIXES)})")
-    if os.path.abspath(os.fspath(out)).startswith(folder + os.sep):
-        raise InputError(f"--out {_quote(out)} is inside the image folder; choose a folder outside {_quote(folder)}")
+    target = os.path.realpath(os.fspath(out))
+    real_folder = os.path.realpath(folder)
+    if target == real_folder or target.startswith(real_folder + os.sep):
+        raise InputError(f"--out {_quote(out)} is the image folder or inside it; choose a folder outside {_quote(folder)}")
+    if real_folder.startswith(target + os.sep):
+        raise InputError(f"--out {_quote(out)} holds the image folder {_quote(folder)}; choose a folder outside it")
     source = {"folder": folder, "n_files": len(paths), "listing_fingerprint": listing_fingerprint(folder, paths)}
 
     def decoded():
