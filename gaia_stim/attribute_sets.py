@@ -11,15 +11,16 @@
   (:func:`gaia_stim.stimuli.leakage.leakage_table`) and its plot, for reading at a glance.
 """
 
+import hashlib
 import io
+import json
 import os
 
 import numpy as np
 
-from gaia_stim.errors import OutputExistsError
 from gaia_stim.io.sets import source_columns, write_stimulus_set
 from gaia_stim.io.tables import text_cell
-from gaia_stim.model.atomic import atomic_write, file_sha256
+from gaia_stim.model.atomic import atomic_write, check_output_file, file_sha256
 from gaia_stim.stimuli.axes import column_name
 from gaia_stim.stimuli.leakage import leakage_plot, leakage_table
 
@@ -37,6 +38,17 @@ def _amount_decimals(amounts):
         if len({f"{amount:.{decimals}f}" for amount in amounts}) == len(amounts):
             return decimals
     return 12
+
+
+def _report_recorded(out_dir, path):
+    """True if the attribute set at ``out_dir`` records ``path`` (beside it) with its present bytes."""
+    try:
+        with open(os.path.join(os.fspath(out_dir), "manifest.json"), encoding="utf-8") as stream:
+            manifest = json.load(stream)
+        recorded = manifest["summary"]["leakage_report"][os.path.basename(path)]
+        return manifest.get("kind") == "attribute series" and recorded == file_sha256(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def write_attribute_set(out_dir, series, axes, model, source, axes_file=None, force=False):
@@ -64,17 +76,18 @@ def write_attribute_set(out_dir, series, axes, model, source, axes_file=None, fo
         ``out_dir``, ``leakage_csv``, ``leakage_png``, ``leakage`` (the table).
     """
     csv_path, png_path = leakage_paths(out_dir)
-    for path in (csv_path, png_path):
-        if os.path.exists(path) and not force:
-            raise OutputExistsError(f"{path!r} exists; pass --force to replace it, or choose another --out")
+    for path, what in ((csv_path, "an attribute set's leakage table"), (png_path, "an attribute set's leakage plot")):
+        check_output_file(path, force, what, owned=lambda path: _report_recorded(out_dir, path),
+                          inputs=(source, axes_file))
     amounts = [float(amount) for amount in series["amounts"]]
     decimals = _amount_decimals(amounts)
     step_width = max(2, len(str(len(amounts) - 1)))
     axis = series["axis"]
-    from gaia_stim.stimuli._common import prepare_sources
+    from gaia_stim.stimuli._common import encode_sources, prepare_sources
 
     # the source image goes into the set (as given and as prepared), and the table names those copies
     sources = prepare_sources(model, [source], 1, "an attribute series")
+    encode_sources(model, sources)  # how faithfully the model reconstructs it, for the contact sheet
     copies = source_columns(sources)
     source_name = os.path.basename(os.fspath(source)).encode("utf-8", "backslashreplace").decode()
     readout, measured = series["readout"], series["measured"]
@@ -109,14 +122,19 @@ def write_attribute_set(out_dir, series, axes, model, source, axes_file=None, fo
     shown = ", ".join(orthogonal) if len(orthogonal) <= 3 else f"{len(orthogonal)} other axes"
     condition = f", orthogonal to {shown}" if orthogonal else ""
     title = f"{axis}{condition}: amount in attribute units; model {getattr(model, 'name', 'unknown')}"
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, lineterminator="\n", float_format="%.6g")
+    report = buffer.getvalue().encode("utf-8")
+    plot = io.BytesIO()
+    leakage_plot(series, plot, title=f"{axis}{condition} ({source_name})")
+    # the set's manifest records the report's bytes: what proves later that gaia-stim wrote it
+    summary = {"leakage_report": {os.path.basename(csv_path): hashlib.sha256(report).hexdigest(),
+                                  os.path.basename(png_path): hashlib.sha256(plot.getvalue()).hexdigest()}}
     written = write_stimulus_set(
         out_dir, series["images"], rows, parameters, model, force=force, kind="attribute series",
         sources=sources, labels=[f"{amount:+.{decimals}f}" for amount in amounts], sheet_title=title,
+        summary=summary,
     )
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n", float_format="%.6g")
-    atomic_write(csv_path, lambda stream: stream.write(buffer.getvalue().encode("utf-8")))
-    plot = io.BytesIO()
-    leakage_plot(series, plot, title=f"{axis}{condition} ({source_name})")
+    atomic_write(csv_path, lambda stream: stream.write(report))
     atomic_write(png_path, lambda stream: stream.write(plot.getvalue()))
     return {"out_dir": written, "leakage_csv": csv_path, "leakage_png": png_path, "leakage": table}

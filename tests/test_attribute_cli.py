@@ -101,12 +101,39 @@ def test_the_same_command_writes_the_same_bytes(fitted):
         assert (folder / ("again_a" + suffix)).read_bytes() == (folder / ("again_b" + suffix)).read_bytes()
 
 
-def test_an_existing_report_is_kept_without_force_and_replaced_with_it(fitted):
+def test_an_existing_report_is_kept_without_force_and_replaced_with_it_only_if_gaia_stim_wrote_it(fitted):
     folder, _ = fitted
     assert attribute(folder, "kept").exit_code == 0
-    (folder / "kept.leakage.csv").write_text("mine")
+    written = (folder / "kept.leakage.csv").read_bytes()
     result = attribute(folder, "kept")
     assert result.exit_code == 1 and "kept.leakage.csv" in result.output and "--force" in result.output
+    assert attribute(folder, "kept", "--force").exit_code == 0  # its own report, unchanged: replaced
+    assert (folder / "kept.leakage.csv").read_bytes() == written
+    (folder / "kept.leakage.csv").write_text("mine")  # edited by hand (or a user's file of that name)
+    refused = attribute(folder, "kept", "--force")
+    assert refused.exit_code == 1 and "changed since" in refused.output
     assert (folder / "kept.leakage.csv").read_text() == "mine"
-    assert attribute(folder, "kept", "--force").exit_code == 0
-    assert (folder / "kept.leakage.csv").read_text().startswith("attribute,source,")
+    (folder / "theirs.leakage.csv").write_text("a user's own table")  # beside no set at all
+    assert attribute(folder, "theirs", "--force").exit_code == 1
+    assert (folder / "theirs.leakage.csv").read_text() == "a user's own table" and not (folder / "theirs").exists()
+
+
+def test_axes_fit_force_replaces_only_an_axes_file_it_wrote(fitted):
+    folder, _ = fitted
+    labels = folder / "faces" / "attributes.csv"
+    before = labels.read_bytes()
+
+    def fit(out):
+        return CliRunner().invoke(main, ["axes", "fit", "--images", str(folder / "faces"), "--labels", str(labels),
+                                         "--out", str(out), "--force"])
+
+    into_labels = fit(labels)  # the command's own input, inside a face set gaia-stim wrote
+    assert into_labels.exit_code == 1 and "Traceback" not in into_labels.output
+    assert "inputs" in into_labels.output and labels.read_bytes() == before
+    theirs = folder / "theirs.npz"
+    np.savez(theirs, weights=np.arange(3))
+    kept = theirs.read_bytes()
+    refused = fit(theirs)
+    assert refused.exit_code == 1 and "not an attribute axes file that gaia-stim wrote" in refused.output
+    assert theirs.read_bytes() == kept
+    assert fit(folder / "axes.npz").exit_code == 0  # its own axes file is replaced

@@ -217,3 +217,35 @@ def test_psychopy_table_bytes_applies_the_stimulus_table_rules_without_image_fil
         psychopy_table_bytes([{"a": "007"}])
     with pytest.raises(InputError, match="at least one row"):
         psychopy_table_bytes([])
+
+
+def test_force_replaces_only_a_trial_list_gaia_stim_wrote(stimulus_set, tmp_path):
+    import hashlib
+
+    def digest(path):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    # a user's results.json beside the trial list's name: --force must not take it for the sidecar
+    out = tmp_path / "results.csv"
+    (tmp_path / "results.json").write_text('{"participant": 1, "accuracy": 0.93}')
+    with pytest.raises(OutputExistsError, match="not a trial list's JSON file that gaia-stim wrote"):
+        write_trials(stimulus_set, "identification", 1, 0, out, force=True)
+    assert json.loads((tmp_path / "results.json").read_text())["accuracy"] == 0.93 and not out.exists()
+    # a trial list gaia-stim wrote is replaced; once edited by hand, it is not
+    ours = tmp_path / "ours.csv"
+    write_trials(stimulus_set, "identification", 1, 0, ours)
+    write_trials(stimulus_set, "identification", 2, 0, ours, force=True)
+    ours.write_text(ours.read_text() + "\n")
+    before = digest(ours)
+    with pytest.raises(OutputExistsError, match="changed since"):
+        write_trials(stimulus_set, "identification", 1, 0, ours, force=True)
+    assert digest(ours) == before
+
+
+def test_trials_are_never_written_into_a_stimulus_set(stimulus_set):
+    table = stimulus_set / "stimuli.csv"
+    before = table.read_bytes()
+    for out in (table, stimulus_set / "trials.csv", stimulus_set / "images" / "trials.csv"):
+        with pytest.raises(OutputExistsError, match="folder gaia-stim wrote as a whole"):
+            write_trials(stimulus_set, "identification", 1, 0, out, force=True)
+    assert table.read_bytes() == before and not (stimulus_set / "trials.csv").exists()

@@ -61,12 +61,11 @@ def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, calib
     import numpy as np
 
     import gaia_stim
-    from gaia_stim.errors import OutputExistsError
     from gaia_stim.labels_tables import read_labels_table
-    from gaia_stim.stimuli.axes import AttributeAxesWarning, fit_axes, save_axes
+    from gaia_stim.model.atomic import check_output_file
+    from gaia_stim.stimuli.axes import AttributeAxesWarning, fit_axes, is_axes_file, save_axes
 
-    if os.path.exists(out_path) and not force:
-        raise OutputExistsError(f"{out_path!r} exists; pass --force to replace it, or choose another --out")
+    check_output_file(out_path, force, "an attribute axes file", owned=is_axes_file, inputs=(labels_path, images_dir))
     labels = read_labels_table(labels_path, images_dir)  # checked before the model loads: bad tables fail fast
     model = gaia_stim.load_model(model_name, device=device)
     with warnings.catch_warnings(record=True) as caught:

@@ -17,11 +17,10 @@ import numpy as np
 
 from gaia_stim._version import __version__
 from gaia_stim.designs.orders import design_trials
-from gaia_stim.errors import DataError, InputError, OutputExistsError
-from gaia_stim.model.atomic import atomic_write
+from gaia_stim.errors import DataError, InputError
 from gaia_stim.io.sets import MANIFEST_FILE, TABLE_FILE
 from gaia_stim.io.tables import psychopy_table_bytes
-from gaia_stim.model.atomic import file_sha256
+from gaia_stim.model.atomic import atomic_write, check_output_file, file_sha256
 
 __all__ = ["read_continuum", "make_trials", "write_trials", "sidecar_path"]
 
@@ -100,18 +99,33 @@ def make_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_r
     return rows, stimuli
 
 
+def _trial_list_written_by_us(trial_file, sidecar):
+    """True if ``sidecar`` is the JSON file gaia-stim wrote for ``trial_file`` and the table is as written."""
+    try:
+        with open(sidecar, encoding="utf-8") as stream:
+            record = json.load(stream)
+        recorded = record["trial_file"]
+        return (record.get("format") == SIDECAR_FORMAT and os.path.isfile(trial_file)
+                and not os.path.islink(trial_file) and recorded["file"] == os.path.basename(trial_file)
+                and recorded["sha256"] == file_sha256(trial_file))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_repeats=True, force=False):
     """Write ``out_file`` (trial CSV) and its sidecar JSON; return the number of trials.
 
-    Raises OutputExistsError if either file exists and ``force`` is false.
+    Raises OutputExistsError if either file exists and ``force`` is false, or if ``force`` is given
+    but the files are not a trial list and its JSON file that gaia-stim wrote (unchanged since), or
+    if ``out_file`` lies inside a stimulus set (or another folder gaia-stim wrote as a whole).
     """
     out_file = os.fspath(out_file)
     if not out_file.lower().endswith(".csv"):
         raise InputError(f"--out {out_file!r} must name a .csv file (PsychoPy reads conditions from .csv)")
     sidecar = sidecar_path(out_file)
-    for path in (out_file, sidecar):
-        if os.path.exists(path) and not force:
-            raise OutputExistsError(f"{path!r} exists; pass --force to replace it or choose another --out")
+    check_output_file(out_file, force, "a trial list", owned=lambda path: _trial_list_written_by_us(path, sidecar))
+    check_output_file(sidecar, force, "a trial list's JSON file",
+                      owned=lambda path: os.path.lexists(out_file) and _trial_list_written_by_us(out_file, path))
     os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
     rows, _ = make_trials(stimulus_dir, design, reps, seed, out_file, separations, no_repeats)
     table = psychopy_table_bytes(rows)

@@ -48,6 +48,8 @@ __all__ = [
     "discard_folder",
     "LOCK_FILE",
     "folder_lock",
+    "enclosing_output_folder",
+    "check_output_file",
 ]
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.gaia-stim-(?P<kind>tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}(?:\.tmp)?$")
@@ -405,3 +407,65 @@ def folder_lock(folder, what="folder"):
     same folder gets an :class:`~gaia_stim.errors.InputError` naming the holder's pid.
     """
     return _FolderLock(folder, what)
+
+
+# --------------------------------------------------------------------------------------------
+# file outputs: the same ownership rule as folders
+
+
+def enclosing_output_folder(path):
+    """The nearest folder above ``path`` that gaia-stim wrote as a whole, or None.
+
+    Such a folder (a stimulus set, a face set, a cache) has a ``manifest.json`` whose ``format``
+    names a gaia-stim format and lists what the folder holds; a file written into it would make it
+    fail verification, and replacing one of its files would damage it.
+    """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    while True:
+        manifest = os.path.join(folder, MANIFEST_FILE)
+        if os.path.isfile(manifest):
+            try:
+                with open(manifest, encoding="utf-8") as stream:
+                    found = json.load(stream)
+                if isinstance(found, dict) and str(found.get("format", "")).startswith("gaia-stim"):
+                    return folder
+            except (OSError, ValueError):
+                pass
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def check_output_file(path, force, what, owned=None, inputs=()):
+    """Refuse to write the file ``path`` unless gaia-stim may: the one rule for file outputs.
+
+    ``what`` names the kind of file with its article, e.g. ``"a trial list"``.
+
+    * never one of the command's ``inputs`` (the same file, by its real path);
+    * never inside a folder gaia-stim wrote as a whole (:func:`enclosing_output_folder`);
+    * an existing file only with ``force``, and only if ``owned(path)`` proves gaia-stim wrote it
+      (its record says so and the bytes are those recorded); anything else is left as it is.
+
+    Raises OutputExistsError (or InputError for an input) naming the path and the reason.
+    """
+    path = os.fspath(path)
+    real = os.path.realpath(path)
+    for given in inputs:
+        if given is not None and os.path.exists(given) and os.path.realpath(os.fspath(given)) == real:
+            raise InputError(f"--out {path!r} is one of this command's inputs; write to another file")
+    folder = enclosing_output_folder(path)
+    if folder is not None:
+        raise OutputExistsError(
+            f"--out {path!r} is inside {folder!r}, a folder gaia-stim wrote as a whole (a stimulus set, face set"
+            " or cache): a file added there would break it; write beside it instead"
+        )
+    if not os.path.lexists(path):
+        return
+    if not force:
+        raise OutputExistsError(f"{path!r} exists; pass --force to replace it or choose another --out")
+    if os.path.islink(path) or not os.path.isfile(path) or owned is None or not owned(path):
+        raise OutputExistsError(
+            f"{path!r} exists and is not {what} that gaia-stim wrote (or it was changed since); it will not be"
+            " replaced even with --force: choose another --out"
+        )

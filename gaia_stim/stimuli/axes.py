@@ -44,7 +44,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from gaia_stim.errors import InputError, ModelFileError
+from gaia_stim.errors import GaiaStimError, InputError, ModelFileError
 from gaia_stim.model.atomic import atomic_write
 
 __all__ = [
@@ -539,6 +539,15 @@ def save_axes(axes, path, model_sha256):
     arrays["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
     atomic_write(os.fspath(path), lambda stream: np.savez(stream, **arrays))
     return os.fspath(path)
+
+
+def is_axes_file(path):
+    """True if ``path`` is an attribute axes file that :func:`save_axes` wrote (readable as one)."""
+    try:
+        load_axes(path)
+    except (GaiaStimError, OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def load_axes(path, model_sha256=None):
