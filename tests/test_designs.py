@@ -249,3 +249,19 @@ def test_trials_are_never_written_into_a_stimulus_set(stimulus_set):
         with pytest.raises(OutputExistsError, match="folder gaia-stim wrote as a whole"):
             write_trials(stimulus_set, "identification", 1, 0, out, force=True)
     assert table.read_bytes() == before and not (stimulus_set / "trials.csv").exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("../../../../etc/passwd", "outside the stimulus set"), ("/etc/passwd", "outside the stimulus set"),
+    ("images/../../outside.png", "outside the stimulus set"),
+])
+def test_a_table_naming_files_outside_its_set_is_refused(stimulus_set, tmp_path, name, message):
+    (tmp_path / "outside.png").write_bytes(b"not yours to list")
+    table = stimulus_set / "stimuli.csv"
+    lines = table.read_text().splitlines()
+    first = lines[1].split(",")
+    first[lines[0].split(",").index("image_file")] = name
+    table.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    with pytest.raises(DataError, match=message):
+        write_trials(stimulus_set, "identification", 1, 0, tmp_path / "t.csv")
+    assert not (tmp_path / "t.csv").exists()

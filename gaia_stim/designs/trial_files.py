@@ -59,11 +59,22 @@ def read_continuum(stimulus_dir):
             level = math.nan
         if not math.isfinite(level):
             raise DataError(f"{table!r} row {index + 1}: morph_level {record['morph_level']!r} is not a number")
-        path = os.path.join(stimulus_dir, *record["image_file"].split("/"))
+        name = record["image_file"] or ""
+        path = os.path.join(stimulus_dir, *name.split("/"))
+        real_set = os.path.realpath(stimulus_dir)
+        if os.path.isabs(name) or not os.path.realpath(path).startswith(real_set + os.sep):
+            raise DataError(
+                f"{table!r} row {index + 1}: image {name!r} lies outside the stimulus set; a set's table names"
+                " only its own images (check the table, or write the set again)"
+            )
         if not os.path.isfile(path):
-            raise DataError(f"{table!r} row {index + 1}: image {record['image_file']!r} does not exist")
+            raise DataError(f"{table!r} row {index + 1}: image {name!r} does not exist")
         step = record.get("step")
-        stimuli.append({"path": path, "step": int(step) if step not in (None, "") else index, "morph_level": level})
+        try:
+            step = int(step) if step not in (None, "") else index
+        except ValueError:
+            raise DataError(f"{table!r} row {index + 1}: step {record.get('step')!r} is not a whole number") from None
+        stimuli.append({"path": path, "step": step, "morph_level": level})
     stimuli.sort(key=lambda s: (s["morph_level"], s["step"]))
     levels = [s["morph_level"] for s in stimuli]
     if len(set(levels)) != len(levels):
