@@ -427,7 +427,8 @@ def _source_band(sources, size):
         labels.append(f"{source['role']}: as given")
         if source.get("reconstruction") is not None:
             tiles.append(to_uint8(display_pixels(np.asarray(source["reconstruction"]), size)[None])[0])
-            labels.append(f"{source['role']}: SSIM {source['reconstruction_ssim']:.3f}")
+            ssim = source.get("reconstruction_ssim")
+            labels.append(f"{source['role']}: model" if ssim is None else f"{source['role']}: SSIM {ssim:.3f}")
     return contact_sheet(np.stack(tiles), labels, len(tiles), "sources, as given and through the model")
 
 

@@ -136,8 +136,8 @@ def _check_cache_owned(out):
     if others:
         shown = ", ".join(repr(name) for name in others[:3]) + (", ..." if len(others) > 3 else "")
         raise OutputExistsError(
-            f"--out {_quote(out)} holds files that are not part of an image cache ({shown}); gaia-stim replaces"
-            " only a cache it wrote: choose another folder, or move those files out"
+            f"--out {_quote(out)} is not an image cache that gaia-stim wrote: it holds files that are not part of one"
+            f" ({shown}); it was left as it is: choose another folder, or move those files out"
         )
     try:
         with open(os.path.join(out, _MANIFEST), encoding="utf-8") as stream:
@@ -174,7 +174,8 @@ def prepare_cache(folder, out, image_size, channels, force=False, progress=False
     target = os.path.realpath(os.fspath(out))
     real_folder = os.path.realpath(folder)
     if target == real_folder or target.startswith(real_folder + os.sep):
-        raise InputError(f"--out {_quote(out)} is the image folder or inside it; choose a folder outside {_quote(folder)}")
+        raise InputError(f"--out {_quote(out)} is the image folder itself or inside the image folder; choose a folder"
+                         f" outside {_quote(folder)}")
     if real_folder.startswith(target + os.sep):
         raise InputError(f"--out {_quote(out)} holds the image folder {_quote(folder)}; choose a folder outside it")
     source = {"folder": folder, "n_files": len(paths), "listing_fingerprint": listing_fingerprint(folder, paths)}

@@ -78,12 +78,20 @@ def encode_sources(model, sources):
 
 
 def reconstruction_ssim(reconstructions, prepared):
-    """SSIM of each reconstruction against its prepared source (float list; grey or colour)."""
+    """SSIM of each reconstruction against its prepared source (float list; grey or colour).
+
+    7 x 7 windows (scikit-image's default); images smaller than that (stand-in models in tests)
+    use the largest odd window that fits, and images under 3 pixels get None.
+    """
     from skimage.metrics import structural_similarity
 
+    side = min(np.asarray(prepared).shape[1:3])
+    if side < 3:
+        return [None] * len(prepared)
+    window = min(7, side if side % 2 else side - 1)
     return [
         float(structural_similarity(np.asarray(x, np.float64), np.asarray(y, np.float64), data_range=1.0,
-                                    channel_axis=-1))
+                                    channel_axis=-1, win_size=window))
         for x, y in zip(reconstructions, prepared)
     ]
 
