@@ -7,7 +7,7 @@ Runs, alternating, ``--repeats`` times each (after one untimed round to warm the
 * ``gaia-stim continuum --from A --to B --steps 11 --out <fresh tmp> --force``: a cold process
   that loads the model, encodes two faces, decodes 11 images and writes the stimulus set.
 
-Prints the medians and the ratio continuum / import torch. Targets (DESIGN.md section 7):
+Prints the medians and the ratio continuum / import torch. Targets:
 continuum <= 1.6x import torch, ``--help`` <= 0.3 s. The machine is shared and noisy, which is
 why the ratio is measured in one run with the commands interleaved.
 

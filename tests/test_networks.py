@@ -25,7 +25,7 @@ def conv(k, cin, cout):
 
 
 def expected_parameters(config, bottleneck, width, style_dim, mlp_dim):
-    """Parameter count written out from the description in DESIGN.md section 3.1.
+    """Parameter count written out from the description in docs/design.md, section 2.1.
 
     AdaIN "shared" is the reference's MLP with two heads of C outputs each (scale, shift),
     used by every AdaIN; "per-norm" predicts a pair for each of the 2 * n AdaINs.

@@ -1,6 +1,6 @@
 """Trial files: read a stimulus set, write a PsychoPy conditions CSV and its sidecar JSON.
 
-The trial CSV obeys DESIGN.md section 5 (it is checked by the same code as ``stimuli.csv``) and
+The trial CSV obeys docs/design.md, section 4 (it is checked by the same code as ``stimuli.csv``) and
 its image paths are relative to the CSV's own folder, with forward slashes. The sidecar
 ``FILE.json`` beside ``FILE.csv`` records the design, the seed, every option, the stimulus set
 (path, manifest and table sha256) and the CSV's sha256; it holds no time stamp, so the same

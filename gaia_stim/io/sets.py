@@ -1,6 +1,6 @@
 """Stimulus sets on disk: the one writer for every kind of stimulus, and the check that a set is intact.
 
-A stimulus set is one self-contained folder (DESIGN.md section 5)::
+A stimulus set is one self-contained folder (docs/design.md, section 4)::
 
     my_set/
         images/...png                 one 8-bit PNG per stimulus

@@ -1,4 +1,4 @@
-"""CSV tables that PsychoPy's ``data.importConditions`` reads unchanged (DESIGN.md section 5).
+"""CSV tables that PsychoPy's ``data.importConditions`` reads unchanged (docs/design.md, section 4).
 
 Headers match ``^[A-Za-z][A-Za-z0-9_]*$`` and are unique; each column holds one type (int, float,
 bool or str); floats are written as the shortest text that reads back as the same number; text

@@ -8,7 +8,7 @@ computes the *same* objective as one process on that batch:
 * **Shards.** The global batch of a step is drawn as in one process (seeded by
   ``(seed, epoch)``); each rank takes the positions :func:`shard_positions` gives it.
   Interpolation pairs image ``i`` of the first half with ``B/2 + i`` and
-  ``B/2 - 1 - i`` with ``B/2 + i`` (DESIGN.md 3.2), so the positions
+  ``B/2 - 1 - i`` with ``B/2 + i`` (docs/design.md, section 2.2), so the positions
   ``{i, B/2-1-i, B/2+i, B-1-i}`` form closed quadruples; a rank holds whole quadruples,
   in an order for which its local pairing *is* the global pairing, and takes the global
   step's interpolation coefficients at the same positions. The global batch must be a

@@ -1,4 +1,4 @@
-"""The GAIA objective as plain functions of tensors (DESIGN.md section 3.2).
+"""The GAIA objective as plain functions of tensors (docs/design.md, section 2.2).
 
 Nothing here knows about networks, so every term can be checked against numbers
 computed by hand.

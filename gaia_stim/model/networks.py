@@ -1,6 +1,6 @@
 """The GAIA networks: a generator autoencoder G and a discriminator autoencoder D.
 
-Both follow the authors' MUNIT-style network (DESIGN.md section 3.1). Shapes are
+Both follow the authors' MUNIT-style network (docs/design.md, section 2.1). Shapes are
 given for the ``paper`` preset (128 px, width w = 64); other presets scale them.
 
 G encoder

@@ -1,6 +1,6 @@
 """One GAIA training step's losses, from networks and a batch.
 
-Ablations (DESIGN.md section 3.2):
+Ablations (docs/design.md, section 2.2):
 
 ``none``
     The full objective.

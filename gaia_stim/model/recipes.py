@@ -1,7 +1,7 @@
 """Training recipes: named sets of the settings that are not the network's size.
 
 ``paper``
-    The reference's settings (DESIGN.md section 3.2): batch 8, ``lr_max`` 1e-4, ``alpha``
+    The reference's settings (docs/design.md, section 2.2): batch 8, ``lr_max`` 1e-4, ``alpha``
     ``lr_max / 2``, GAIA from the first step, G learning only through D.
 ``gaia-stim``
     What gaia-stim trains with unless told otherwise, chosen by the runs in

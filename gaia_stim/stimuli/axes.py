@@ -1,4 +1,4 @@
-"""Attribute axes: latent directions that change one named attribute (DESIGN.md section 3.3).
+"""Attribute axes: latent directions that change one named attribute (docs/design.md, section 2.4).
 
 Labelled images are encoded and the codes are regressed on all attribute columns jointly,
 ``Z ~ [attributes, 1]`` (ordinary least squares, scikit-learn's ``LinearRegression``). Each
