@@ -46,6 +46,19 @@ def _resolve_path(name_or_path):
     return text
 
 
+def _plain_record(value, depth=0):
+    """True if ``value`` is made of JSON's plain values only (what a training record holds)."""
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain_record(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain_record(item, depth + 1) for key, item in value.items())
+    return False
+
+
 class StimulusModel:
     """A trained GAIA generator: ``encode`` images to latents, ``decode`` latents to images.
 
@@ -70,9 +83,21 @@ class StimulusModel:
         except (TypeError, ValueError) as error:
             raise ModelFileError(f"{path!r} holds an unusable configuration: {error}") from None
         self.device = torch.device(resolve_device(device))
+        weights = payload["generator"]
+        if not all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in weights.items()):
+            raise ModelFileError(
+                f"{path!r} holds generator weights that are not all tensors; it was not written by gaia-stim or"
+                " was damaged: use the run's own model.pt, or retrain"
+            )
+        training = payload.get("training", {})
+        if not isinstance(training, dict) or not _plain_record(training):
+            raise ModelFileError(
+                f"{path!r} has an unreadable training record (it must be a table of plain values); it was not"
+                " written by gaia-stim or was damaged: use the run's own model.pt, or retrain"
+            )
         with torch.device("meta"):  # no random initialisation: every weight comes from the file
             generator = Generator(self.config)
-        state = {k: v.float() if v.is_floating_point() else v for k, v in payload["generator"].items()}
+        state = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
         try:
             generator.load_state_dict(state, assign=True)
         except RuntimeError as error:
@@ -86,7 +111,7 @@ class StimulusModel:
         self.name = str(name)
         self.path = os.path.abspath(path)
         self.file_sha256 = file_sha256(path)
-        self.training = dict(payload.get("training", {}))
+        self.training = dict(training)
         self.preset = str(self.training.get("preset", "custom"))
         self.version = str(payload.get("gaia_stim_version", "unknown"))
         # The discriminator (for the "feature" metric): in the file itself, or in the training

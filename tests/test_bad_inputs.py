@@ -286,6 +286,18 @@ CASES = [
     Case("model-bad-config", "`--model` a model file with a nonsense configuration",
          lambda d: continuum("--model", torch_file(d / "m.pt", {"format": "gaia-stim-model", "config": {
              "image_size": "big"}, "generator": {}}))(d), 1, ("m.pt", "configuration")),
+    Case("model-weights-not-tensors", "`--model` a model file whose weights are numbers, not tensors",
+         lambda d: continuum("--model", torch_file(d / "m.pt", {"format": "gaia-stim-model", "config": {},
+                                                                "generator": {"w": 5}}))(d), 1,
+         ("m.pt", "not all tensors")),
+    Case("model-training-number", "`--model` a model file whose training record is a number",
+         lambda d: continuum("--model", torch_file(d / "m.pt", {
+             **torch.load(os.path.join(trained_run(d), "model.pt"), weights_only=True), "training": 5}))(d), 1,
+         ("m.pt", "training record")),
+    Case("model-training-tensor-info", "`info --json` on a model whose training record holds a tensor",
+         lambda d: ["info", "--json", "--model", torch_file(d / "m.pt", {
+             **torch.load(os.path.join(trained_run(d), "model.pt"), weights_only=True),
+             "training": {"steps": torch.tensor(3)}})], 1, ("m.pt", "training record")),
     Case("model-is-checkpoint", "`--model` a training checkpoint.pt",
          lambda d: continuum("--model", os.path.join(trained_run(d), "checkpoint.pt"))(d), 1,
          ("not a gaia-stim-model",)),
