@@ -497,3 +497,36 @@ def test_mp4_when_imageio_ffmpeg_is_installed(tmp_path, model):
     write_set(tmp_path / "set", continuum(model, flat(0.1), flat(0.9), n_steps=6), model, movie="mp4")
     assert len(iio.imread(tmp_path / "set" / "morph.mp4", index=None)) == 6
     assert regenerate_set(tmp_path / "set", model=model) == []
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda m: m.update(images=5), "'images' is not a list of file records"),
+    (lambda m: m.update(table="x"), "'table' is not a table record"),
+    (lambda m: m.update(parameters=[1, 2]), "'parameters' is not a table of values"),
+    (lambda m: m["files"].append({"file": "../../outside/secret.txt", "sha256": "0" * 64}), "outside the set"),
+    (lambda m: m["files"].append({"file": "/etc/passwd", "sha256": "0" * 64}), "outside the set"),
+])
+def test_a_damaged_or_edited_manifest_is_one_clear_error(written, model, edit, says):
+    from gaia_stim.errors import DataError
+
+    manifest = json.loads((written / "manifest.json").read_text())
+    edit(manifest)
+    (written / "manifest.json").write_text(json.dumps(manifest))
+    for check in (lambda: verify_set(written), lambda: regenerate_set(written, model=model)):
+        with pytest.raises(DataError, match=says):
+            check()
+
+
+def test_verify_refuses_images_that_are_links_to_copies_outside_the_set(written, tmp_path):
+    import shutil
+
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(written / "images", outside)
+    name = sorted(os.listdir(written / "images"))[0]
+    os.remove(written / "images" / name)
+    os.symlink(outside / name, written / "images" / name)
+    assert any("a link to a file elsewhere" in problem for problem in verify_set(written))
+    shutil.rmtree(written / "images")
+    os.symlink(outside, written / "images")  # the whole folder a link to an identical copy
+    problems = verify_set(written)
+    assert len([p for p in problems if "a link to a file elsewhere" in p]) == len(os.listdir(outside))

@@ -517,7 +517,44 @@ def _read_manifest(out_dir):
         raise DataError(f"{path!r} cannot be read ({error}); the set is damaged") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise DataError(f"{path!r} is not the manifest of a gaia-stim stimulus set")
+    _check_manifest(manifest, path)
     return manifest
+
+
+def _file_records(value):
+    return isinstance(value, list) and all(
+        isinstance(record, dict) and isinstance(record.get("file"), str) and isinstance(record.get("sha256"), str)
+        for record in value
+    )
+
+
+def _check_manifest(manifest, path):
+    """The manifest's entries have the types the writer gives them, and name only paths inside the set."""
+    problems = []
+    if not _file_records(manifest.get("images")):
+        problems.append("'images' is not a list of file records")
+    if "files" in manifest and not _file_records(manifest["files"]):
+        problems.append("'files' is not a list of file records")
+    table = manifest.get("table")
+    if not (isinstance(table, dict) and isinstance(table.get("file"), str) and isinstance(table.get("columns"), dict)):
+        problems.append("'table' is not a table record")
+    for key in ("parameters", "summary", "model"):
+        if key in manifest and not isinstance(manifest[key], dict):
+            problems.append(f"{key!r} is not a table of values")
+    if "inputs" in manifest and not (isinstance(manifest["inputs"], list)
+                                     and all(isinstance(record, dict) for record in manifest["inputs"])):
+        problems.append("'inputs' is not a list of records")
+    if not problems:
+        for name in manifest_files(manifest):
+            parts = name.split("/")
+            if not name or name.startswith("/") or os.path.isabs(name) or ".." in parts or "" in parts or "\\" in name:
+                problems.append(f"it lists {name!r}, a path outside the set")
+                break
+    if problems:
+        raise DataError(
+            f"{path!r} is damaged or was edited: {'; '.join(problems)}; write the set again (or restore its"
+            " manifest.json)"
+        )
 
 
 def _same_number(text, value):
@@ -544,10 +581,13 @@ def verify_set(out_dir):
     manifest = _read_manifest(out_dir)
     listed = manifest_files(manifest)
     problems = []
+    real_root = os.path.realpath(out_dir)
     for name, sha256 in listed.items():
         path = os.path.join(out_dir, *name.split("/"))
         if not os.path.isfile(path):
             problems.append(f"{name}: missing")
+        elif os.path.realpath(path) != os.path.join(real_root, *name.split("/")):
+            problems.append(f"{name}: a link to a file elsewhere, not a file of the set")
         elif file_sha256(path) != sha256:
             problems.append(f"{name}: its sha256 differs from the manifest's (the file was changed)")
     for root, _, files in os.walk(out_dir):
