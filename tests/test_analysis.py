@@ -210,3 +210,24 @@ def test_psignifit_agrees_with_the_maximum_likelihood_fit_when_installed():
     assert theirs["pse"] == pytest.approx(ours["pse"], abs=0.01)
     assert theirs["slope"] == pytest.approx(ours["slope"], rel=0.1)
     assert theirs["intervals"]["pse"][0] < theirs["pse"] < theirs["intervals"]["pse"][1]
+
+
+def test_summary_cells_from_the_data_never_run_as_spreadsheet_formulas(tmp_path):
+    need_psychopy()
+    levels = design_levels("identification", 30, seed=0)
+    answers = covert_labelling_answers("identification", levels, rng=np.random.default_rng(3), **TRUE)
+    path = write_experiment_file(tmp_path, "=1+2", "identification", levels, answers)
+    out = tmp_path / "analysis"
+    result = CliRunner().invoke(main, ["analyze", path, "--out", str(out), "--bootstrap", "10", "--fitter", "scipy",
+                                       "--no-plot"])
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(out / "summary.csv", dtype={"participant": str})
+    assert list(summary["participant"]) == ["'=1+2"]
+
+
+@pytest.mark.parametrize("value, shown", [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1", "'+1"), ("-P1", "'-P1"),
+                                          ("@SUM(A1)", "'@SUM(A1)"), ("P01", "P01"), ("", ""), (-1.5, -1.5)])
+def test_spreadsheet_safe_marks_formula_text_only(value, shown):
+    from gaia_stim.io.tables import spreadsheet_safe
+
+    assert spreadsheet_safe(value) == shown

@@ -484,3 +484,12 @@ def test_same_inputs_give_identical_files(tmp_path, model, sources):
     manifest_two = json.loads((tmp_path / "two" / "manifest.json").read_text())
     manifest_one.pop("created_utc"), manifest_two.pop("created_utc")
     assert manifest_one == manifest_two
+
+
+def test_a_source_whose_name_holds_a_newline_is_shown_on_one_line(tmp_path, model):
+    path = tmp_path / "two\nlines.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path)
+    other = tmp_path / "b.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(other)
+    write_continuum(tmp_path / "set", continuum(model, str(path), str(other), n_steps=3), model)
+    assert (tmp_path / "set" / "contact_sheet.png").exists()

@@ -10,6 +10,7 @@ import numpy as np
 from gaia_stim.analysis import psychometric
 from gaia_stim.analysis.data_files import read_data_files
 from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.io.tables import spreadsheet_safe
 from gaia_stim.model.atomic import atomic_write
 
 __all__ = ["analyze", "SUMMARY_FILE", "PLOT_FILE", "POOLED"]
@@ -73,7 +74,8 @@ def _summary_bytes(records):
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in record.items()})
+        # participant ids and other text come from the data files: never a formula in a spreadsheet
+        writer.writerow({k: repr(v) if isinstance(v, float) else spreadsheet_safe(v) for k, v in record.items()})
     return buffer.getvalue().encode("utf-8")
 
 

@@ -14,7 +14,21 @@ import numpy as np
 
 from gaia_stim.errors import InputError
 
-__all__ = ["text_cell", "looks_like_non_text", "check_table", "table_bytes", "psychopy_table_bytes", "read_table"]
+__all__ = [
+    "text_cell", "looks_like_non_text", "spreadsheet_safe", "check_table", "table_bytes", "psychopy_table_bytes",
+    "read_table",
+]
+
+# A spreadsheet reads a cell that starts with one of these as a formula (CSV injection)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1+1``, ``@SUM``) gets a
+    leading apostrophe, which spreadsheets show as text; anything else is returned as it is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 _HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

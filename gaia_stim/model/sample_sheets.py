@@ -22,7 +22,9 @@ def _font(size):
 
 
 def _fit_text(draw, text, font, width):
-    """``text`` shortened with an ellipsis until it fits ``width`` pixels."""
+    """``text`` on one line (control characters, such as a newline in a file name, shown as "?"),
+    shortened with an ellipsis until it fits ``width`` pixels."""
+    text = "".join(character if character.isprintable() else "?" for character in str(text))
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "...", font=font) > width:
