@@ -72,6 +72,13 @@ class LiveMorph:
         levels = np.atleast_1d(np.asarray(levels, dtype=np.float64))
         if levels.ndim != 1 or not np.all(np.isfinite(levels)):
             raise InputError(f"morph levels must be finite numbers; got {levels!r}")
+        from gaia_stim.stimuli._common import MAX_LEVEL
+
+        if np.any(levels < -MAX_LEVEL) or np.any(levels > 1 + MAX_LEVEL):
+            raise InputError(
+                f"morph levels must lie within {-MAX_LEVEL:g} and {1 + MAX_LEVEL:g} (0 and 1 are the two images);"
+                f" got {levels[np.argmax(np.abs(levels - 0.5))]:g}, where the model draws nothing meaningful"
+            )
         t = levels[:, None]
         # The continuum's arithmetic, so the same level gives the same code.
         return ((1.0 - t) * self.latent_a.astype(np.float64) + t * self.latent_b.astype(np.float64)).astype(np.float32)

@@ -292,3 +292,32 @@ def test_cli_module_does_not_import_torch():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "False"
+
+
+def test_morph_levels_far_past_the_sources_are_refused_and_beyond_one_distance_warned(tmp_path):
+    import warnings
+
+    from click.testing import CliRunner
+
+    from gaia_stim.cli import main
+    from gaia_stim.errors import InputError
+    from gaia_stim.stimuli._common import ExtrapolationWarning
+
+    model = FakeModel(image_size=8)
+    a, b = gradient(8), gradient(8, flip=True)
+    for level_range in ((-1e308, 1e308), (-1e6, 1e6), (0, 101.5), (-100.5, 0.5)):
+        with pytest.raises(InputError, match="source distances past the sources"):
+            continuum(model, a, b, n_steps=3, level_range=level_range)
+    with pytest.warns(ExtrapolationWarning, match="extrapolates more than one source distance"):
+        continuum(model, a, b, n_steps=3, level_range=(-1.5, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        continuum(model, a, b, n_steps=3, level_range=(-1.0, 2.0))  # caricatures within one distance: quiet
+        continuum(model, a, b, b, n_steps=3, level_range=(0.0, 3.0))  # three sources span 0..2: 3 is within
+    faces = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "faces")
+    result = CliRunner().invoke(main, ["continuum", "--from", os.path.join(faces, "face_00005.png"), "--to",
+                                       os.path.join(faces, "face_00006.png"), "--steps", "3", "--range", "-3", "1",
+                                       "--out", str(tmp_path / "far")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Warning: --range -3 1 extrapolates")]
+    assert len(lines) == 1 and "Traceback" not in result.output and ".py:" not in result.output

@@ -57,3 +57,14 @@ def test_bad_levels_raise_one_clear_error(model, level):
     morph = LiveMorph(model, FACE_A, FACE_B)
     with pytest.raises(InputError, match="morph level"):
         morph.array(level)
+
+
+def test_levels_far_past_the_endpoints_are_refused():
+    from gaia_stim.errors import InputError
+    from gaia_stim.live import LiveMorph
+
+    morph = LiveMorph(gaia_stim.load_model("default"), FACE_A, FACE_B)
+    for level in (1e12, -1e12, 101.5):
+        with pytest.raises(InputError, match="within -100 and 101"):
+            morph.array(level)
+    assert morph.array(1.5).shape[:2] == (64, 64)

@@ -7,7 +7,7 @@ stays instant.
 import click
 
 from gaia_stim._version import __version__
-from gaia_stim.cli._common import THREADS, THREADS_HELP, apply_threads, install_sigterm_handler
+from gaia_stim.cli._common import THREADS, THREADS_HELP, apply_threads, install_sigterm_handler, install_warning_lines
 from gaia_stim.cli.continuum import continuum
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
@@ -34,6 +34,7 @@ def main(ctx, debug, threads):
     ctx.obj["debug"] = debug
     apply_threads(threads)
     install_sigterm_handler()
+    install_warning_lines()
 
 
 main.add_command(train)

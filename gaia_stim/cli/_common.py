@@ -49,6 +49,22 @@ def install_sigterm_handler():
         pass
 
 
+def install_warning_lines():
+    """Show gaia-stim's own warnings as one line ``Warning: ...`` on stderr (no file and line number)."""
+    import warnings
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("gaia_stim"):
+            click.echo(f"Warning: {safe_text(message)}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    if getattr(warnings.showwarning, "__name__", "") != "show":
+        warnings.showwarning = show
+
+
 def safe_text(text):
     """``text`` with anything that cannot be printed as UTF-8 (undecodable file names) escaped."""
     return str(text).encode("utf-8", "backslashreplace").decode("utf-8")

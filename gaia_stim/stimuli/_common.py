@@ -113,14 +113,45 @@ def check_count(value, name, minimum=2, example=""):
     return int(value)
 
 
-def check_range(level_range, name="--range"):
-    """Two finite numbers, low < high."""
+# Morph levels are in units of the distance between the sources (0 and 1 are the sources). Levels
+# beyond MAX_LEVEL are refused: that far out the codes lie nowhere near anything a model was trained on
+# (and their arithmetic loses precision); levels beyond WARN_LEVELS extrapolate more than one source
+# distance past a source, where images leave the training faces (docs/model_card.md measures level 1.5).
+MAX_LEVEL = 100.0
+WARN_LEVELS = (-1.0, 2.0)
+
+
+class ExtrapolationWarning(UserWarning):
+    """Morph levels far past the sources: the images leave what the model was trained on."""
+
+
+def check_range(level_range, name="--range", n_sources=2):
+    """Two finite numbers, low < high, within +-MAX_LEVEL; a warning past WARN_LEVELS.
+
+    ``n_sources`` sources span levels 0 to n_sources - 1, so the warning bounds move with them.
+    """
+    import warnings
+
     try:
         low, high = (float(value) for value in level_range)
     except (TypeError, ValueError):
         raise InputError(f"{name} must be two numbers LOW HIGH, e.g. -0.5 1.5; got {level_range!r}") from None
     if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
         raise InputError(f"{name} must be two finite numbers with LOW < HIGH, e.g. -0.5 1.5; got {low} {high}")
+    last = n_sources - 1
+    if low < -MAX_LEVEL or high > last + MAX_LEVEL:
+        raise InputError(
+            f"{name} {low:g} {high:g} reaches {MAX_LEVEL:g} source distances past the sources; the model draws"
+            f" nothing meaningful that far out: keep it within {-MAX_LEVEL:g} {last + MAX_LEVEL:g} (caricatures"
+            " usually stay within -1 2)"
+        )
+    if low < WARN_LEVELS[0] or high > last + WARN_LEVELS[1] - 1:
+        warnings.warn(
+            f"{name} {low:g} {high:g} extrapolates more than one source distance past the sources (beyond"
+            f" {WARN_LEVELS[0]:g} {last + WARN_LEVELS[1] - 1:g}): the images there leave the faces the model was"
+            " trained on; look at them before using them",
+            ExtrapolationWarning, stacklevel=3,
+        )
     return low, high
 
 

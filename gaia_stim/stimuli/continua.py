@@ -95,7 +95,7 @@ def continuum(model, image_a, image_b, *more_images, n_steps=11, spacing="linear
         raise InputError(f"spacing must be one of {', '.join(map(repr, SPACINGS))}; got {spacing!r}")
     check_metric(metric, model, model.image_size)
     sources = prepare_sources(model, (image_a, image_b, *more_images), 2, "a continuum")
-    low, high = check_range((0, len(sources) - 1) if level_range is None else level_range)
+    low, high = check_range((0, len(sources) - 1) if level_range is None else level_range, n_sources=len(sources))
     codes = encode_sources(model, sources)
 
     def render(levels):
