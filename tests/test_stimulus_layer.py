@@ -530,3 +530,18 @@ def test_verify_refuses_images_that_are_links_to_copies_outside_the_set(written,
     os.symlink(outside, written / "images")  # the whole folder a link to an identical copy
     problems = verify_set(written)
     assert len([p for p in problems if "a link to a file elsewhere" in p]) == len(os.listdir(outside))
+
+
+def test_a_mean_of_more_than_26_images_names_every_source(tmp_path, model):
+    paths = [write_png(tmp_path / f"{i}.png", noise(i)) for i in range(30)]
+    result = mean_image(model, paths)
+    roles = [source["role"] for source in result["sources"]]
+    assert roles[:2] == ["a", "b"] and roles[25:28] == ["z", "aa", "ab"] and len(set(roles)) == 30
+    write_set(tmp_path / "mean", result, model)
+    table = pd.read_csv(tmp_path / "mean" / "stimuli.csv")
+    assert (tmp_path / "mean" / table["source_ad"][0]).read_bytes() == open(paths[29], "rb").read()
+    assert verify_set(tmp_path / "mean") == [] and regenerate_set(tmp_path / "mean", model=model) == []
+    from gaia_stim.errors import InputError
+
+    with pytest.raises(InputError, match="at most 702 images"):
+        mean_image(model, paths * 24)

@@ -18,6 +18,19 @@ __all__ = [
 ]
 
 ROLES = "abcdefghijklmnopqrstuvwxyz"
+# Sources one stimulus may be made from (a mean of many faces); each is copied into the set and named
+# by two table columns, so the bound keeps sets and tables of a sensible size.
+MAX_SOURCES = 26 + 26 * 26  # a to zz
+
+
+def role_names(n):
+    """The roles of ``n`` sources: a, b, ..., z, then aa, ab, ..., zz (as spreadsheet columns)."""
+    names = list(ROLES[:n])
+    for first in ROLES:
+        if len(names) >= n:
+            break
+        names += [first + second for second in ROLES][: n - len(names)]
+    return names
 
 # A source whose reconstruction has an SSIM below this against the prepared source is far outside what
 # the model reconstructs well: the steps it anchors will not look like it. (The shipped model's
@@ -54,9 +67,9 @@ def prepare_sources(model, images, minimum, what):
     images = list(images)
     if len(images) < minimum:
         raise InputError(f"{what} needs at least {minimum} images; got {len(images)}")
-    if len(images) > len(ROLES):
-        raise InputError(f"{what} takes at most {len(ROLES)} images; got {len(images)}")
-    return [_prepare(image, model, role) for image, role in zip(images, ROLES)]
+    if len(images) > MAX_SOURCES:
+        raise InputError(f"{what} takes at most {MAX_SOURCES} images; got {len(images)}: average a sample of them")
+    return [_prepare(image, model, role) for image, role in zip(images, role_names(len(images)))]
 
 
 def encode_sources(model, sources):
