@@ -28,7 +28,6 @@ compute each model took.
 
 import argparse
 import os
-import shutil
 import sys
 import time
 
@@ -78,6 +77,8 @@ def read_state(run):
 
 def train_gaia(work, faces, threads, max_time):
     """Continue the GAIA run for at most ``max_time`` seconds, keeping the warm-up's last checkpoint."""
+    from gaia_stim.model.atomic import atomic_write
+
     run = os.path.join(work, "gaia")
     started = time.perf_counter()
     warmup_end = os.path.join(work, "warmup_end.pt")
@@ -86,8 +87,7 @@ def train_gaia(work, faces, threads, max_time):
         gaia_stim(train_arguments(run, faces, threads, max_time, RECIPE["warmup_steps"]))
         step = read_state(run)["step"]
     if step == RECIPE["warmup_steps"] and not os.path.exists(warmup_end):
-        shutil.copyfile(os.path.join(run, "checkpoint.pt"), warmup_end + ".tmp")
-        os.replace(warmup_end + ".tmp", warmup_end)
+        atomic_write(warmup_end, lambda stream: stream.write(open(os.path.join(run, "checkpoint.pt"), "rb").read()))
         print(f"kept the warm-up's last checkpoint (step {step}) as {warmup_end}")
     left = None if max_time is None else max_time - (time.perf_counter() - started)
     if step >= RECIPE["warmup_steps"] and (left is None or left > 60):
@@ -108,7 +108,7 @@ def train_ae(work, faces, threads, max_time):
         state["settings"] = {**state["settings"], "ablation": "ae", "lr_max": RECIPE["warmup_lr"],
                              "alpha": RECIPE["warmup_lr"] / 2}
         os.makedirs(run, exist_ok=True)
-        torch.save(state, os.path.join(run, "checkpoint.pt"))
+        checkpoint.atomic_torch_save(state, os.path.join(run, "checkpoint.pt"))
     gaia, ae, start = read_state(os.path.join(work, "gaia")), read_state(run), torch.load(
         warmup_end, map_location="cpu", weights_only=True)
     target = gaia.get("cpu_s", 0.0) - start.get("cpu_s", 0.0)
@@ -123,6 +123,8 @@ def write_pack(work, path):
     """G, G's weight average and D in float16, with the step and the settings."""
     import torch
 
+    from gaia_stim.model.checkpoint import atomic_torch_save
+
     state = read_state(os.path.join(work, "gaia"))
 
     def half(weights):
@@ -135,8 +137,7 @@ def write_pack(work, path):
             pack[key] = half(state[key])
     pack["format"] = "gaia-stim-warm-start"
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    torch.save(pack, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    atomic_torch_save(pack, path)
     print(f"wrote {path} (step {pack['step']})")
 
 
