@@ -540,7 +540,7 @@ def run(models, labels, seed=DEFAULT_SEED, n_recon=200, n_pairs=100, n_steps=11,
 def load_models(specs):
     """Load every ``--model`` spec; raises SystemExit with one line for the first bad one."""
     import gaia_stim
-    from gaia_stim.errors import GaiaStimError
+    from gaia_stim.core.errors import GaiaStimError
 
     models, labels = [], []
     for spec in specs:

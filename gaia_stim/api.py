@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gaia_stim.errors import InputError, ModelFileError
+from gaia_stim.core.errors import InputError, ModelFileError
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.config import ModelConfig
 from gaia_stim.io.images import load_image, prepare_image

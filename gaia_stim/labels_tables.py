@@ -13,7 +13,7 @@ The shape ``gaia-stim faces`` writes (``attributes.csv``) is the model::
   (one-hot encoded by :class:`~gaia_stim.stimuli.axes.AttributeAxes`); a text column with a
   different value in every row (an identifier such as ``face_id``) is not an attribute and is
   skipped.
-* Every problem is one :class:`~gaia_stim.errors.DataError` naming the file, the column, the
+* Every problem is one :class:`~gaia_stim.core.errors.DataError` naming the file, the column, the
   line and the fix: missing images, a name listed twice, a cell that is not a number in a column
   of numbers, an empty or infinite cell, a column with one value, fewer images than attributes.
 """
@@ -23,7 +23,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from gaia_stim.errors import DataError
+from gaia_stim.core.errors import DataError
 
 __all__ = ["FILE_COLUMNS", "read_labels_table"]
 

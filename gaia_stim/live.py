@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["LiveMorph", "to_imagestim"]
 

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.io.images import luminance
 
 __all__ = ["MATCHES", "MASKS", "Adjustment", "mask_alpha"]

@@ -16,7 +16,7 @@ N distances between corresponding images (float64):
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["METRICS", "check_metric", "distances", "step_distances", "coefficient_of_variation"]
 

@@ -14,7 +14,7 @@ from gaia_stim.analysis import DESIGN_COLUMNS, analyze, fit, label_probability, 
 from gaia_stim.analysis.psignifit_fits import slope_from_width
 from gaia_stim.cli import main
 from gaia_stim.designs import design_trials
-from gaia_stim.errors import DataError
+from gaia_stim.core.errors import DataError
 
 STIMULI = [{"image_file": f"s{i}.png", "step": i, "morph_level": i / 10} for i in range(11)]
 SEPARATIONS = {"identification": [], "2afc": [3], "abx": [4], "same-different": [3]}

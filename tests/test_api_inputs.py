@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import gaia_stim
-from gaia_stim.errors import DataError, InputError
+from gaia_stim.core.errors import DataError, InputError
 
 S = 64
 

@@ -8,7 +8,7 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.linear_model import LinearRegression
 
-from gaia_stim.errors import InputError, ModelFileError
+from gaia_stim.core.errors import InputError, ModelFileError
 from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, load_axes, save_axes
 
 SHA_A, SHA_B = "a" * 64, "b" * 64

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from gaia_stim.cli import main
-from gaia_stim.errors import DataError, InputError
+from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.model.cache import ImageCache, is_cache, write_cache
 from gaia_stim.model.data import load_image_folder
 from gaia_stim.model.trainer import data_fingerprint

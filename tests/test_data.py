@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gaia_stim.errors import DataError, InputError
+from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.model.data import (
     find_images,
     load_image_folder,

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from _psychopy_env import need_psychopy
 from gaia_stim.cli import main
 from gaia_stim.designs import design_trials, write_trials
-from gaia_stim.errors import DataError, InputError, OutputExistsError
+from gaia_stim.core.errors import DataError, InputError, OutputExistsError
 from gaia_stim.stimulus_sets import write_stimulus_set
 
 N_STEPS = 7

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.model import Trainer, preset_config
 from gaia_stim.model.distributed import launch_from_environment, shard_positions, shut_down
 from gaia_stim.model.losses import interpolation_coefficients, sample_interpolants

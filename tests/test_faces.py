@@ -21,7 +21,7 @@ from gaia_stim.datasets.faces import (
     sample_parameters,
     write_faces,
 )
-from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.core.errors import InputError, OutputExistsError
 
 N_PARAMETERS = len(PARAMETERS)
 

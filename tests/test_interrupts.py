@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from gaia_stim.errors import Terminated, TrainingDiverged
+from gaia_stim.core.errors import Terminated, TrainingDiverged
 from gaia_stim.model import Trainer
 from gaia_stim.model.atomic import temporary_name
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gaia_stim
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.live import LiveMorph, to_imagestim
 from gaia_stim.stimuli import continuum
 
@@ -60,7 +60,7 @@ def test_bad_levels_raise_one_clear_error(model, level):
 
 
 def test_levels_far_past_the_endpoints_are_refused():
-    from gaia_stim.errors import InputError
+    from gaia_stim.core.errors import InputError
     from gaia_stim.live import LiveMorph
 
     morph = LiveMorph(gaia_stim.load_model("default"), FACE_A, FACE_B)

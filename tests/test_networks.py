@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.model import (
     PRESETS,
     Discriminator,

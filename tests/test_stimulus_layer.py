@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gaia_stim.cli import main
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.io.sets import regenerate_set, verify_set, write_set
 from gaia_stim.lowlevel import Adjustment, mask_alpha
 from gaia_stim.metrics import distances
@@ -507,7 +507,7 @@ def test_mp4_when_imageio_ffmpeg_is_installed(tmp_path, model):
     (lambda m: m["files"].append({"file": "/etc/passwd", "sha256": "0" * 64}), "outside the set"),
 ])
 def test_a_damaged_or_edited_manifest_is_one_clear_error(written, model, edit, says):
-    from gaia_stim.errors import DataError
+    from gaia_stim.core.errors import DataError
 
     manifest = json.loads((written / "manifest.json").read_text())
     edit(manifest)
@@ -541,7 +541,7 @@ def test_a_mean_of_more_than_26_images_names_every_source(tmp_path, model):
     table = pd.read_csv(tmp_path / "mean" / "stimuli.csv")
     assert (tmp_path / "mean" / table["source_ad"][0]).read_bytes() == open(paths[29], "rb").read()
     assert verify_set(tmp_path / "mean") == [] and regenerate_set(tmp_path / "mean", model=model) == []
-    from gaia_stim.errors import InputError
+    from gaia_stim.core.errors import InputError
 
     with pytest.raises(InputError, match="at most 702 images"):
         mean_image(model, paths * 24)

@@ -16,7 +16,7 @@ from PIL import Image
 from gaia_stim.io import sets as stimulus_sets
 from gaia_stim.model import atomic as output_folders
 from gaia_stim._version import __version__
-from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.core.errors import InputError, OutputExistsError
 from gaia_stim.stimuli import continuum
 from gaia_stim.io.sets import write_continuum, write_stimulus_set
 from gaia_stim.io.tables import (

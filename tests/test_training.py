@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import gaia_stim
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.model import Trainer, preset_config
 from gaia_stim.model.objective import gaia_losses
 from gaia_stim.model.trainer import _step_seed
@@ -224,7 +224,7 @@ def test_warmup_trains_both_networks_as_autoencoders_then_switches(blobs):
 
 
 def test_load_model_refuses_foreign_and_corrupt_files(tmp_path, blobs):
-    from gaia_stim.errors import ModelFileError
+    from gaia_stim.core.errors import ModelFileError
 
     trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
     trainer.train(1, sample_every=0, progress=False)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from gaia_stim.analysis.psychometric import DESIGN_COLUMNS
-from gaia_stim.errors import DataError
+from gaia_stim.core.errors import DataError
 
 __all__ = ["read_data_file", "read_data_files"]
 

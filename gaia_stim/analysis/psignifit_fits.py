@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy import special
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["fit_psignifit", "slope_from_width"]
 

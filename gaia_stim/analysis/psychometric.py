@@ -28,7 +28,7 @@ import math
 import numpy as np
 from scipy import optimize, special
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["SIGMOIDS", "DESIGN_COLUMNS", "label_probability", "response_probability", "fit", "bootstrap"]
 

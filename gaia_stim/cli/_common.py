@@ -2,7 +2,7 @@
 
 The error convention (docs/errors.md):
 
-* The library raises :class:`gaia_stim.errors.GaiaStimError` subclasses for bad input, with a
+* The library raises :class:`gaia_stim.core.errors.GaiaStimError` subclasses for bad input, with a
   message that names the argument or file, the bad value and the fix.
 * Every command is wrapped in :func:`reports_errors`, the one place that turns exceptions into
   what a user sees: one line ``Error: ...`` on stderr, no traceback, and an exit status:
@@ -29,7 +29,7 @@ import signal
 
 import click
 
-from gaia_stim.errors import GaiaStimError, Terminated
+from gaia_stim.core.errors import GaiaStimError, Terminated
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 70

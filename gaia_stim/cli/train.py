@@ -4,7 +4,7 @@ import os
 
 import click
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 from gaia_stim.cli._common import (
     EXIT_INTERRUPTED,
@@ -264,7 +264,7 @@ def _check_same_settings(settings, given):
 
 
 def _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every):
-    from gaia_stim.errors import Terminated
+    from gaia_stim.core.errors import Terminated
 
     try:
         row = trainer.train(

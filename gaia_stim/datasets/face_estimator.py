@@ -31,7 +31,7 @@ import functools
 import numpy as np
 
 from gaia_stim.datasets.faces import PARAMETERS, render, sample_parameters
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["RIDGE_FACES", "WORKING_SIZE", "estimate_parameters", "nearest_faces", "realism"]
 

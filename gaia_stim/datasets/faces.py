@@ -64,7 +64,7 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.model.atomic import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
 
 __all__ = [

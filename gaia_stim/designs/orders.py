@@ -19,7 +19,7 @@ Conditions, each balanced within every block:
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["DESIGNS", "design_trials"]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from gaia_stim._version import __version__
 from gaia_stim.designs.orders import design_trials
-from gaia_stim.errors import DataError, InputError
+from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.io.sets import MANIFEST_FILE, TABLE_FILE
 from gaia_stim.io.tables import psychopy_table_bytes
 from gaia_stim.model.atomic import atomic_write, check_output_file, file_sha256

@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 from PIL import Image
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.model.data import (
     MAX_IMAGE_PIXELS,
     PreparedImage,

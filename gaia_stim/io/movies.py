@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["MOVIE_FORMATS", "FRAME_SECONDS", "check_movie", "write_movie"]
 

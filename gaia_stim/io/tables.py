@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = [
     "text_cell", "looks_like_non_text", "spreadsheet_safe", "check_table", "table_bytes", "psychopy_table_bytes",

@@ -31,7 +31,7 @@ import re
 import secrets
 import shutil
 
-from gaia_stim.errors import InputError, OutputExistsError
+from gaia_stim.core.errors import InputError, OutputExistsError
 
 __all__ = [
     "atomic_write",
@@ -404,7 +404,7 @@ def folder_lock(folder, what="folder"):
 
     The lock is the operating system's (``flock`` on ``<folder>/.gaia-stim.lock``): it dies with
     the process, so ``kill -9`` never leaves a stale lock behind. A second process asking for the
-    same folder gets an :class:`~gaia_stim.errors.InputError` naming the holder's pid.
+    same folder gets an :class:`~gaia_stim.core.errors.InputError` naming the holder's pid.
     """
     return _FolderLock(folder, what)
 

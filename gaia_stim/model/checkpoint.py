@@ -11,7 +11,7 @@ import os
 import torch
 
 from gaia_stim._version import __version__
-from gaia_stim.errors import ModelFileError
+from gaia_stim.core.errors import ModelFileError
 from gaia_stim.model.atomic import atomic_write
 
 __all__ = [

@@ -17,7 +17,7 @@ and decode exactly as they did.
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["ModelConfig", "PRESETS", "LEGACY", "preset_config"]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from gaia_stim.errors import DataError, GaiaStimError, InputError
+from gaia_stim.core.errors import DataError, GaiaStimError, InputError
 
 __all__ = [
     "IMAGE_SUFFIXES",

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import distributed
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["World", "SINGLE_PROCESS", "shard_positions", "launch_from_environment", "shut_down"]
 

@@ -13,7 +13,7 @@ Every setting a recipe gives can still be set on its own (``gaia-stim train --lr
 recipe fills in only what is not given, and the run records the recipe's name and every value.
 """
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 
 __all__ = ["RECIPES", "DEFAULT_RECIPE", "recipe_settings"]
 

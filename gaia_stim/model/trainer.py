@@ -17,10 +17,10 @@ continued for N more give bit-identical weights.
 Interruptions: Ctrl-C (SIGINT) and SIGTERM during :meth:`Trainer.train` are deferred to the
 end of the step in progress, so a checkpoint always holds both networks, both optimisers and
 the step counter of the same moment; the run then saves and raises KeyboardInterrupt
-(:class:`~gaia_stim.errors.Terminated` for SIGTERM). A second signal stops at once without
+(:class:`~gaia_stim.core.errors.Terminated` for SIGTERM). A second signal stops at once without
 saving: the last checkpoint stays as it was. The first checkpoint is written before the
 first step, so any run folder can be continued with ``--resume``. A loss or gradient that is
-NaN or infinite stops the run before it is applied (:class:`~gaia_stim.errors.TrainingDiverged`,
+NaN or infinite stops the run before it is applied (:class:`~gaia_stim.core.errors.TrainingDiverged`,
 naming the step); nothing is saved, so the last checkpoint is a good one.
 
 Data-parallel training (torchrun): with a :class:`~gaia_stim.model.distributed.World` of
@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from gaia_stim._version import __version__
-from gaia_stim.errors import InputError, ModelFileError, Terminated, TrainingDiverged
+from gaia_stim.core.errors import InputError, ModelFileError, Terminated, TrainingDiverged
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.atomic import atomic_write
 from gaia_stim.model.cache import ImageCache
@@ -418,7 +418,7 @@ class Trainer:
 
         Checkpoints are written before the first step, every ``checkpoint_every`` steps, at
         the end, and when SIGINT or SIGTERM asks the run to stop (after the step in progress;
-        KeyboardInterrupt or :class:`~gaia_stim.errors.Terminated` is then raised). Returns the
+        KeyboardInterrupt or :class:`~gaia_stim.core.errors.Terminated` is then raised). Returns the
         last metrics row. In a data-parallel launch all processes stop at the same step (a signal
         or the time budget of any of them stops all), and only rank 0 writes.
         """

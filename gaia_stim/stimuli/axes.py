@@ -44,7 +44,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from gaia_stim.errors import GaiaStimError, InputError, ModelFileError
+from gaia_stim.core.errors import GaiaStimError, InputError, ModelFileError
 from gaia_stim.model.atomic import atomic_write
 
 __all__ = [

@@ -8,7 +8,7 @@ image extrapolate along the first or last segment (caricatures and anti-caricatu
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 

@@ -7,7 +7,7 @@ corners, mixed bilinearly: A top left, B top right, C bottom left, D bottom righ
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.metrics import check_metric
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 

@@ -18,7 +18,7 @@ against the amount, and the change over the whole range. :func:`leakage_plot` dr
 import numpy as np
 import pandas as pd
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.stimuli.axes import check_model
 
 __all__ = ["attribute_series", "leakage_table", "leakage_plot", "face_parameter_axes"]

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from gaia_stim.errors import InputError
+from gaia_stim.core.errors import InputError
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, decode, encode_sources, equal_steps, prepare_sources
 
