@@ -14,7 +14,7 @@ from gaia_stim.model.config import ModelConfig
 from gaia_stim.io.images import load_image, prepare_image
 from gaia_stim.model.networks import Generator
 from gaia_stim.model.trainer import resolve_device
-from gaia_stim.model.atomic import file_sha256
+from gaia_stim.core.atomic import file_sha256
 
 __all__ = ["StimulusModel", "load_model", "default_model_path"]
 

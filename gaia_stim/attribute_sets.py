@@ -20,7 +20,8 @@ import numpy as np
 
 from gaia_stim.io.sets import source_columns, write_stimulus_set
 from gaia_stim.io.tables import text_cell
-from gaia_stim.model.atomic import atomic_write, check_output_file, file_sha256
+from gaia_stim.core.atomic import atomic_write, file_sha256
+from gaia_stim.core.ownership import check_output_file
 from gaia_stim.stimuli.axes import column_name
 from gaia_stim.stimuli.leakage import leakage_plot, leakage_table
 

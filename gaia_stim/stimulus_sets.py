@@ -15,7 +15,7 @@ from gaia_stim.io.sets import (
     write_stimulus_set,
 )
 from gaia_stim.io.tables import looks_like_non_text, psychopy_table_bytes, text_cell
-from gaia_stim.model.atomic import file_sha256
+from gaia_stim.core.atomic import file_sha256
 
 __all__ = [
     "TABLE_FILE",

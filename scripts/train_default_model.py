@@ -77,7 +77,7 @@ def read_state(run):
 
 def train_gaia(work, faces, threads, max_time):
     """Continue the GAIA run for at most ``max_time`` seconds, keeping the warm-up's last checkpoint."""
-    from gaia_stim.model.atomic import atomic_write
+    from gaia_stim.core.atomic import atomic_write
 
     run = os.path.join(work, "gaia")
     started = time.perf_counter()

@@ -20,7 +20,7 @@ import torch
 
 from gaia_stim.core.errors import Terminated, TrainingDiverged
 from gaia_stim.model import Trainer
-from gaia_stim.model.atomic import temporary_name
+from gaia_stim.core.atomic import temporary_name
 
 from _settings import tiny_settings
 
@@ -244,7 +244,7 @@ def test_leftovers_of_a_killed_process_are_removed_and_a_set_aside_set_is_put_ba
     (aside / "manifest.json").write_text("{}")
     (tmp_path / ".set.notes").write_text("a user's hidden file")
 
-    from gaia_stim.model.atomic import remove_leftovers
+    from gaia_stim.core.atomic import remove_leftovers
 
     assert remove_leftovers(out) == [mine.name]
     assert (out / "manifest.json").exists()  # the set that was set aside is back in place
@@ -265,7 +265,7 @@ def test_folders_and_files_get_the_usual_permissions(tmp_path):
 
 def test_an_interrupted_file_write_keeps_the_old_file(tmp_path):
     # a model file interrupted half-way is never seen: the old one stays until the new is whole
-    from gaia_stim.model.atomic import atomic_write
+    from gaia_stim.core.atomic import atomic_write
 
     path = tmp_path / "file.bin"
     atomic_write(path, lambda stream: stream.write(b"old"))

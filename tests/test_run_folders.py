@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from gaia_stim.cli import main
-from gaia_stim.model.atomic import LOCK_FILE, folder_lock
+from gaia_stim.core.atomic import LOCK_FILE, folder_lock
 
 
 def train(*arguments):
@@ -43,7 +43,7 @@ def test_a_second_resume_of_a_run_in_use_is_refused_with_the_holder_s_pid(run):
 def test_a_lock_dies_with_its_process_even_under_kill_9(run):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from gaia_stim.model.atomic import folder_lock\n"
+         "import sys, time; from gaia_stim.core.atomic import folder_lock\n"
          "with folder_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(60)", str(run)],
         stdout=subprocess.PIPE, text=True,
     )

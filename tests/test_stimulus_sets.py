@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from gaia_stim.io import sets as stimulus_sets
-from gaia_stim.model import atomic as output_folders
+from gaia_stim.core import ownership as output_folders
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import InputError, OutputExistsError
 from gaia_stim.stimuli import continuum

@@ -269,7 +269,7 @@ def test_run_files_have_the_usual_mode_and_failed_writes_leave_nothing(tmp_path,
     import os
     import stat
 
-    from gaia_stim.model.atomic import atomic_write
+    from gaia_stim.core.atomic import atomic_write
 
     trainer = Trainer(tmp_path / "run", blobs, settings(), device="cpu")
     trainer.train(2, sample_every=1, progress=False)

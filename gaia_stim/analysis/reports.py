@@ -11,7 +11,7 @@ from gaia_stim.analysis import psychometric
 from gaia_stim.analysis.data_files import read_data_files
 from gaia_stim.core.errors import InputError, OutputExistsError
 from gaia_stim.io.tables import spreadsheet_safe
-from gaia_stim.model.atomic import atomic_write
+from gaia_stim.core.atomic import atomic_write
 
 __all__ = ["analyze", "SUMMARY_FILE", "PLOT_FILE", "POOLED"]
 

@@ -62,7 +62,7 @@ def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, calib
 
     import gaia_stim
     from gaia_stim.labels_tables import read_labels_table
-    from gaia_stim.model.atomic import check_output_file
+    from gaia_stim.core.ownership import check_output_file
     from gaia_stim.stimuli.axes import AttributeAxesWarning, fit_axes, is_axes_file, save_axes
 
     check_output_file(out_path, force, "an attribute axes file", owned=is_axes_file, inputs=(labels_path, images_dir))

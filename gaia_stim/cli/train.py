@@ -138,7 +138,7 @@ def _lock(run_dir, world):
     """The run folder's lock (rank 0 of a launch holds it for all): one process trains a run at a time."""
     import contextlib
 
-    from gaia_stim.model.atomic import folder_lock
+    from gaia_stim.core.atomic import folder_lock
 
     return folder_lock(run_dir, "the run folder") if world.is_main else contextlib.nullcontext()
 
@@ -164,7 +164,7 @@ def _read_data(data, image_size, channels, world):
 
 def _run_entries(run_dir):
     """The entries of ``run_dir``, or None if something in it was not written by a training run."""
-    from gaia_stim.model.atomic import LOCK_FILE, remove_leftovers
+    from gaia_stim.core.atomic import LOCK_FILE, remove_leftovers
     from gaia_stim.model.trainer import RUN_FILES
 
     for name in RUN_FILES:
@@ -206,7 +206,7 @@ def _clear_unstarted_run(run_dir):
     """Remove what a run that stopped before its first checkpoint wrote (it can only start again)."""
     import shutil
 
-    from gaia_stim.model.atomic import LOCK_FILE
+    from gaia_stim.core.atomic import LOCK_FILE
 
     os.makedirs(run_dir, exist_ok=True)
     if not _run_entries(run_dir):

@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from gaia_stim.core.errors import InputError
-from gaia_stim.model.atomic import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
+from gaia_stim.core.ownership import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
 
 __all__ = [
     "PARAMETERS",

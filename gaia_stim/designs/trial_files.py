@@ -20,7 +20,8 @@ from gaia_stim.designs.orders import design_trials
 from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.io.sets import MANIFEST_FILE, TABLE_FILE
 from gaia_stim.io.tables import psychopy_table_bytes
-from gaia_stim.model.atomic import atomic_write, check_output_file, file_sha256
+from gaia_stim.core.atomic import atomic_write, file_sha256
+from gaia_stim.core.ownership import check_output_file
 
 __all__ = ["read_continuum", "make_trials", "write_trials", "sidecar_path"]
 

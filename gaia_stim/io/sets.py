@@ -12,7 +12,7 @@ A stimulus set is one self-contained folder (docs/design.md, section 4)::
         morph.gif                     (optional) the images as a movie
 
 The folder is built in a hidden temporary sibling and renamed into place
-(:mod:`gaia_stim.model.atomic`), so it never exists half-written. Images are streamed: a set
+(:mod:`gaia_stim.core.ownership`), so it never exists half-written. Images are streamed: a set
 given as latents is decoded, adjusted and written a batch at a time, so a 10,000-image grid
 never sits in memory. Given the same inputs every file but the manifest (its ``created_utc``
 and ``environment``) is byte-identical; :func:`regenerate_set` checks exactly that.
@@ -41,14 +41,8 @@ from gaia_stim.core.errors import DataError, InputError, ModelFileError
 from gaia_stim.io.images import display_pixels, luminance, save_png, to_uint8
 from gaia_stim.io.sheets import contact_sheet, sheet_layout
 from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
-from gaia_stim.model.atomic import (
-    MANIFEST_FILE,
-    commit_folder,
-    discard_folder,
-    file_sha256,
-    manifest_files,
-    staging_folder,
-)
+from gaia_stim.core.atomic import file_sha256
+from gaia_stim.core.ownership import MANIFEST_FILE, commit_folder, discard_folder, manifest_files, staging_folder
 
 __all__ = [
     "TABLE_FILE",

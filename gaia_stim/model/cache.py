@@ -30,7 +30,7 @@ import numpy as np
 
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import DataError, InputError, OutputExistsError
-from gaia_stim.model.atomic import remove_leftovers, temporary_name
+from gaia_stim.core.atomic import remove_leftovers, temporary_name
 
 __all__ = ["CACHE_FORMAT", "ImageCache", "is_cache", "prepare_cache", "write_cache", "listing_fingerprint"]
 

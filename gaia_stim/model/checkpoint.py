@@ -12,7 +12,7 @@ import torch
 
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import ModelFileError
-from gaia_stim.model.atomic import atomic_write
+from gaia_stim.core.atomic import atomic_write
 
 __all__ = [
     "MODEL_FORMAT",

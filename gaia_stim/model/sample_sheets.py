@@ -9,7 +9,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gaia_stim.model.atomic import atomic_write
+from gaia_stim.core.atomic import atomic_write
 
 __all__ = ["tile_images", "tile_grid", "write_sample_sheet"]
 

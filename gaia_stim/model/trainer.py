@@ -48,7 +48,7 @@ import torch
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import InputError, ModelFileError, Terminated, TrainingDiverged
 from gaia_stim.model import checkpoint as checkpoints
-from gaia_stim.model.atomic import atomic_write
+from gaia_stim.core.atomic import atomic_write
 from gaia_stim.model.cache import ImageCache
 from gaia_stim.model.config import ModelConfig
 from gaia_stim.model.distributed import SINGLE_PROCESS

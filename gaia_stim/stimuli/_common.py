@@ -10,7 +10,7 @@ from PIL import Image
 from gaia_stim.core.errors import InputError
 from gaia_stim.io.images import array_sha256, load_image, prepare_image
 from gaia_stim.metrics import coefficient_of_variation, step_distances
-from gaia_stim.model.atomic import file_sha256
+from gaia_stim.core.atomic import file_sha256
 
 __all__ = [
     "ROLES", "FAR_SOURCE_SSIM", "prepare_sources", "encode_sources", "check_count", "check_range", "equal_steps",

@@ -45,7 +45,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from gaia_stim.core.errors import GaiaStimError, InputError, ModelFileError
-from gaia_stim.model.atomic import atomic_write
+from gaia_stim.core.atomic import atomic_write
 
 __all__ = [
     "METHODS",
