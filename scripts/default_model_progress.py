@@ -14,6 +14,9 @@ Measures the run's current model (``WORK/gaia/model.pt``), its AE comparison whe
 * extrapolation: ``realism_pixel`` at morph level 1.5 of the same pairs, and at the far side (180
   degrees) of wheels around 10 held-out faces (default radius), against the cross-fade middle's.
 
+``--model PATH=LABEL`` (repeatable) measures the given model files instead, e.g. a snapshot of the GAIA
+run taken at the CPU-seconds the AE arm has reached.
+
 Appends one row per model to ``docs/records/default_model_progress.json`` (with the steps, the
 CPU-hours, the threads and the load average) and prints the table of every row so far.
 """
@@ -112,6 +115,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-shipped", action="store_true", help="do not measure the shipped model again")
     parser.add_argument("--no-record", action="store_true", help="print only")
+    parser.add_argument("--model", action="append", default=[], metavar="PATH=LABEL",
+                        help="measure this model file instead of the run's (repeatable); e.g. a GAIA snapshot"
+                             " taken at the AE arm's CPU-seconds")
     args = parser.parse_args(argv)
     import torch
 
@@ -120,6 +126,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     models = [(os.path.join(args.work, "gaia", "model.pt"), "default-v2 GAIA"),
               (os.path.join(args.work, "ae", "model.pt"), "default-v2 AE")]
+    if args.model:
+        models = [tuple(given.split("=", 1)) if "=" in given else (given, os.path.basename(given))
+                  for given in args.model]
     if not args.no_shipped:
         models.append(("default", "shipped"))
     rows = []
