@@ -4,7 +4,7 @@ A wide CSV (``ExperimentHandler.saveAsWideText``, what Builder and the protocols
 per trial: the condition columns of the trial list, loop counters, the responses. Files may start
 with a UTF-8 byte-order mark and every line may end with a comma; rows without a coded response
 (instructions, breaks) are skipped. The design comes from the ``design`` column the trial lists
-carry, or from the coded response columns (see ``DESIGN_COLUMNS``); the participant from the
+carry, or from the columns a design's fit reads (its record's ``columns``); the participant from the
 ``participant`` column, or the file name when there is none.
 """
 
@@ -13,8 +13,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from gaia_stim.analysis.psychometric import DESIGN_COLUMNS
 from gaia_stim.core.errors import DataError
+from gaia_stim.designs.records import DESIGNS
 
 __all__ = ["read_data_file", "read_data_files"]
 
@@ -35,13 +35,13 @@ def _read_csv(path):
 def _design_of(table, path):
     if "design" in table.columns:
         designs = sorted({str(value) for value in table["design"].dropna().unique()})
-        unknown = [name for name in designs if name not in DESIGN_COLUMNS]
+        unknown = [name for name in designs if name not in DESIGNS]
         if unknown:
-            raise DataError(f"{path!r}: design {unknown[0]!r} is not one of {', '.join(DESIGN_COLUMNS)}")
+            raise DataError(f"{path!r}: design {unknown[0]!r} is not one of {', '.join(DESIGNS)}")
         return designs
-    found = [design for design, columns in DESIGN_COLUMNS.items() if set(columns) <= set(table.columns)]
+    found = [name for name, design in DESIGNS.items() if set(design.columns) <= set(table.columns)]
     if not found:
-        expected = "; ".join(f"{design}: {', '.join(columns)}" for design, columns in DESIGN_COLUMNS.items())
+        expected = "; ".join(f"{name}: {', '.join(design.columns)}" for name, design in DESIGNS.items())
         raise DataError(
             f"{path!r} has neither a 'design' column nor the columns of any design ({expected});"
             " is it a data file from a gaia-stim protocol?"
@@ -55,7 +55,7 @@ def read_data_file(path):
     table = _read_csv(path)
     groups = []
     for design in _design_of(table, path):
-        columns = DESIGN_COLUMNS[design]
+        columns = DESIGNS[design].columns
         missing = [name for name in columns if name not in table.columns]
         if missing:
             raise DataError(f"{path!r}: {design} data need the column(s) {', '.join(missing)}")

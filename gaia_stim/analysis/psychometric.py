@@ -1,85 +1,53 @@
-"""Maximum-likelihood psychometric functions for the four designs, with bootstrap intervals.
+"""Maximum-likelihood psychometric functions for every design, with bootstrap intervals.
 
-The psychometric function F(x) is the probability of labelling morph level x as endpoint B:
-
-- ``logistic``: F(x) = 1 / (1 + exp(-4 slope (x - pse)))
-- ``normal``:   F(x) = Phi(sqrt(2 pi) slope (x - pse))
-
-so in both families ``pse`` is where F = 0.5 and ``slope`` is dF/dx there (proportion per morph
-unit). A lapse rate ``lapse`` replaces a fraction of answers with guesses: P = lapse / 2 +
-(1 - lapse) P_observer.
-
-Identification answers "B" with probability F(x). The discrimination designs are fitted with the
-covert-labelling model of categorical perception (Liberman et al. 1957; Pollack & Pisoni 1971):
-the observer labels every image shown, independently, with probability F, and answers from the
-labels, guessing when they do not decide:
-
-- 2afc ("which is more like A"): correct (the lower level chosen) with 1/2 + (F(hi) - F(lo)) / 2.
-- abx: with p_c = F(level of X's source), p_o = F(the other):
-  p_c^2 (1 - p_o) + (1 - p_c)^2 p_o + (p_c p_o + (1 - p_c)(1 - p_o)) / 2.
-- same-different: "different" with F(x1)(1 - F(x2)) + F(x2)(1 - F(x1)).
-
-So every design estimates the same pse and slope, and discrimination peaks at the category
-boundary. Confidence intervals come from a parametric bootstrap with a seed.
+Each design's observer model (the covert-labelling model of categorical perception) is part of its
+record in :mod:`gaia_stim.designs.records`, which also defines the sigmoids: F(x) is the
+probability of labelling morph level x as endpoint B, ``pse`` is where F = 0.5 and ``slope`` is
+dF/dx there. A lapse rate ``lapse`` replaces a fraction of answers with guesses: P = lapse / 2 +
+(1 - lapse) P_observer. So every design estimates the same pse and slope. Confidence intervals come
+from a parametric bootstrap with a seed.
 """
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.designs.records import DESIGNS, SIGMOIDS, get_design, label_probability
 
 __all__ = ["SIGMOIDS", "DESIGN_COLUMNS", "label_probability", "response_probability", "fit", "bootstrap"]
 
-SIGMOIDS = ("logistic", "normal")
 
-# The columns each design's fit reads from a data file, the coded response last (1 or 0).
-DESIGN_COLUMNS = {
-    "identification": ("morph_level", "chose_b"),
-    "2afc": ("morph_left", "morph_right", "correct"),
-    "abx": ("morph_a", "morph_b", "morph_x", "correct"),
-    "same-different": ("morph_1", "morph_2", "said_different"),
-}
+class _DesignColumns(Mapping):
+    """design name -> the columns its fit reads (levels, then the coded response): a view of DESIGNS."""
+
+    def __getitem__(self, design):
+        return DESIGNS[design].columns
+
+    def __iter__(self):
+        return iter(DESIGNS)
+
+    def __len__(self):
+        return len(DESIGNS)
+
+    def __repr__(self):
+        return f"DESIGN_COLUMNS({dict(self)!r})"
+
+
+DESIGN_COLUMNS = _DesignColumns()
 
 MAX_LAPSE = 0.2
 
 
-def label_probability(x, pse, slope, sigmoid="logistic"):
-    """F(x): the probability that morph level ``x`` is labelled endpoint B."""
-    x = np.asarray(x, dtype=np.float64)
-    if sigmoid == "logistic":
-        return special.expit(4.0 * slope * (x - pse))
-    if sigmoid == "normal":
-        return special.ndtr(math.sqrt(2.0 * math.pi) * slope * (x - pse))
-    raise InputError(f"sigmoid must be one of {', '.join(SIGMOIDS)}; got {sigmoid!r}")
-
-
-def _observer_probability(design, levels, pse, slope, sigmoid):
-    """P(coded response = 1) of a lapse-free observer; ``levels`` is (n_trials, n_columns)."""
-    F = label_probability(levels, pse, slope, sigmoid)
-    if design == "identification":
-        return F[:, 0]
-    if design == "2afc":
-        low = np.where(levels[:, 0] <= levels[:, 1], F[:, 0], F[:, 1])
-        high = np.where(levels[:, 0] <= levels[:, 1], F[:, 1], F[:, 0])
-        return 0.5 + 0.5 * (high - low)
-    if design == "abx":
-        x_is_a = np.isclose(levels[:, 2], levels[:, 0])
-        p_c = np.where(x_is_a, F[:, 0], F[:, 1])
-        p_o = np.where(x_is_a, F[:, 1], F[:, 0])
-        return p_c**2 * (1 - p_o) + (1 - p_c) ** 2 * p_o + 0.5 * (p_c * p_o + (1 - p_c) * (1 - p_o))
-    if design == "same-different":
-        return F[:, 0] * (1 - F[:, 1]) + F[:, 1] * (1 - F[:, 0])
-    raise InputError(f"design must be one of {', '.join(DESIGN_COLUMNS)}; got {design!r}")
-
-
 def response_probability(design, levels, pse, slope, lapse, sigmoid="logistic"):
-    """P(coded response = 1) per trial: ``lapse / 2 + (1 - lapse) * observer``."""
-    levels = np.asarray(levels, dtype=np.float64)
-    if levels.ndim == 1:
-        levels = levels[:, None]
-    return 0.5 * lapse + (1.0 - lapse) * _observer_probability(design, levels, pse, slope, sigmoid)
+    """P(coded response = 1) per trial: ``lapse / 2 + (1 - lapse) * observer``.
+
+    The observer is the design record's :meth:`~gaia_stim.designs.records.Design.response_probability`;
+    ``levels`` has one column per level column of the design (or is 1-d for one column).
+    """
+    return 0.5 * lapse + (1.0 - lapse) * get_design(design).response_probability(levels, pse, slope, sigmoid)
 
 
 def _negative_log_likelihood(params, design, levels, responses, sigmoid, fixed_lapse):
@@ -95,9 +63,7 @@ def _check(design, levels, responses):
     if levels.ndim == 1:
         levels = levels[:, None]
     responses = np.asarray(responses, dtype=np.float64)
-    if design not in DESIGN_COLUMNS:
-        raise InputError(f"design must be one of {', '.join(DESIGN_COLUMNS)}; got {design!r}")
-    expected = len(DESIGN_COLUMNS[design]) - 1
+    expected = len(get_design(design).level_columns)
     if levels.shape != (len(responses), expected):
         raise InputError(f"{design} needs levels of shape (n_trials, {expected}); got {levels.shape}")
     if len(responses) < 3:
@@ -115,9 +81,9 @@ def fit(design, levels, responses, sigmoid="logistic", lapse=None, start=None):
     Parameters
     ----------
     design : str
-        One of ``DESIGN_COLUMNS``.
+        The name of a design in ``gaia_stim.designs.DESIGNS``.
     levels : array of shape (n_trials, k)
-        The morph-level columns of ``DESIGN_COLUMNS[design]`` (all but the last).
+        The design's morph-level columns (``DESIGN_COLUMNS[design]`` but the last).
     responses : array of shape (n_trials,)
         The coded responses (0 or 1).
     sigmoid : {"logistic", "normal"}, default="logistic"

@@ -10,6 +10,7 @@ import numpy as np
 from gaia_stim.analysis import psychometric
 from gaia_stim.analysis.data_files import read_data_files
 from gaia_stim.core.errors import InputError, OutputExistsError
+from gaia_stim.designs.records import DESIGNS, get_design
 from gaia_stim.io.tables import spreadsheet_safe
 from gaia_stim.core.atomic import atomic_write
 
@@ -58,15 +59,15 @@ def _choose_fitter(fitter, design):
     if fitter == "scipy":
         return "scipy"
     available = _psignifit_available()
+    fits_with_psignifit = get_design(design).psignifit
     if fitter == "psignifit":
         if not available:
             raise InputError("psignifit is not installed; pip install 'gaia-stim[psignifit]' or use --fitter scipy")
-        if design != "identification":
-            raise InputError(
-                f"psignifit fits identification data only; the {design} data need --fitter scipy"
-            )
+        if not fits_with_psignifit:
+            fitted = ", ".join(name for name, record in DESIGNS.items() if record.psignifit)
+            raise InputError(f"psignifit fits {fitted} data only; the {design} data need --fitter scipy")
         return "psignifit"
-    return "psignifit" if available and design == "identification" else "scipy"
+    return "psignifit" if available and fits_with_psignifit else "scipy"
 
 
 def _summary_bytes(records):
@@ -88,14 +89,6 @@ def _observed(design, levels, responses):
     return keys, means, counts
 
 
-_Y_LABEL = {
-    "identification": "proportion 'B'",
-    "2afc": "proportion correct",
-    "abx": "proportion correct",
-    "same-different": "proportion 'different'",
-}
-
-
 def _plot(path, groups, results, sigmoid):
     import matplotlib
 
@@ -108,6 +101,7 @@ def _plot(path, groups, results, sigmoid):
     figure, axes = pyplot.subplots(rows, columns, figsize=(3.6 * columns, 3.0 * rows), squeeze=False)
     for axis, key in zip(axes.flat, keys):
         design, participant = key
+        record = get_design(design)
         levels, responses = groups[key]
         result = results[key]
         conditions, means, counts = _observed(design, levels, responses)
@@ -115,15 +109,13 @@ def _plot(path, groups, results, sigmoid):
         predicted = psychometric.response_probability(
             design, conditions, result["pse"], result["slope"], result["lapse"], sigmoid
         )
-        if design == "identification":
+        if record.curve_groups is None:
             grid = np.linspace(min(0.0, levels.min()), max(1.0, levels.max()), 200)
             axis.plot(grid, psychometric.response_probability(
                 design, grid, result["pse"], result["slope"], result["lapse"], sigmoid), color="C0")
         else:
             # One line per kind of pair (e.g. X=A vs X=B, same vs different), in order of level.
-            kinds = np.round(conditions[:, 1] - conditions[:, 0], 9)
-            if design == "abx":
-                kinds = kinds + 10 * np.isclose(conditions[:, 2], conditions[:, 0])
+            kinds = record.curve_groups(conditions)
             for number, kind in enumerate(np.unique(kinds)):
                 chosen = kinds == kind
                 order = np.argsort(x_obs[chosen])
@@ -138,8 +130,8 @@ def _plot(path, groups, results, sigmoid):
             f" slope {result['slope']:.2f}",
             fontsize=8,
         )
-        axis.set_xlabel("morph level" if design == "identification" else "mean morph level of the images", fontsize=8)
-        axis.set_ylabel(_Y_LABEL[design], fontsize=8)
+        axis.set_xlabel(record.x_label, fontsize=8)
+        axis.set_ylabel(record.y_label, fontsize=8)
         axis.tick_params(labelsize=7)
     for axis in list(axes.flat)[len(keys):]:
         axis.set_visible(False)

@@ -4,7 +4,26 @@ import click
 
 from gaia_stim.cli._common import reports_errors
 
-DESIGN_CHOICES = ["identification", "2afc", "abx", "same-different"]
+
+class DesignChoice(click.Choice):
+    """The names in ``gaia_stim.designs.DESIGNS``, read when --design is parsed or shown.
+
+    Read then rather than at import, so a registered design needs no edit here and
+    ``gaia-stim --help`` does not import numpy.
+    """
+
+    def __init__(self):
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self):
+        from gaia_stim.designs.records import DESIGNS
+
+        return tuple(DESIGNS)
+
+    @choices.setter
+    def choices(self, value):
+        pass  # click.Choice.__init__ stores its argument; the registry is the one list
 
 
 @click.command("trials")
@@ -12,7 +31,7 @@ DESIGN_CHOICES = ["identification", "2afc", "abx", "same-different"]
     "--stimuli", "stimulus_dir", required=True, type=click.Path(exists=True, file_okay=False),
     help="A continuum stimulus set (folder with stimuli.csv), e.g. from 'gaia-stim continuum'.",
 )
-@click.option("--design", required=True, type=click.Choice(DESIGN_CHOICES), help="The trial design.")
+@click.option("--design", required=True, type=DesignChoice(), help="The trial design.")
 @click.option(
     "--reps", default=10, show_default=True, type=click.IntRange(min=1),
     help="Blocks; every condition appears once per block.",
@@ -20,7 +39,7 @@ DESIGN_CHOICES = ["identification", "2afc", "abx", "same-different"]
 @click.option("--seed", required=True, type=click.IntRange(min=0), help="Seed of the trial order.")
 @click.option(
     "--separation", "separations", multiple=True, type=click.IntRange(min=1),
-    help="Step separation of the pairs (2afc, abx, same-different; repeatable)  [default: 2].",
+    help="Step separation of the pairs, in the designs that compare images (repeatable)  [default: 2].",
 )
 @click.option(
     "--allow-repeats", is_flag=True,
@@ -41,9 +60,9 @@ def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, out_fil
     Example:
       gaia-stim trials --stimuli continuum_a_to_b --design 2afc --reps 20 --seed 1 --out trials.csv
     """
-    from gaia_stim.designs import sidecar_path, write_trials
+    from gaia_stim.designs import DESIGNS, sidecar_path, write_trials
 
-    if design != "identification" and not separations:
+    if DESIGNS[design].takes_separations and not separations:
         separations = (2,)
     n_trials = write_trials(
         stimulus_dir, design, reps, seed, out_file,

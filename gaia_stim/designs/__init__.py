@@ -1,10 +1,16 @@
 """Trial designs for experiments along a continuum, written as PsychoPy conditions files.
 
-:func:`design_trials` builds the rows (a pure function of the stimuli and a random generator);
-:func:`write_trials` reads a stimulus set and writes the trial CSV and its sidecar JSON.
+:data:`DESIGNS` holds one :class:`Design` record per design (its conditions, data columns,
+observer model, plot labels and protocol script); :func:`design_trials` builds the rows (a pure
+function of the stimuli and a random generator); :func:`write_trials` reads a stimulus set and
+writes the trial CSV and its sidecar JSON.
 """
 
-from gaia_stim.designs.orders import DESIGNS, design_trials
+from gaia_stim.designs.orders import design_trials
+from gaia_stim.designs.records import DESIGNS, SIGMOIDS, Design, get_design, label_probability
 from gaia_stim.designs.trial_files import make_trials, read_continuum, sidecar_path, write_trials
 
-__all__ = ["DESIGNS", "design_trials", "make_trials", "read_continuum", "sidecar_path", "write_trials"]
+__all__ = [
+    "DESIGNS", "SIGMOIDS", "Design", "design_trials", "get_design", "label_probability", "make_trials",
+    "read_continuum", "sidecar_path", "write_trials",
+]

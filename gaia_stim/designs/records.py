@@ -1,0 +1,328 @@
+"""One record per trial design: everything gaia-stim knows about a design, in one place.
+
+A :class:`Design` says how the design's trials are built (its conditions), what its data files
+hold (the columns the fit reads, the coded response last), how a covert-labelling observer answers
+(its response probability, shared by the fit and the simulated data it is tested against), how its
+fit is drawn, and which script in ``protocols/`` runs it. :data:`DESIGNS` is the registry that
+``gaia-stim trials``, ``gaia-stim analyze``, the reports and the tests read: a new design is one
+record here plus its protocol script.
+
+Conditions, each balanced within every block:
+
+- identification: every stimulus once (method of constant stimuli).
+- 2afc: for each separation d, every pair (i, i + d), once with the lower morph level on the left
+  and once on the right. The correct answer is the side nearer endpoint A (the lower level).
+- abx: for each pair (i, i + d), both orders of A and B, each with X = A and X = B (4 trials).
+- same-different: for each pair (i, i + d), the different pairs (i, i + d) and (i + d, i) and the
+  same pairs (i, i) and (i + d, i + d), so half the trials are "same" and every image is shown
+  equally often.
+
+The observer model (covert labelling, Liberman et al. 1957; Pollack & Pisoni 1971). The
+psychometric function F(x) is the probability of labelling morph level x as endpoint B:
+
+- ``logistic``: F(x) = 1 / (1 + exp(-4 slope (x - pse)))
+- ``normal``:   F(x) = Phi(sqrt(2 pi) slope (x - pse))
+
+so in both families ``pse`` is where F = 0.5 and ``slope`` is dF/dx there. The observer labels
+every image shown, independently, with probability F, and answers from the labels, guessing when
+they do not decide:
+
+- identification: "B" with F(x).
+- 2afc ("which is more like A"): correct (the lower level chosen) with 1/2 + (F(hi) - F(lo)) / 2.
+- abx: with p_c = F(level of X's source), p_o = F(the other):
+  p_c^2 (1 - p_o) + (1 - p_c)^2 p_o + (p_c p_o + (1 - p_c)(1 - p_o)) / 2.
+- same-different: "different" with F(x1)(1 - F(x2)) + F(x2)(1 - F(x1)).
+
+So every design estimates the same pse and slope, and discrimination peaks at the category
+boundary. A lapse rate is added by :func:`gaia_stim.analysis.psychometric.response_probability`.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from gaia_stim.core.errors import InputError
+
+__all__ = ["SIGMOIDS", "Design", "DESIGNS", "get_design", "label_probability"]
+
+SIGMOIDS = ("logistic", "normal")
+
+
+def label_probability(x, pse, slope, sigmoid="logistic"):
+    """F(x): the probability that morph level ``x`` is labelled endpoint B.
+
+    Parameters
+    ----------
+    x : float or array
+        Morph levels.
+    pse, slope : float
+        Where F = 0.5, and dF/dx there.
+    sigmoid : {"logistic", "normal"}, default="logistic"
+
+    Returns
+    -------
+    ndarray of the shape of ``x``
+    """
+    # scipy only when probabilities are computed: writing trial lists never needs it.
+    from scipy import special
+
+    x = np.asarray(x, dtype=np.float64)
+    if sigmoid == "logistic":
+        return special.expit(4.0 * slope * (x - pse))
+    if sigmoid == "normal":
+        return special.ndtr(math.sqrt(2.0 * math.pi) * slope * (x - pse))
+    raise InputError(f"sigmoid must be one of {', '.join(SIGMOIDS)}; got {sigmoid!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Design:
+    """A trial design: its trials, its data columns, its observer model, its plot and its protocol.
+
+    Parameters
+    ----------
+    name : str
+        As ``gaia-stim trials --design`` takes it and as the trial lists' ``design`` column holds it.
+    description : str
+        One line: what a trial shows and what the participant answers.
+    conditions : callable
+        ``conditions(stimuli, separations) -> list of dict``: one dict per condition of a block,
+        without the ``design`` column (added by :func:`gaia_stim.designs.design_trials`).
+        ``stimuli`` are dicts with ``image_file``, ``step`` and ``morph_level``, sorted by level;
+        ``separations`` are checked, sorted step separations (empty unless ``takes_separations``).
+    takes_separations : bool
+        Whether the design pairs images ``--separation`` steps apart.
+    columns : tuple of str
+        The data columns the fit reads: the morph-level columns, then the coded response (0 or 1).
+    from_labels : callable
+        ``from_labels(F, levels) -> P``: the probability of response 1 of a lapse-free observer,
+        from ``F`` (the label probability of every level, shape ``(n_trials, n_level_columns)``)
+        and the levels themselves (to tell, e.g., which image is the lower).
+    y_label, x_label : str
+        Axis labels of the fit's plot; observed points are drawn at the mean of the level columns.
+    curve_groups : callable or None, default=None
+        ``curve_groups(conditions) -> keys``: one fitted line per key through the distinct
+        conditions (e.g. X=A vs X=B); None draws one smooth curve over the morph level (for
+        designs with one level column).
+    protocol : str
+        File name of the Coder script in ``protocols/`` that runs the design.
+    builder_protocol : str or None, default=None
+        File name of a Builder experiment in ``protocols/``, if there is one.
+    psignifit : bool, default=False
+        Whether psignifit can fit the data (the response is the label itself, P = F).
+    """
+
+    name: str
+    description: str
+    conditions: Callable
+    takes_separations: bool
+    columns: tuple
+    from_labels: Callable
+    y_label: str
+    x_label: str = "mean morph level of the images"
+    curve_groups: Optional[Callable] = None
+    protocol: str
+    builder_protocol: Optional[str] = None
+    psignifit: bool = False
+
+    def __post_init__(self):
+        # Mistakes in a record are a programmer's, found when the registry is imported.
+        if len(self.columns) < 2:
+            raise ValueError(f"design {self.name!r}: columns needs at least one level column and the response")
+        if self.curve_groups is None and len(self.columns) > 2:
+            raise ValueError(f"design {self.name!r} has several level columns, so it needs curve_groups")
+
+    @property
+    def level_columns(self):
+        """The morph-level columns (all of ``columns`` but the response)."""
+        return self.columns[:-1]
+
+    @property
+    def response_column(self):
+        """The coded response (1 or 0) the fit models."""
+        return self.columns[-1]
+
+    def response_probability(self, levels, pse, slope, sigmoid="logistic"):
+        """P(response = 1) of a lapse-free covert-labelling observer.
+
+        Parameters
+        ----------
+        levels : array of shape (n_trials, len(level_columns)), or (n_trials,) for one column
+        pse, slope : float
+        sigmoid : {"logistic", "normal"}, default="logistic"
+
+        Returns
+        -------
+        ndarray of shape (n_trials,)
+        """
+        levels = np.asarray(levels, dtype=np.float64)
+        if levels.ndim == 1:
+            levels = levels[:, None]
+        return self.from_labels(label_probability(levels, pse, slope, sigmoid), levels)
+
+
+def _pairs(stimuli, separations):
+    return [(low, low + d, d) for d in separations for low in range(len(stimuli) - d)]
+
+
+def _signed_separation(conditions):
+    # Pairs in one order lie on one line, the reversed order on another.
+    return np.round(conditions[:, 1] - conditions[:, 0], 9)
+
+
+# identification ---------------------------------------------------------------------------------
+
+def _identification_conditions(stimuli, separations):
+    return [{"image_file": s["image_file"], "step": s["step"], "morph_level": s["morph_level"]} for s in stimuli]
+
+
+def _identification_from_labels(F, levels):
+    return F[:, 0]
+
+
+# 2afc -------------------------------------------------------------------------------------------
+
+def _two_afc_conditions(stimuli, separations):
+    conditions = []
+    for low, high, separation in _pairs(stimuli, separations):
+        for left, right in ((low, high), (high, low)):
+            conditions.append({
+                "image_left": stimuli[left]["image_file"],
+                "image_right": stimuli[right]["image_file"],
+                "step_left": stimuli[left]["step"],
+                "step_right": stimuli[right]["step"],
+                "morph_left": stimuli[left]["morph_level"],
+                "morph_right": stimuli[right]["morph_level"],
+                "separation": separation,
+                "correct_side": "left" if left == low else "right",
+            })
+    return conditions
+
+
+def _two_afc_from_labels(F, levels):
+    low_is_left = levels[:, 0] <= levels[:, 1]
+    low = np.where(low_is_left, F[:, 0], F[:, 1])
+    high = np.where(low_is_left, F[:, 1], F[:, 0])
+    return 0.5 + 0.5 * (high - low)
+
+
+# abx --------------------------------------------------------------------------------------------
+
+def _abx_conditions(stimuli, separations):
+    conditions = []
+    for low, high, separation in _pairs(stimuli, separations):
+        for first, second in ((low, high), (high, low)):
+            for answer, x in (("A", first), ("B", second)):
+                conditions.append({
+                    "image_a": stimuli[first]["image_file"],
+                    "image_b": stimuli[second]["image_file"],
+                    "image_x": stimuli[x]["image_file"],
+                    "morph_a": stimuli[first]["morph_level"],
+                    "morph_b": stimuli[second]["morph_level"],
+                    "morph_x": stimuli[x]["morph_level"],
+                    "separation": separation,
+                    "correct_answer": answer,
+                })
+    return conditions
+
+
+def _abx_from_labels(F, levels):
+    x_is_a = np.isclose(levels[:, 2], levels[:, 0])
+    p_c = np.where(x_is_a, F[:, 0], F[:, 1])  # X's source
+    p_o = np.where(x_is_a, F[:, 1], F[:, 0])  # the other
+    return p_c**2 * (1 - p_o) + (1 - p_c) ** 2 * p_o + 0.5 * (p_c * p_o + (1 - p_c) * (1 - p_o))
+
+
+def _abx_curve_groups(conditions):
+    return _signed_separation(conditions) + 10 * np.isclose(conditions[:, 2], conditions[:, 0])
+
+
+# same-different ---------------------------------------------------------------------------------
+
+def _same_different_conditions(stimuli, separations):
+    conditions = []
+    for low, high, separation in _pairs(stimuli, separations):
+        for first, second in ((low, high), (high, low), (low, low), (high, high)):
+            same = first == second
+            conditions.append({
+                "image_1": stimuli[first]["image_file"],
+                "image_2": stimuli[second]["image_file"],
+                "morph_1": stimuli[first]["morph_level"],
+                "morph_2": stimuli[second]["morph_level"],
+                "separation": 0 if same else separation,
+                "pair_separation": separation,
+                "correct_answer": "same" if same else "different",
+            })
+    return conditions
+
+
+def _same_different_from_labels(F, levels):
+    return F[:, 0] * (1 - F[:, 1]) + F[:, 1] * (1 - F[:, 0])
+
+
+DESIGNS = {
+    design.name: design
+    for design in (
+        Design(
+            name="identification",
+            description="one image per trial: is it more like endpoint A or B? (method of constant stimuli)",
+            conditions=_identification_conditions,
+            takes_separations=False,
+            columns=("morph_level", "chose_b"),
+            from_labels=_identification_from_labels,
+            y_label="proportion 'B'",
+            x_label="morph level",
+            protocol="identification.py",
+            builder_protocol="identification.psyexp",
+            psignifit=True,
+        ),
+        Design(
+            name="2afc",
+            description="two images side by side: which is more like endpoint A?",
+            conditions=_two_afc_conditions,
+            takes_separations=True,
+            columns=("morph_left", "morph_right", "correct"),
+            from_labels=_two_afc_from_labels,
+            y_label="proportion correct",
+            curve_groups=_signed_separation,
+            protocol="2afc.py",
+        ),
+        Design(
+            name="abx",
+            description="images A, B, then X: is X the same as A or as B?",
+            conditions=_abx_conditions,
+            takes_separations=True,
+            columns=("morph_a", "morph_b", "morph_x", "correct"),
+            from_labels=_abx_from_labels,
+            y_label="proportion correct",
+            curve_groups=_abx_curve_groups,
+            protocol="abx.py",
+        ),
+        Design(
+            name="same-different",
+            description="two images one after the other: were they the same image?",
+            conditions=_same_different_conditions,
+            takes_separations=True,
+            columns=("morph_1", "morph_2", "said_different"),
+            from_labels=_same_different_from_labels,
+            y_label="proportion 'different'",
+            curve_groups=_signed_separation,
+            protocol="same_different.py",
+        ),
+    )
+}
+
+
+def get_design(name):
+    """The record of the design called ``name``.
+
+    Raises
+    ------
+    InputError
+        If no design of that name is registered; the message lists those that are.
+    """
+    try:
+        return DESIGNS[name]
+    except (KeyError, TypeError):
+        raise InputError(f"design must be one of {', '.join(DESIGNS)}; got {name!r}") from None
