@@ -114,7 +114,7 @@ def in_model_channels(images, channels):
     """RGB images as a model with ``channels`` channels sees them (luminance for grey models)."""
     if channels == 3:
         return images
-    from gaia_stim.model.data import prepare_image
+    from gaia_stim.core.images import prepare_image
 
     flat = images.reshape(-1, *images.shape[-3:])
     grey = np.stack([prepare_image(image, image.shape[0], 1).pixels for image in flat])

@@ -11,7 +11,7 @@ from PIL import Image
 from gaia_stim.core.errors import InputError, ModelFileError
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.config import ModelConfig
-from gaia_stim.io.images import load_image, prepare_image
+from gaia_stim.core.images import load_image, prepare_image
 from gaia_stim.model.networks import Generator
 from gaia_stim.model.trainer import resolve_device
 from gaia_stim.core.atomic import file_sha256

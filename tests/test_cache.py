@@ -148,6 +148,6 @@ def test_prepare_force_keeps_notes_left_in_a_real_cache_and_replaces_a_clean_one
 
 
 def before_count(folder):
-    from gaia_stim.model.data import find_images
+    from gaia_stim.core.images import find_images
 
     return find_images(str(folder))

@@ -5,11 +5,8 @@ import pytest
 from PIL import Image
 
 from gaia_stim.core.errors import DataError, InputError
-from gaia_stim.model.data import (
-    find_images,
-    load_image_folder,
-    prepare_image,
-)
+from gaia_stim.core.images import find_images, prepare_image
+from gaia_stim.model.data import load_image_folder
 
 
 def test_folder_is_searched_recursively_for_all_formats(tmp_path):

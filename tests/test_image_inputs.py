@@ -18,7 +18,8 @@ from PIL import Image, ImageFile, PngImagePlugin
 
 from gaia_stim.cli import main
 from gaia_stim.core.errors import DataError, InputError
-from gaia_stim.model.data import MAX_IMAGE_PIXELS, load_image, load_image_folder, prepare_image
+from gaia_stim.core.images import MAX_IMAGE_PIXELS, load_image, prepare_image
+from gaia_stim.model.data import load_image_folder
 
 SIZE = 8  # files are made at the model size, so pixels pass through without resampling
 

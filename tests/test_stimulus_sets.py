@@ -243,7 +243,7 @@ def tile_at(sheet, row_top, column, size=96, margin=10, gap=8, title=26):
 
 
 def test_contact_sheet_shows_each_source_as_given_and_through_the_model(tmp_path, sources):
-    from gaia_stim.io.images import display_pixels
+    from gaia_stim.core.images import display_pixels
 
     model = BlurringModel()
     result = continuum(model, *sources, n_steps=11)

@@ -1,7 +1,7 @@
-"""Images in and out: preparation for a model, 8-bit conversion, PNG files, hashes, luminance.
+"""Images out: 8-bit conversion, PNG files, array hashes, luminance.
 
-Reading and preparing images is :mod:`gaia_stim.model.data` (the trainer reads its data the same
-way); it is re-exported here so the stimulus layer has one place to import it from.
+Reading and preparing images is :mod:`gaia_stim.core.images` (the trainer, the API and the
+stimulus layer prepare images the same way).
 """
 
 import hashlib
@@ -10,22 +10,8 @@ import numpy as np
 from PIL import Image
 
 from gaia_stim.core.errors import InputError
-from gaia_stim.model.data import (
-    MAX_IMAGE_PIXELS,
-    PreparedImage,
-    display_pixels,
-    load_image,
-    load_image_folder,
-    prepare_image,
-)
 
 __all__ = [
-    "MAX_IMAGE_PIXELS",
-    "PreparedImage",
-    "load_image",
-    "load_image_folder",
-    "prepare_image",
-    "display_pixels",
     "array_sha256",
     "to_uint8",
     "pil_image",
@@ -34,7 +20,7 @@ __all__ = [
     "luminance",
 ]
 
-# ITU-R BT.601 luma weights, as Pillow's "L" mode and gaia_stim.model.data use for colour -> grey.
+# ITU-R BT.601 luma weights, as Pillow's "L" mode and gaia_stim.core.images use for colour -> grey.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 
 

@@ -38,7 +38,8 @@ from PIL import Image
 
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import DataError, InputError, ModelFileError
-from gaia_stim.io.images import display_pixels, luminance, save_png, to_uint8
+from gaia_stim.core.images import display_pixels
+from gaia_stim.io.images import luminance, save_png, to_uint8
 from gaia_stim.io.sheets import contact_sheet, sheet_layout
 from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
 from gaia_stim.core.atomic import file_sha256

@@ -1,7 +1,7 @@
 """Image caches: a training set prepared once into one uint8 file, read a batch at a time.
 
 ``gaia-stim prepare DIR --out CACHE`` decodes every image of ``DIR`` once (as training
-reads it: :func:`gaia_stim.model.data.load_image`) and writes::
+reads it: :func:`gaia_stim.core.images.load_image`) and writes::
 
     CACHE/images.npy     uint8 array (N, S, S, C); ``numpy.load(path, mmap_mode="r")`` maps it
     CACHE/sources.txt    the image files, one per line, in the array's order (relative to DIR)
@@ -165,7 +165,7 @@ def _progress(iterable, total, enabled):
 
 def prepare_cache(folder, out, image_size, channels, force=False, progress=False):
     """Decode every image under ``folder`` once, as training does, into a cache at ``out``."""
-    from gaia_stim.model.data import IMAGE_SUFFIXES, find_images, load_image
+    from gaia_stim.core.images import IMAGE_SUFFIXES, find_images, load_image
 
     folder = os.path.abspath(os.fspath(folder))
     paths = find_images(folder)
@@ -244,7 +244,7 @@ class ImageCache:
 
     def _check_source(self):
         """Refuse a cache whose source folder has changed since it was prepared."""
-        from gaia_stim.model.data import find_images
+        from gaia_stim.core.images import find_images
 
         folder = self.source.get("folder")
         if not folder or not os.path.isdir(folder):

@@ -8,7 +8,8 @@ import numpy as np
 from PIL import Image
 
 from gaia_stim.core.errors import InputError
-from gaia_stim.io.images import array_sha256, load_image, prepare_image
+from gaia_stim.core.images import load_image, prepare_image
+from gaia_stim.io.images import array_sha256
 from gaia_stim.metrics import coefficient_of_variation, step_distances
 from gaia_stim.core.atomic import file_sha256
 

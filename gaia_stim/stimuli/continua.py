@@ -40,7 +40,7 @@ def continuum(model, image_a, image_b, *more_images, n_steps=11, spacing="linear
     """A morph continuum through two or more images, in ``n_steps`` images.
 
     Each image is cropped, resized and converted to the model's size and channels (see
-    :func:`gaia_stim.io.images.prepare_image`; what was done is in each source's ``changes``),
+    :func:`gaia_stim.core.images.prepare_image`; what was done is in each source's ``changes``),
     encoded, and the codes joined by straight segments: between images k and k+1,
     ``z(t) = (1 - u) z_k + u z_{k+1}`` with ``u = t - k``.
 
