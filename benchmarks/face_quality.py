@@ -405,7 +405,7 @@ def write_figure(path, params_a, params_b, fidelity, models, labels, n_pairs=FIG
     """PNG: for each of the first ``n_pairs`` pairs, rows true morph, each model's morph, cross-fade."""
     from PIL import Image, ImageDraw
 
-    from gaia_stim.model.sample_sheets import tile_grid
+    from gaia_stim.core.tiles import tile_grid
 
     levels = fidelity["levels"]
     n_pairs = min(n_pairs, len(params_a))

@@ -146,7 +146,7 @@ def write_figure(path, kept, n_pairs=2):
     """Rows: true morph, each model, cross-fade; for the first ``n_pairs`` pairs one block each."""
     from PIL import Image, ImageDraw
 
-    from gaia_stim.model.sample_sheets import tile_grid
+    from gaia_stim.core.tiles import tile_grid
 
     labels = list(kept)
     blocks = []

@@ -8,13 +8,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from gaia_stim.core.atomic import file_sha256
+from gaia_stim.core.device import resolve_device
 from gaia_stim.core.errors import InputError, ModelFileError
+from gaia_stim.core.images import load_image, prepare_image
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.model.config import ModelConfig
-from gaia_stim.core.images import load_image, prepare_image
 from gaia_stim.model.networks import Generator
-from gaia_stim.model.trainer import resolve_device
-from gaia_stim.core.atomic import file_sha256
 
 __all__ = ["StimulusModel", "load_model", "default_model_path"]
 

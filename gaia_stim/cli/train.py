@@ -79,7 +79,7 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
     apply_threads(threads)
     from gaia_stim.model.distributed import launch_from_environment, shut_down
     from gaia_stim.model.performance import Performance
-    from gaia_stim.model.trainer import resolve_device
+    from gaia_stim.core.device import resolve_device
 
     performance = Performance(precision=precision, channels_last=channels_last, compile=compile_networks)
 

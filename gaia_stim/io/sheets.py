@@ -1,7 +1,7 @@
 """Labelled contact sheets: every stimulus set gets one overview PNG.
 
-Built on the one tiler, :func:`gaia_stim.model.sample_sheets.tile_images` (the trainer's sample
-sheets use it too). A set larger than a sheet can show is shown by an even subsample: at most
+Built on the one tiler, :func:`gaia_stim.core.tiles.tile_images` (the trainer's sample sheets
+use it too). A set larger than a sheet can show is shown by an even subsample: at most
 ``MAX_SHEET_SIDE`` columns and rows, taken along each axis of a grid.
 """
 
@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 
-from gaia_stim.model.sample_sheets import tile_grid, tile_images
+from gaia_stim.core.tiles import tile_images
 
-__all__ = ["MAX_SHEET_SIDE", "sheet_layout", "contact_sheet", "tile_grid", "tile_images"]
+__all__ = ["MAX_SHEET_SIDE", "sheet_layout", "contact_sheet"]
 
 MAX_SHEET_SIDE = 21
 _DEFAULT_COLUMNS = 11

@@ -59,8 +59,7 @@ from gaia_stim.model.performance import Performance
 from gaia_stim.model.sample_sheets import write_sample_sheet
 
 __all__ = [
-    "Trainer", "TrainingSettings", "METRIC_COLUMNS", "RUN_FILES", "data_fingerprint", "resolve_device",
-    "deferred_interrupts",
+    "Trainer", "TrainingSettings", "METRIC_COLUMNS", "RUN_FILES", "data_fingerprint", "deferred_interrupts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -127,16 +126,6 @@ def data_fingerprint(images):
     digest = hashlib.sha256(str(images.shape).encode())
     digest.update(np.ascontiguousarray(images).data)
     return digest.hexdigest()
-
-
-def resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
-    if device not in ("cpu", "cuda"):
-        raise InputError(f"unknown device {device!r}; choose auto, cpu or cuda")
-    return device
 
 
 _CHECKPOINT_KEYS = ("settings", "step", "elapsed_s", "generator", "discriminator", "optimizer_g", "optimizer_d")
