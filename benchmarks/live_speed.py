@@ -1,4 +1,4 @@
-"""Images per second of live generation (gaia_stim.live.LiveMorph) at the default model's size.
+"""Images per second of live generation (gaia_stim.stimuli.live.LiveMorph) at the default model's size.
 
 What an adaptive experiment pays between an answer and the next stimulus: one
 ``LiveMorph.array(level)`` call (decode one latent, map to [-1, 1], flip for ImageStim). Also
@@ -41,7 +41,7 @@ def main():
     import torch
 
     import gaia_stim
-    from gaia_stim.live import LiveMorph
+    from gaia_stim import LiveMorph
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -74,7 +74,7 @@ def main():
     from psychopy import core, data, event, logging, visual
 
     import gaia_stim
-    from gaia_stim.live import LiveMorph
+    from gaia_stim import LiveMorph
 
     logging.console.setLevel(logging.ERROR)
     torch.set_num_threads(1)  # one core decodes; the other keeps drawing frames

@@ -10,7 +10,7 @@ Importing the package is cheap; torch is imported when a model is loaded.
 
 from gaia_stim._version import __version__
 
-__all__ = ["__version__", "load_model", "StimulusModel"]
+__all__ = ["__version__", "load_model", "StimulusModel", "LiveMorph"]
 
 
 def load_model(name_or_path="default", device="cpu"):
@@ -25,4 +25,8 @@ def __getattr__(name):
         from gaia_stim.api import StimulusModel
 
         return StimulusModel
+    if name == "LiveMorph":
+        from gaia_stim.stimuli.live import LiveMorph
+
+        return LiveMorph
     raise AttributeError(f"module 'gaia_stim' has no attribute {name!r}")

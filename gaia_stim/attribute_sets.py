@@ -2,7 +2,7 @@
 
 ``write_attribute_set(out_dir, ...)`` writes
 
-* ``out_dir/``: a stimulus set (:func:`gaia_stim.stimulus_sets.write_stimulus_set`), one image per
+* ``out_dir/``: a stimulus set (:func:`gaia_stim.io.sets.write_stimulus_set`), one image per
   step, named ``images/step_NN_<axis>_<amount>.png``. ``stimuli.csv`` holds ``step``, ``amount``
   and, per image, the read-out of every attribute (``readout_<name>``) and, for synthetic faces,
   every measured face parameter (``measured_<name>``): the leakage report image by image. The

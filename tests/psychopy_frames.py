@@ -3,8 +3,8 @@
     python tests/psychopy_frames.py OUT_DIR IMAGE.png [IMAGE.png ...] [--live-model default --live-from A --live-to B]
 
 For every IMAGE, the protocols' own ``image_stim`` draws the file and then its pixels as an array
-converted by ``gaia_stim.live.to_imagestim``; for ``--live-model`` the arrays of
-``gaia_stim.live.LiveMorph`` at levels 0.25 and 0.75 are drawn and, beside them, the same images
+converted by ``gaia_stim.stimuli.live.to_imagestim``; for ``--live-model`` the arrays of
+``gaia_stim.stimuli.live.LiveMorph`` at levels 0.25 and 0.75 are drawn and, beside them, the same images
 in file orientation are saved (``live_*_expected.png``). Each drawing is read back from the back
 buffer with ``win.getMovieFrame(buffer='back')`` and saved as ``*_frame.png``; ``frames.json``
 lists, per case, the expected image and the screen box where it should be.
@@ -54,7 +54,7 @@ def main():
         frame.save(frame_path)
         cases.append({"name": name, "frame": frame_path, "expected": expected, "box": box})
 
-    from gaia_stim.live import to_imagestim
+    from gaia_stim.stimuli.live import to_imagestim
 
     for index, path in enumerate(args.images):
         stim = _protocol.image_stim(win, os.path.abspath(path), HEIGHT_UNITS)
@@ -69,7 +69,7 @@ def main():
 
     if args.live_model:
         import gaia_stim
-        from gaia_stim.live import LiveMorph
+        from gaia_stim.stimuli.live import LiveMorph
 
         morph = LiveMorph(gaia_stim.load_model(args.live_model), args.live_from, args.live_to)
         for level in (0.25, 0.75):

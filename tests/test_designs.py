@@ -15,7 +15,7 @@ from _psychopy_env import need_psychopy
 from gaia_stim.cli import main
 from gaia_stim.designs import design_trials, write_trials
 from gaia_stim.core.errors import DataError, InputError, OutputExistsError
-from gaia_stim.stimulus_sets import write_stimulus_set
+from gaia_stim.io.sets import write_stimulus_set
 
 N_STEPS = 7
 STIMULI = [{"image_file": f"s{i}.png", "step": i, "morph_level": i / (N_STEPS - 1)} for i in range(N_STEPS)]
@@ -208,7 +208,7 @@ def test_existing_sidecar_is_not_overwritten(stimulus_set, tmp_path):
 
 
 def test_psychopy_table_bytes_applies_the_stimulus_table_rules_without_image_file():
-    from gaia_stim.stimulus_sets import psychopy_table_bytes
+    from gaia_stim.io.tables import psychopy_table_bytes
 
     assert psychopy_table_bytes([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]) == b"a,b\n1,x\n2,y\n"
     with pytest.raises(InputError, match="mixes int and float"):

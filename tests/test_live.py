@@ -7,7 +7,7 @@ import pytest
 
 import gaia_stim
 from gaia_stim.core.errors import InputError
-from gaia_stim.live import LiveMorph, to_imagestim
+from gaia_stim.stimuli.live import LiveMorph, to_imagestim
 from gaia_stim.stimuli import continuum
 
 FACES = pathlib.Path(__file__).resolve().parents[1] / "examples" / "faces"
@@ -61,7 +61,7 @@ def test_bad_levels_raise_one_clear_error(model, level):
 
 def test_levels_far_past_the_endpoints_are_refused():
     from gaia_stim.core.errors import InputError
-    from gaia_stim.live import LiveMorph
+    from gaia_stim.stimuli.live import LiveMorph
 
     morph = LiveMorph(gaia_stim.load_model("default"), FACE_A, FACE_B)
     for level in (1e12, -1e12, 101.5):

@@ -18,7 +18,7 @@ from gaia_stim.core import ownership as output_folders
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import InputError, OutputExistsError
 from gaia_stim.stimuli import continuum
-from gaia_stim.io.sets import write_continuum, write_stimulus_set
+from gaia_stim.io.sets import write_set, write_stimulus_set
 from gaia_stim.io.tables import (
     looks_like_non_text,
     text_cell,
@@ -83,7 +83,7 @@ def hidden_entries(folder):
 
 def test_layout_and_file_names(tmp_path, result, model):
     out = tmp_path / "set"
-    assert write_continuum(out, result, model) == str(out)
+    assert write_set(out, result, model) == str(out)
     assert sorted(os.listdir(out)) == ["contact_sheet.png", "images", "manifest.json", "sources", "stimuli.csv"]
     assert sorted(os.listdir(out / "sources" / "given")) == ["a_face_a.png", "b_007.png"]
     assert sorted(os.listdir(out / "sources" / "prepared")) == ["a.png", "b.png"]
@@ -96,7 +96,7 @@ def test_layout_and_file_names(tmp_path, result, model):
 
 def test_many_steps_are_padded_and_sort(tmp_path, model):
     result = continuum(model, np.zeros((8, 8, 3)), np.ones((8, 8, 3)), n_steps=101)
-    write_continuum(tmp_path / "set", result, model)
+    write_set(tmp_path / "set", result, model)
     names = sorted(os.listdir(tmp_path / "set" / "images"))
     assert names[0] == "step_000_morph_0.000.png" and names[-1] == "step_100_morph_1.000.png"
     steps = [int(name.split("_")[1]) for name in names]
@@ -106,7 +106,7 @@ def test_many_steps_are_padded_and_sort(tmp_path, model):
 
 
 def test_png_pixels_are_the_rounded_images(tmp_path, result, model):
-    write_continuum(tmp_path / "set", result, model)
+    write_set(tmp_path / "set", result, model)
     table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
     for step, image_file in zip(table["step"], table["image_file"]):
         written = np.asarray(Image.open(tmp_path / "set" / image_file))
@@ -117,14 +117,14 @@ def test_png_pixels_are_the_rounded_images(tmp_path, result, model):
 def test_grey_images_are_written_as_grey(tmp_path):
     grey = FakeModel(channels=1)
     result = continuum(grey, np.zeros((8, 8)), np.ones((8, 8)), n_steps=3)
-    write_continuum(tmp_path / "set", result, grey)
+    write_set(tmp_path / "set", result, grey)
     image = Image.open(tmp_path / "set" / "images" / "step_01_morph_0.500.png")
     assert image.mode == "L"
     assert np.asarray(image).max() == 128  # 0.5 * 255 = 127.5 rounds to even: 128
 
 
 def test_table_is_ready_for_psychopy(tmp_path, result, model, sources):
-    write_continuum(tmp_path / "set", result, model)
+    write_set(tmp_path / "set", result, model)
     path = tmp_path / "set" / "stimuli.csv"
     with open(path, newline="", encoding="utf-8") as handle:
         raw = list(csv.reader(handle))
@@ -160,7 +160,7 @@ def test_table_is_ready_for_psychopy(tmp_path, result, model, sources):
 
 def test_manifest_records_everything(tmp_path, result, model, sources):
     out = tmp_path / "set"
-    write_continuum(out, result, model)
+    write_set(out, result, model)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {
         "format", "format_version", "kind", "gaia_stim_version", "created_utc", "model",
@@ -194,13 +194,13 @@ def test_manifest_records_everything(tmp_path, result, model, sources):
 
 def test_torch_version_only_when_already_imported(tmp_path, result, model, monkeypatch):
     monkeypatch.delitem(sys.modules, "torch", raising=False)
-    write_continuum(tmp_path / "without", result, model)
+    write_set(tmp_path / "without", result, model)
     manifest = json.loads((tmp_path / "without" / "manifest.json").read_text())
     assert "torch" not in manifest["environment"]
     assert "torch" not in sys.modules  # writing a set never imports torch
 
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(__version__="9.9.9"))
-    write_continuum(tmp_path / "with", result, model)
+    write_set(tmp_path / "with", result, model)
     manifest = json.loads((tmp_path / "with" / "manifest.json").read_text())
     assert manifest["environment"]["torch"] == "9.9.9"
 
@@ -209,7 +209,7 @@ def test_array_sources_and_numeric_looking_names(tmp_path, model):
     extensionless = tmp_path / "123"
     Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(extensionless, format="PNG")
     result = continuum(model, np.ones((8, 8, 3)), str(extensionless), n_steps=2)
-    write_continuum(tmp_path / "set", result, model)
+    write_set(tmp_path / "set", result, model)
     table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
     assert table["source_a"].tolist() == ["sources/given/a_array.npy"] * 2
     assert table["source_b"].tolist() == ["sources/given/b_123"] * 2
@@ -221,7 +221,7 @@ def test_array_sources_and_numeric_looking_names(tmp_path, model):
 
 
 def test_contact_sheet_rows_and_size(tmp_path, result, model):
-    write_continuum(tmp_path / "set", result, model)
+    write_set(tmp_path / "set", result, model)
     sheet = Image.open(tmp_path / "set" / "contact_sheet.png")
     assert sheet.mode == "RGB"
     # 11 steps fit one row under the row of sources; 8 px images are enlarged (to 96 px) so labels
@@ -247,7 +247,7 @@ def test_contact_sheet_shows_each_source_as_given_and_through_the_model(tmp_path
 
     model = BlurringModel()
     result = continuum(model, *sources, n_steps=11)
-    write_continuum(tmp_path / "set", result, model)
+    write_set(tmp_path / "set", result, model)
     sheet = Image.open(tmp_path / "set" / "contact_sheet.png")
     for index, source in enumerate(result["sources"]):
         given = (np.round(display_pixels(source["given"], 8) * 255)).astype(np.uint8)
@@ -359,16 +359,16 @@ def test_existing_folder_is_refused(tmp_path, result, model):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(OutputExistsError, match="--force"):
-        write_continuum(out, result, model)
+        write_set(out, result, model)
     assert os.listdir(out) == ["keep.txt"]
     assert hidden_entries(tmp_path) == []
 
 
 def test_force_replaces_a_set(tmp_path, result, model):
     out = tmp_path / "set"
-    write_continuum(out, result, model)
+    write_set(out, result, model)
     short = continuum(model, np.zeros((8, 8, 3)), np.ones((8, 8, 3)), n_steps=3)
-    write_continuum(out, short, model, force=True)
+    write_set(out, short, model, force=True)
     assert len(os.listdir(out / "images")) == 3
     assert json.loads((out / "manifest.json").read_text())["n_images"] == 3
     assert hidden_entries(tmp_path) == []
@@ -387,11 +387,11 @@ def test_force_replaces_a_set(tmp_path, result, model):
 )
 def test_force_never_deletes_what_gaia_stim_did_not_write(tmp_path, result, model, change, match):
     out = tmp_path / "set"
-    write_continuum(out, result, model)
+    write_set(out, result, model)
     change(out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(OutputExistsError, match=match):
-        write_continuum(out, result, model, force=True)
+        write_set(out, result, model, force=True)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert hidden_entries(tmp_path) == []
 
@@ -401,17 +401,17 @@ def test_force_never_replaces_a_folder_that_is_not_a_set(tmp_path, result, model
     out.mkdir()
     (out / "thesis.tex").write_text("years of work")
     with pytest.raises(OutputExistsError, match="not a gaia-stim stimulus set"):
-        write_continuum(out, result, model, force=True)
+        write_set(out, result, model, force=True)
     assert os.listdir(out) == ["thesis.tex"]
     file_out = tmp_path / "a_file"
     file_out.write_text("x")
     with pytest.raises(OutputExistsError, match="not a folder"):
-        write_continuum(file_out, result, model, force=True)
+        write_set(file_out, result, model, force=True)
 
 
 def test_force_replaces_an_empty_folder(tmp_path, result, model):
     (tmp_path / "set").mkdir()
-    write_continuum(tmp_path / "set", result, model, force=True)
+    write_set(tmp_path / "set", result, model, force=True)
     assert (tmp_path / "set" / "manifest.json").is_file()
 
 
@@ -422,18 +422,18 @@ def _fail(*args, **kwargs):
 def test_failure_midway_leaves_nothing(tmp_path, result, model, monkeypatch):
     monkeypatch.setattr(stimulus_sets, "contact_sheet", _fail)
     with pytest.raises(RuntimeError, match="simulated"):
-        write_continuum(tmp_path / "set", result, model)
+        write_set(tmp_path / "set", result, model)
     assert os.listdir(tmp_path) == []
 
 
 def test_failure_midway_with_force_keeps_the_old_set(tmp_path, result, model, monkeypatch):
     out = tmp_path / "set"
-    write_continuum(out, result, model)
+    write_set(out, result, model)
     before = {name: sha256(out / "images" / name) for name in os.listdir(out / "images")}
     manifest_before = (out / "manifest.json").read_bytes()
     monkeypatch.setattr(stimulus_sets, "save_png", _fail)
     with pytest.raises(RuntimeError, match="simulated"):
-        write_continuum(out, result, model, force=True)
+        write_set(out, result, model, force=True)
     assert {name: sha256(out / "images" / name) for name in os.listdir(out / "images")} == before
     assert (out / "manifest.json").read_bytes() == manifest_before
     assert os.listdir(tmp_path) == ["set"]
@@ -442,7 +442,7 @@ def test_failure_midway_with_force_keeps_the_old_set(tmp_path, result, model, mo
 def test_failed_final_rename_restores_the_old_set(tmp_path, result, model, monkeypatch):
     # where the system cannot exchange two folders atomically, the old one is set aside first
     out = tmp_path / "set"
-    write_continuum(out, result, model)
+    write_set(out, result, model)
     manifest_before = (out / "manifest.json").read_bytes()
     real_rename = os.rename
 
@@ -454,13 +454,13 @@ def test_failed_final_rename_restores_the_old_set(tmp_path, result, model, monke
     monkeypatch.setattr(output_folders, "_exchange", lambda first, second: False)
     monkeypatch.setattr(output_folders.os, "rename", rename)
     with pytest.raises(OSError, match="simulated"):
-        write_continuum(out, result, model, force=True)
+        write_set(out, result, model, force=True)
     assert (out / "manifest.json").read_bytes() == manifest_before
     assert os.listdir(tmp_path) == ["set"]
 
 
 def test_missing_parent_is_created(tmp_path, result, model):
-    write_continuum(tmp_path / "a" / "b" / "set", result, model)
+    write_set(tmp_path / "a" / "b" / "set", result, model)
     assert (tmp_path / "a" / "b" / "set" / "stimuli.csv").is_file()
 
 
@@ -471,8 +471,8 @@ def test_missing_parent_is_created(tmp_path, result, model):
 def test_same_inputs_give_identical_files(tmp_path, model, sources):
     first = continuum(model, *sources, n_steps=7)
     second = continuum(model, *sources, n_steps=7)
-    write_continuum(tmp_path / "one", first, model)
-    write_continuum(tmp_path / "two", second, model)
+    write_set(tmp_path / "one", first, model)
+    write_set(tmp_path / "two", second, model)
     files = []
     for root, _, names in os.walk(tmp_path / "one"):
         files += [os.path.relpath(os.path.join(root, name), tmp_path / "one") for name in names]
@@ -491,5 +491,5 @@ def test_a_source_whose_name_holds_a_newline_is_shown_on_one_line(tmp_path, mode
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(path)
     other = tmp_path / "b.png"
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(other)
-    write_continuum(tmp_path / "set", continuum(model, str(path), str(other), n_steps=3), model)
+    write_set(tmp_path / "set", continuum(model, str(path), str(other), n_steps=3), model)
     assert (tmp_path / "set" / "contact_sheet.png").exists()

@@ -54,7 +54,7 @@ def load(options):
     """The model, and the Adjustment and movie format checked before any work is done."""
     import gaia_stim
     from gaia_stim.io.movies import check_movie
-    from gaia_stim.lowlevel import Adjustment
+    from gaia_stim.stimuli.lowlevel import Adjustment
 
     adjust = None
     if options["greyscale"] or options["size"] or options["match"] or options["mask"]:

@@ -61,7 +61,7 @@ def fit(images_dir, labels_path, out_path, model_name, method, metric, cv, calib
     import numpy as np
 
     import gaia_stim
-    from gaia_stim.labels_tables import read_labels_table
+    from gaia_stim.io.labels import read_labels_table
     from gaia_stim.core.ownership import check_output_file
     from gaia_stim.stimuli.axes import AttributeAxesWarning, fit_axes, is_axes_file, save_axes
 

@@ -55,7 +55,6 @@ __all__ = [
     "LatentImages",
     "write_stimulus_set",
     "write_set",
-    "write_continuum",
     "verify_set",
     "regenerate_set",
 ]
@@ -283,7 +282,7 @@ def write_stimulus_set(
     sources : sequence of dict, default=()
         Source images (``role``, ``source``, ``given`` path or array, ``prepared`` pixels,
         ``sha256``, ``changes``), copied into ``sources/``.
-    adjust : gaia_stim.lowlevel.Adjustment, optional
+    adjust : gaia_stim.stimuli.lowlevel.Adjustment, optional
         Low-level control applied to every image before it is written.
     movie : {"gif", "mp4"}, optional
         Also write the images, in order, as ``morph.gif`` or ``morph.mp4``.
@@ -452,7 +451,7 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None, sour
         The model that made ``result``.
     force : bool, default=False
         Replace an existing stimulus set.
-    adjust : gaia_stim.lowlevel.Adjustment, optional
+    adjust : gaia_stim.stimuli.lowlevel.Adjustment, optional
         Low-level control (luminance, contrast, histogram, mask, greyscale, size).
     movie : {"gif", "mp4"}, optional
         Also write the images as a movie, in table order.
@@ -490,9 +489,6 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None, sour
         summary=result.get("summary"),
         source_band=source_band,
     )
-
-
-write_continuum = write_set  # the name earlier versions used for continua
 
 
 # --------------------------------------------------------------------------------------------
@@ -658,7 +654,7 @@ def regenerate_set(out_dir, model=None):
     ModelFileError
         No model file with the recorded sha256 was found.
     """
-    from gaia_stim import lowlevel
+    from gaia_stim.stimuli import lowlevel
     from gaia_stim.stimuli import KINDS
 
     out_dir = os.fspath(out_dir)

@@ -442,7 +442,7 @@ def fit_axes(model, labels, calibrate=True, **params):
     ----------
     model : StimulusModel
     labels : dict
-        From :func:`gaia_stim.labels_tables.read_labels_table` (``paths`` and ``attributes``).
+        From :func:`gaia_stim.io.labels.read_labels_table` (``paths`` and ``attributes``).
     calibrate : bool, default=True
         Also run :func:`calibrate_axes` on the labelled codes.
     **params

@@ -12,12 +12,11 @@ from gaia_stim.core.errors import InputError
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 
-__all__ = ["SPACINGS", "METHODS", "continuum", "from_parameters"]
+__all__ = ["SPACINGS", "continuum", "from_parameters"]
 
 # "linear": equal steps of the morph level along the latent path; "equal": steps of equal distance
 # between consecutive images in the chosen metric.
 SPACINGS = ("linear", "equal")
-METHODS = SPACINGS  # the name earlier versions used
 
 
 def _path(codes, levels):

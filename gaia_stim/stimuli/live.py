@@ -5,7 +5,7 @@ image cannot come from a fixed set. :class:`LiveMorph` holds a model and the cod
 images and returns, for any level, an array that ``psychopy.visual.ImageStim`` shows upright::
 
     from psychopy import visual
-    from gaia_stim.live import LiveMorph
+    from gaia_stim import LiveMorph
 
     morph = LiveMorph(gaia_stim.load_model("default"), "a.png", "b.png")
     stim = visual.ImageStim(win, image=morph.array(0.5), size=(0.4, 0.4), units="height")
@@ -28,6 +28,8 @@ import math
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.stimuli._common import MAX_LEVEL
+from gaia_stim.stimuli.continua import _path
 
 __all__ = ["LiveMorph", "to_imagestim"]
 
@@ -72,16 +74,13 @@ class LiveMorph:
         levels = np.atleast_1d(np.asarray(levels, dtype=np.float64))
         if levels.ndim != 1 or not np.all(np.isfinite(levels)):
             raise InputError(f"morph levels must be finite numbers; got {levels!r}")
-        from gaia_stim.stimuli._common import MAX_LEVEL
-
         if np.any(levels < -MAX_LEVEL) or np.any(levels > 1 + MAX_LEVEL):
             raise InputError(
                 f"morph levels must lie within {-MAX_LEVEL:g} and {1 + MAX_LEVEL:g} (0 and 1 are the two images);"
                 f" got {levels[np.argmax(np.abs(levels - 0.5))]:g}, where the model draws nothing meaningful"
             )
-        t = levels[:, None]
-        # The continuum's arithmetic, so the same level gives the same code.
-        return ((1.0 - t) * self.latent_a.astype(np.float64) + t * self.latent_b.astype(np.float64)).astype(np.float32)
+        # The continuum's own path (in float64), so the same level gives the same code.
+        return _path(np.stack([self.latent_a, self.latent_b]).astype(np.float64), levels).astype(np.float32)
 
     def images(self, levels):
         """(N,) morph levels -> (N, H, W, C) float32 images in [0, 1] (file orientation)."""
