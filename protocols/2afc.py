@@ -10,6 +10,9 @@ participant presses LEFT or RIGHT for the image nearer endpoint A. Data column `
 
 import _protocol
 
+DESIGN = "2afc"  # the name in the trial lists' design column
+KEYS = ("left", "right")  # the image on that side
+
 
 def run_trial(display, trial, args, observer):
     offset = 0.6 * args.size
@@ -32,4 +35,4 @@ def run_trial(display, trial, args, observer):
 
 
 if __name__ == "__main__":
-    _protocol.run("2afc", __doc__.splitlines()[0], ("left", "right"), run_trial, swappable=False)
+    _protocol.run(DESIGN, __doc__.splitlines()[0], KEYS, run_trial, swappable=False)

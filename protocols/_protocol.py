@@ -9,8 +9,10 @@ ExperimentHandler: a wide CSV and a .psydat file per session in ``--data-dir``.
 Simulated observer (``--simulate``): every image shown gets a covert label, "B" with probability
 F(x) = 1 / (1 + exp(-4 slope (x - pse))) of its morph level x, and the answer follows from the
 labels (guessing when they do not decide); with probability ``lapse`` the answer is a coin flip
-instead. This is the model ``gaia-stim analyze`` fits, so a run with a known pse and slope checks
-the whole chain.
+instead. This is the model ``gaia-stim analyze`` fits (each design's record in
+``gaia_stim.designs.records`` states its response probability; tests/test_design_records.py checks
+every protocol's observer against it exactly), so a run with a known pse and slope checks the whole
+chain. The observer is drawn here, not imported, because the protocols run without gaia-stim.
 """
 
 import argparse
@@ -23,7 +25,7 @@ import numpy as np
 ESCAPE = "escape"
 
 
-def parse_arguments(design, description, keys, swappable=True):
+def parse_arguments(design, description, keys, swappable=True, image_duration=0.0):
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("trials", help="trial CSV written by 'gaia-stim trials --design %s'" % design)
     parser.add_argument("--participant", default="P01", help="participant id (goes into the data file)")
@@ -36,7 +38,7 @@ def parse_arguments(design, description, keys, swappable=True):
     )
     parser.add_argument("--fixation", type=float, default=0.5, help="fixation cross before each trial, s [0.5]")
     parser.add_argument(
-        "--duration", type=float, default=0.0 if design in ("identification", "2afc") else 0.75,
+        "--duration", type=float, default=image_duration,
         help="how long each image is shown, s (0: until the answer)",
     )
     parser.add_argument("--isi", type=float, default=0.5, help="blank between sequential images, s [0.5]")
@@ -69,21 +71,33 @@ def parse_arguments(design, description, keys, swappable=True):
 
 
 class SimulatedObserver:
-    """Answers from covert labels of the images shown (see the module docstring)."""
+    """Answers from covert labels of the images shown (see the module docstring).
+
+    Every random choice is one call of :meth:`draw` (one uniform number from the seeded generator),
+    which is also what lets a test enumerate every way a trial can be answered.
+    """
 
     def __init__(self, pse, slope, lapse, seed):
         self.pse, self.slope, self.lapse = pse, slope, lapse
         self.rng = np.random.default_rng(seed)
 
+    def draw(self, probability):
+        """True with ``probability``."""
+        return self.rng.random() < probability
+
+    def label_probability(self, level):
+        """F(level): the probability of labelling the image endpoint B (logistic, slope dF/dx at the pse)."""
+        return 1.0 / (1.0 + math.exp(-4.0 * self.slope * (level - self.pse)))
+
     def label_is_b(self, level):
-        return self.rng.random() < 1.0 / (1.0 + math.exp(-4.0 * self.slope * (level - self.pse)))
+        return self.draw(self.label_probability(level))
 
     def coin(self):
-        return self.rng.random() < 0.5
+        return self.draw(0.5)
 
     def answer(self, from_labels):
         """A coin flip with probability ``lapse``, else ``from_labels()`` (which draws the labels)."""
-        return self.coin() if self.rng.random() < self.lapse else from_labels()
+        return self.coin() if self.draw(self.lapse) else from_labels()
 
     def decide(self, first_is_b, second_is_b, when_they_differ):
         """``when_they_differ`` if two labels differ, else a guess."""
@@ -205,14 +219,15 @@ def start_experiment(args, design, trials_path):
     return experiment
 
 
-def run(design, description, keys, run_trial, swappable=True):
+def run(design, description, keys, run_trial, swappable=True, image_duration=0.0):
     """Parse options, run every trial with ``run_trial(display, trial, args, observer)``, save the data.
 
     ``run_trial`` returns a dict of data for the trial, or None when the participant pressed escape.
+    ``image_duration`` is the default of --duration (0: each image stays until the answer).
     """
     from psychopy import core, data, logging
 
-    args = parse_arguments(design, description, keys, swappable)
+    args = parse_arguments(design, description, keys, swappable, image_duration)
     logging.console.setLevel(logging.ERROR)
     conditions, folder = load_trials(args.trials)
     check_design(conditions, design, args.trials)

@@ -10,6 +10,9 @@ column ``correct``.
 
 import _protocol
 
+DESIGN = "abx"  # the name in the trial lists' design column
+KEYS = ("left", "right")  # "X is A", "X is B" (before --swap-keys)
+
 
 def run_trial(display, trial, args, observer):
     key_a, key_b = args.keys
@@ -37,4 +40,4 @@ def run_trial(display, trial, args, observer):
 
 
 if __name__ == "__main__":
-    _protocol.run("abx", __doc__.splitlines()[0], ("left", "right"), run_trial)
+    _protocol.run(DESIGN, __doc__.splitlines()[0], KEYS, run_trial, image_duration=0.75)

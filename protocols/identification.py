@@ -9,6 +9,9 @@ and RIGHT if it looks like endpoint B (--swap-keys swaps them). Data column ``ch
 
 import _protocol
 
+DESIGN = "identification"  # the name in the trial lists' design column
+KEYS = ("left", "right")  # endpoint A, endpoint B (before --swap-keys)
+
 
 def run_trial(display, trial, args, observer):
     key_a, key_b = args.keys
@@ -25,4 +28,4 @@ def run_trial(display, trial, args, observer):
 
 
 if __name__ == "__main__":
-    _protocol.run("identification", __doc__.splitlines()[0], ("left", "right"), run_trial)
+    _protocol.run(DESIGN, __doc__.splitlines()[0], KEYS, run_trial)

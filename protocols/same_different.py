@@ -9,6 +9,9 @@ columns ``said_different`` (1 = "different") and ``correct``.
 
 import _protocol
 
+DESIGN = "same-different"  # the name in the trial lists' design column
+KEYS = ("s", "d")  # same, different (before --swap-keys)
+
 
 def run_trial(display, trial, args, observer):
     key_same, key_different = args.keys
@@ -31,4 +34,4 @@ def run_trial(display, trial, args, observer):
 
 
 if __name__ == "__main__":
-    _protocol.run("same-different", __doc__.splitlines()[0], ("s", "d"), run_trial)
+    _protocol.run(DESIGN, __doc__.splitlines()[0], KEYS, run_trial, image_duration=0.75)
