@@ -5,9 +5,10 @@ import functools
 import click
 
 from gaia_stim.cli._common import FiniteFloat, device_option, echo, model_option
+from gaia_stim.metrics import METRICS
 
 SPACING = click.Choice(["linear", "equal"])
-METRIC = click.Choice(["pixel", "ssim", "nlpd", "feature"])
+METRIC = click.Choice(METRICS)
 
 
 def spacing_options(command):

@@ -4,8 +4,6 @@ import os
 
 import click
 
-from gaia_stim.core.errors import InputError
-
 from gaia_stim.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -19,11 +17,15 @@ from gaia_stim.cli._common import (
     parse_duration,
     reports_errors,
 )
+from gaia_stim.core.device import DEVICES
+from gaia_stim.core.errors import InputError, Terminated
+from gaia_stim.model.config import PRESETS, preset_config
+from gaia_stim.model.recipes import ABLATIONS, DEFAULT_RECIPE, RECIPES, recipe_settings
+from gaia_stim.model.runs import check_new_run_folder, check_run_to_resume, clear_unstarted_run
 
-PRESET_NAMES = ("tiny", "small", "paper")  # gaia_stim.model.config.PRESETS, without importing torch
-ABLATION_NAMES = ("none", "ae", "no-interp", "no-structure")
-RECIPE_NAMES = ("gaia-stim", "paper")  # gaia_stim.model.recipes.RECIPES, without importing torch
-DEFAULT_RECIPE = "gaia-stim"
+# Choices in the order --help has always shown them: presets by size, the default recipe first.
+PRESET_NAMES = sorted(PRESETS, key=lambda name: PRESETS[name].image_size)
+RECIPE_NAMES = [DEFAULT_RECIPE, *(name for name in RECIPES if name != DEFAULT_RECIPE)]
 
 
 @click.command("train")
@@ -37,8 +39,8 @@ DEFAULT_RECIPE = "gaia-stim"
 @click.option("--steps", type=click.IntRange(min=1, max=10**12), default=10000, show_default=True, help="Total optimisation steps of the run (with --resume: until this total).")
 @click.option("--max-time", "max_time_s", default=None, callback=lambda ctx, param, value: None if value is None else parse_duration(value), help="Wall-clock budget of this call, e.g. 90s, 30m, 2h; stops early with a checkpoint.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of initialisation, batches and interpolants.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True, help="auto uses CUDA when present.")
-@click.option("--ablation", type=click.Choice(ABLATION_NAMES), default="none", show_default=True, help="Train a comparison model instead of full GAIA.")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="auto uses CUDA when present.")
+@click.option("--ablation", type=click.Choice(ABLATIONS), default="none", show_default=True, help="Train a comparison model instead of full GAIA.")
 @click.option("--lr-max", type=FiniteFloat(0, 1, min_open=True), default=None, help="Scale of the balanced learning rates; default: the recipe's (2e-4, or 1e-4 for paper).")
 @click.option("--alpha", type=FiniteFloat(0, 1e6), default=None, help="Weight of the structure loss; default lr_max / 2.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="First train G and D as plain autoencoders for this many steps, then GAIA; default: the recipe's (500, or 0 for paper).")
@@ -108,12 +110,8 @@ def _start(run_dir, data, network, recipe, how, schedule):
     preset, image_size, channels, seed, ablation = network
     recipe, options = recipe
     device, world, performance = how
-    _check_new_run_folder(run_dir)
+    check_new_run_folder(run_dir)
     world.barrier()  # every process has looked at --out before rank 0 writes there
-
-    from gaia_stim.model.config import preset_config
-    from gaia_stim.model.recipes import recipe_settings
-
     config = preset_config(preset, image_size=image_size, channels=int(channels))
     settings = {
         "preset": preset,
@@ -130,7 +128,7 @@ def _start(run_dir, data, network, recipe, how, schedule):
     trainer = Trainer(run_dir, images, settings, device=device, world=world, performance=performance)
     with _lock(run_dir, world):
         if world.is_main:
-            _clear_unstarted_run(run_dir)
+            clear_unstarted_run(run_dir)
         _run(trainer, *schedule)
 
 
@@ -162,68 +160,9 @@ def _read_data(data, image_size, channels, world):
     return images
 
 
-def _run_entries(run_dir):
-    """The entries of ``run_dir``, or None if something in it was not written by a training run."""
-    from gaia_stim.core.atomic import LOCK_FILE, remove_leftovers
-    from gaia_stim.model.trainer import RUN_FILES
-
-    for name in RUN_FILES:
-        remove_leftovers(os.path.join(run_dir, name))
-    entries = os.listdir(run_dir)
-    for name in entries:
-        path = os.path.join(run_dir, name)
-        if name == LOCK_FILE and os.path.isfile(path) and not os.path.islink(path):
-            continue
-        if name == "samples" and os.path.isdir(path) and not os.path.islink(path):
-            if all(entry.startswith("step_") and entry.endswith(".png") for entry in os.listdir(path)):
-                continue
-            return None
-        if name not in RUN_FILES or not os.path.isfile(path) or os.path.islink(path):
-            return None
-    return entries
-
-
-def _check_new_run_folder(run_dir):
-    if not os.path.lexists(run_dir):
-        return
-    if not os.path.isdir(run_dir):
-        raise InputError(f"--out {run_dir!r} exists and is not a folder; choose a new run folder")
-    entries = _run_entries(run_dir)
-    if entries is None:
-        raise InputError(f"--out {run_dir!r} exists and holds other files; choose a new run folder")
-    if "checkpoint.pt" in entries:
-        raise InputError(
-            f"{run_dir!r} already holds a training run; add --resume to continue it, or choose another --out"
-        )
-    if "model.pt" in entries:
-        raise InputError(
-            f"{run_dir!r} holds a trained model (model.pt) but no checkpoint.pt to continue from; a folder"
-            " with a model is never started afresh: choose another --out, or move model.pt out of it first"
-        )
-
-
-def _clear_unstarted_run(run_dir):
-    """Remove what a run that stopped before its first checkpoint wrote (it can only start again)."""
-    import shutil
-
-    from gaia_stim.core.atomic import LOCK_FILE
-
-    os.makedirs(run_dir, exist_ok=True)
-    if not _run_entries(run_dir):
-        return
-    for name in os.listdir(run_dir):
-        if name == LOCK_FILE:  # held by this process
-            continue
-        path = os.path.join(run_dir, name)
-        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-
-
 def _resume(run_dir, data, given, how, schedule):
     world = how[1]
-    if not os.path.isdir(run_dir):
-        raise InputError(f"--resume: {run_dir!r} is not a training run folder; give the --out of a run")
-    if not os.path.isfile(os.path.join(run_dir, "checkpoint.pt")):  # checked before a lock file is left there
-        raise InputError(f"--resume: {run_dir!r} has no checkpoint.pt to continue from")
+    check_run_to_resume(run_dir)  # before a lock file is left there
     with _lock(run_dir, world):
         _resume_locked(run_dir, data, given, how, schedule)
 
@@ -264,8 +203,6 @@ def _check_same_settings(settings, given):
 
 
 def _run(trainer, steps, max_time_s, log_every, checkpoint_every, sample_every):
-    from gaia_stim.core.errors import Terminated
-
     try:
         row = trainer.train(
             steps, max_time_s=max_time_s, log_every=log_every,

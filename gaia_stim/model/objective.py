@@ -30,10 +30,9 @@ deliberate deviation from the reference (docs/training.md measures what it buys)
 import torch
 
 from gaia_stim.model import losses
+from gaia_stim.model.recipes import ABLATIONS
 
-__all__ = ["ABLATIONS", "gaia_losses"]
-
-ABLATIONS = ("none", "ae", "no-interp", "no-structure")
+__all__ = ["gaia_losses"]
 
 
 def gaia_losses(generator, discriminator, x, *, ablation="none", alpha=5e-5, lr_max=1e-4, coefficients=None,

@@ -15,9 +15,14 @@ recipe fills in only what is not given, and the run records the recipe's name an
 
 from gaia_stim.core.errors import InputError
 
-__all__ = ["RECIPES", "DEFAULT_RECIPE", "recipe_settings"]
+__all__ = ["RECIPES", "DEFAULT_RECIPE", "ABLATIONS", "recipe_settings"]
 
 DEFAULT_RECIPE = "gaia-stim"
+
+# The comparison models a run may train instead of full GAIA (what each changes is
+# :mod:`gaia_stim.model.objective`'s docstring). Here, with the recipes, so that the command line
+# reads the list without importing torch.
+ABLATIONS = ("none", "ae", "no-interp", "no-structure")
 
 RECIPES = {
     "paper": {

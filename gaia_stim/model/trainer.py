@@ -54,12 +54,13 @@ from gaia_stim.model.config import ModelConfig
 from gaia_stim.model.distributed import SINGLE_PROCESS
 from gaia_stim.model.losses import interpolation_coefficients
 from gaia_stim.model.networks import Discriminator, Generator
-from gaia_stim.model.objective import ABLATIONS, gaia_losses
+from gaia_stim.model.objective import gaia_losses
 from gaia_stim.model.performance import Performance
+from gaia_stim.model.recipes import ABLATIONS
 from gaia_stim.model.sample_sheets import write_sample_sheet
 
 __all__ = [
-    "Trainer", "TrainingSettings", "METRIC_COLUMNS", "RUN_FILES", "data_fingerprint", "deferred_interrupts",
+    "Trainer", "TrainingSettings", "METRIC_COLUMNS", "data_fingerprint", "deferred_interrupts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,11 +70,6 @@ METRIC_COLUMNS = (
     "loss_x", "loss_gx", "loss_gi", "loss_fake", "loss_dist", "loss_d", "loss_g", "reconstruction",
     "p_fake", "p_i", "lr_d", "lr_g",
 )
-
-
-# What a run folder holds (besides ``samples/step_NNNNNNN.png``): a folder with only these was
-# written by gaia-stim.
-RUN_FILES = ("run.json", "checkpoint.pt", "model.pt", "metrics.csv")
 
 
 class _StopRequest:
