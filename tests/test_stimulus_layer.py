@@ -18,10 +18,11 @@ from PIL import Image
 
 from gaia_stim.cli import main
 from gaia_stim.core.errors import InputError
-from gaia_stim.io.sets import regenerate_set, verify_set, write_set
+from gaia_stim.io.sets import verify_set, write_set
 from gaia_stim.stimuli.lowlevel import Adjustment, mask_alpha
 from gaia_stim.metrics import distances
 from gaia_stim.stimuli import continuum, grid, mean_image, wheel
+from gaia_stim.stimuli.regenerate import regenerate_set
 
 
 class SquaringModel:

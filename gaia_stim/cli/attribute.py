@@ -51,9 +51,9 @@ def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps,
     import numpy as np
 
     import gaia_stim
-    from gaia_stim.attribute_sets import write_attribute_set
+    from gaia_stim.io.sets import report_paths, write_set
+    from gaia_stim.stimuli.attributes import attribute_set
     from gaia_stim.stimuli.axes import load_axes
-    from gaia_stim.stimuli.leakage import attribute_series
 
     if amount_range[0] == amount_range[1]:
         raise click.BadParameter(
@@ -62,12 +62,14 @@ def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps,
     model = gaia_stim.load_model(model_name, device=device)
     axes = load_axes(axes_path, model_sha256=model.file_sha256)
     amounts = np.linspace(amount_range[0], amount_range[1], n_steps)
-    series = attribute_series(model, axes, image_path, axis, amounts, orthogonal_to=list(orthogonal_to) or None)
-    written = write_attribute_set(out_dir, series, axes, model, image_path, axes_file=axes_path, force=force)
+    result = attribute_set(model, axes, image_path, axis, amounts, orthogonal_to=list(orthogonal_to) or None,
+                           axes_file=axes_path)
+    write_set(out_dir, result, model, force=force)
+    leakage_csv, leakage_png = report_paths(out_dir, result.reports).values()
 
     echo(f"wrote {n_steps} images, stimuli.csv, manifest.json and contact_sheet.png to {out_dir}")
-    echo(f"leakage report: {written['leakage_csv']} and {written['leakage_png']}")
-    table = written["leakage"]
+    echo(f"leakage report: {leakage_csv} and {leakage_png}")
+    table = result["leakage"]
     for source in table["source"].unique():
         rows = table[table["source"] == source]
         mine = rows[rows["manipulated"]]
@@ -79,5 +81,5 @@ def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps,
             worst = others.iloc[int(np.argmax(np.abs(others["change_over_range"].to_numpy())))]
             line += f" largest other change: {worst['attribute']} {worst['change_over_range']:+.3g}"
         echo(line)
-    echo(f"{os.path.basename(image_path)}: {', '.join(series['changes'])}" if series["changes"] else
-         f"{os.path.basename(image_path)}: used as is")
+    changes = result["changes"]
+    echo(f"{os.path.basename(image_path)}: {', '.join(changes)}" if changes else f"{os.path.basename(image_path)}: used as is")

@@ -22,10 +22,12 @@ def verify(folder, regenerate, model_path):
       gaia-stim verify my_set
       gaia-stim verify my_set --regenerate
     """
-    from gaia_stim.io.sets import regenerate_set, verify_set
+    from gaia_stim.io.sets import verify_set
 
     problems = verify_set(folder)
     if regenerate and not problems:
+        from gaia_stim.stimuli.regenerate import regenerate_set  # the kinds and a model: only when asked
+
         problems = regenerate_set(folder, model=model_path)
     if problems:
         for problem in problems[1:]:

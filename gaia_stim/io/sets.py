@@ -15,14 +15,16 @@ The folder is built in a hidden temporary sibling and renamed into place
 (:mod:`gaia_stim.core.ownership`), so it never exists half-written. Images are streamed: a set
 given as latents is decoded, adjusted and written a batch at a time, so a 10,000-image grid
 never sits in memory. Given the same inputs every file but the manifest (its ``created_utc``
-and ``environment``) is byte-identical; :func:`regenerate_set` checks exactly that.
+and ``environment``) is byte-identical; :func:`gaia_stim.stimuli.regenerate.regenerate_set` checks
+exactly that, comparing two sets with :func:`compare_sets`.
 
-:func:`write_set` writes a result of any :mod:`gaia_stim.stimuli` function;
-:func:`write_stimulus_set` is the lower-level writer for images and rows made by other code.
+:func:`write_set` writes a :class:`~gaia_stim.io.results.StimulusResult`, what every kind of
+:mod:`gaia_stim.stimuli` returns, after checking it; :func:`write_stimulus_set` is the lower-level
+writer for images and rows made by other code. :func:`verify_set` checks a set against its manifest
+with file checks alone: nothing here loads a model.
 """
 
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -30,20 +32,27 @@ import platform
 import re
 import shutil
 import sys
-import tempfile
 from datetime import datetime, timezone
 
 import numpy as np
 from PIL import Image
 
 from gaia_stim._version import __version__
-from gaia_stim.core.errors import DataError, InputError, ModelFileError
+from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.core.images import display_pixels
 from gaia_stim.io.images import luminance, save_png, to_uint8
+from gaia_stim.io.results import StimulusResult, json_default
 from gaia_stim.io.sheets import contact_sheet, sheet_layout
 from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
-from gaia_stim.core.atomic import file_sha256
-from gaia_stim.core.ownership import MANIFEST_FILE, commit_folder, discard_folder, manifest_files, staging_folder
+from gaia_stim.core.atomic import atomic_write, file_sha256
+from gaia_stim.core.ownership import (
+    MANIFEST_FILE,
+    check_output_file,
+    commit_folder,
+    discard_folder,
+    manifest_files,
+    staging_folder,
+)
 
 __all__ = [
     "TABLE_FILE",
@@ -56,7 +65,9 @@ __all__ = [
     "write_stimulus_set",
     "write_set",
     "verify_set",
-    "regenerate_set",
+    "read_manifest",
+    "compare_sets",
+    "report_paths",
 ]
 
 logger = logging.getLogger(__name__)
@@ -148,18 +159,6 @@ def _model_record(model):
         value = getattr(model, attribute, None)
         record[key] = value if value is None or isinstance(value, (int, float, str)) else str(value)
     return record
-
-
-def _json_default(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _safe_name(name):
@@ -269,8 +268,8 @@ def write_stimulus_set(
     force : bool, default=False
         Replace an existing stimulus set at ``out_dir`` (only once the new one is complete).
     kind : str, default="stimulus set"
-        What the set is, e.g. ``"continuum"``; :func:`regenerate_set` rebuilds the kinds of
-        :data:`gaia_stim.stimuli.KINDS`.
+        What the set is, e.g. ``"continuum"``; ``gaia-stim verify --regenerate`` rebuilds the kinds
+        of :data:`gaia_stim.stimuli.KINDS`.
     inputs : sequence of dict, default=()
         Records of input images not given as ``sources``.
     labels : list of str, optional
@@ -398,7 +397,7 @@ def write_stimulus_set(
             "environment": _environment(),
         }
         with open(os.path.join(temporary, MANIFEST_FILE), "w", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, default=_json_default, allow_nan=False)
+            json.dump(manifest, handle, indent=2, default=json_default, allow_nan=False)
             handle.write("\n")
 
         commit_folder(temporary, out_dir, force, FORMAT_NAME, _WHAT)
@@ -434,23 +433,47 @@ def _above(top, bottom):
     return sheet
 
 
-def write_set(out_dir, result, model, force=False, adjust=None, movie=None, source_band=True):
-    """Write a result of any :mod:`gaia_stim.stimuli` function as a stimulus set.
+def report_paths(out_dir, suffixes):
+    """``{suffix: path}`` of the files written beside the set ``out_dir`` (``OUT.leakage.csv`` ...)."""
+    base = os.path.abspath(os.fspath(out_dir)).rstrip(os.sep)
+    return {suffix: base + suffix for suffix in suffixes}
 
-    The table's columns: ``image_file``, the result's own columns (e.g. ``step``,
-    ``morph_level``, ``distance_pixel``), ``source_<role>`` and ``prepared_<role>`` (the set's
-    copies of each source image, as given and as prepared), ``model``, ``mean_luminance`` and
-    ``rms_contrast``.
+
+def _report_recorded(out_dir, kind, key, path):
+    """True if the ``kind`` set at ``out_dir`` records ``path`` (beside it) with its present bytes."""
+    try:
+        with open(os.path.join(os.fspath(out_dir), MANIFEST_FILE), encoding="utf-8") as stream:
+            manifest = json.load(stream)
+        recorded = manifest["summary"][key][os.path.basename(path)]
+        return manifest.get("kind") == kind and recorded == file_sha256(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def write_set(out_dir, result, model, force=False, adjust=None, movie=None, source_band=True):
+    """Write a :class:`~gaia_stim.io.results.StimulusResult` as a stimulus set (and its reports beside it).
+
+    The result is checked first (:meth:`~gaia_stim.io.results.StimulusResult.check`). The table's
+    columns: ``image_file``, the result's own columns (e.g. ``step``, ``morph_level``,
+    ``distance_pixel``), ``source_<role>`` and ``prepared_<role>`` (the set's copies of each source
+    image, as given and as prepared), the result's measurements (if any), ``model`` (unless the
+    result has no model column), ``mean_luminance`` and ``rms_contrast``.
+
+    The result's reports are written beside the set, ``OUT + suffix``, once the set is in place;
+    the manifest's summary records their sha256. An existing report is replaced only with
+    ``force`` and only if the set beside it records its present bytes; never one of the result's
+    inputs (:func:`gaia_stim.core.ownership.check_output_file`).
 
     Parameters
     ----------
     out_dir : str or path-like
-    result : dict
-        As returned by :func:`gaia_stim.stimuli.continuum`, ``grid``, ``wheel`` or ``mean_image``.
+    result : StimulusResult
+        As returned by a kind: :func:`gaia_stim.stimuli.continuum`, ``grid``, ``wheel``,
+        ``mean_image`` or ``attribute_set``.
     model : object
         The model that made ``result``.
     force : bool, default=False
-        Replace an existing stimulus set.
+        Replace an existing stimulus set (and its reports).
     adjust : gaia_stim.stimuli.lowlevel.Adjustment, optional
         Low-level control (luminance, contrast, histogram, mask, greyscale, size).
     movie : {"gif", "mp4"}, optional
@@ -462,40 +485,68 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None, sour
     -------
     str
         ``out_dir``.
+
+    Raises
+    ------
+    InputError
+        ``result`` is not a StimulusResult or breaks its contract (the message names the field).
+    OutputExistsError
+        ``out_dir``, or a report beside it, exists and may not be replaced.
     """
-    sources = result["sources"]
+    if not isinstance(result, StimulusResult):
+        raise InputError(f"write_set writes a StimulusResult (what the kinds in gaia_stim.stimuli return); got"
+                         f" {type(result).__name__}: use write_stimulus_set for images and rows of your own")
+    result.check()
+    sources = result.sources
+    reports = report_paths(out_dir, result.reports)
+    inputs = [source["given"] for source in sources if isinstance(source["given"], (str, os.PathLike))]
+    for suffix, path in reports.items():
+        check_output_file(path, force, f"the {suffix} report of a {result.kind} set",
+                          owned=lambda path: _report_recorded(out_dir, result.kind, result.report_key, path),
+                          inputs=(*inputs, *result.input_files))
+    summary = dict(result.summary)
+    if reports:
+        # the set's manifest records the reports' bytes: what proves later that gaia-stim wrote them
+        summary[result.report_key] = {os.path.basename(path): hashlib.sha256(result.reports[suffix]).hexdigest()
+                                      for suffix, path in reports.items()}
     copies = source_columns(sources)
-    model_name = text_cell(getattr(model, "name", "unknown"), prefix="model_")
-    rows = []
-    for name, row in zip(result["file_names"], result["rows"]):
-        rows.append({"image_file": f"{IMAGE_FOLDER}/{name}", **row, **copies, "model": model_name})
-    names = ", ".join(f"{source['role']} = {source_name(source['source'])}" for source in sources)
-    title = f"{result['caption']}; {names}; model {getattr(model, 'name', 'unknown')}"
-    images = result["images"] if result.get("images") is not None else LatentImages(model, result["latents"])
-    return write_stimulus_set(
+    model_name = {"model": text_cell(getattr(model, "name", "unknown"), prefix="model_")} if result.model_column else {}
+    measurements = result.measurements or [{}] * result.n_images
+    rows = [{"image_file": f"{IMAGE_FOLDER}/{name}", **row, **copies, **measured, **model_name}
+            for name, row, measured in zip(result.file_names, result.rows, measurements)]
+    title = result.sheet_title
+    if title is None:
+        names = ", ".join(f"{source['role']} = {source_name(source['source'])}" for source in sources)
+        title = f"{result.caption}; {names}; model {getattr(model, 'name', 'unknown')}"
+    images = result.images if result.images is not None else LatentImages(model, result.latents)
+    written = write_stimulus_set(
         out_dir,
         images,
         rows,
-        result["parameters"],
+        result.parameters,
         model,
         force=force,
-        kind=result["kind"],
-        labels=result["labels"],
-        sheet_columns=result.get("sheet_columns"),
+        kind=result.kind,
+        labels=list(result.labels),
+        sheet_columns=result.sheet_columns,
         sheet_title=title,
         sources=sources,
         adjust=adjust,
         movie=movie,
-        summary=result.get("summary"),
+        summary=summary,
         source_band=source_band,
     )
+    for suffix, path in reports.items():
+        atomic_write(path, lambda stream, data=result.reports[suffix]: stream.write(data))
+    return written
 
 
 # --------------------------------------------------------------------------------------------
 # verify and regenerate
 
 
-def _read_manifest(out_dir):
+def read_manifest(out_dir):
+    """The manifest of the stimulus set ``out_dir``, checked like options (DataError if unusable)."""
     path = os.path.join(os.fspath(out_dir), MANIFEST_FILE)
     if not os.path.isdir(out_dir):
         raise DataError(f"{os.fspath(out_dir)!r} is not a folder; give a stimulus set folder")
@@ -569,7 +620,7 @@ def verify_set(out_dir):
         The folder or its manifest is missing or unreadable.
     """
     out_dir = os.fspath(out_dir)
-    manifest = _read_manifest(out_dir)
+    manifest = read_manifest(out_dir)
     listed = manifest_files(manifest)
     problems = []
     real_root = os.path.realpath(out_dir)
@@ -617,80 +668,20 @@ def verify_set(out_dir):
     return problems
 
 
-def _find_model(manifest, model):
-    """The model whose file's sha256 the manifest records: ``model`` if given, else a known path."""
-    from gaia_stim.api import default_model_path, load_model
+def compare_sets(out_dir, again):
+    """The differences between the set ``out_dir`` and ``again``, a rebuild of it (empty: the same).
 
-    wanted = manifest.get("model", {}).get("file_sha256")
-    if model is not None:
-        loaded = model if hasattr(model, "decode") else load_model(model)
-        if loaded.file_sha256 != wanted:
-            raise ModelFileError(
-                f"model {getattr(loaded, 'path', model)!r} has sha256 {loaded.file_sha256[:12]}..., but the set was"
-                f" made with {str(wanted)[:12]}...; give the model file the set was made with"
-            )
-        return loaded
-    candidates = [default_model_path(), manifest.get("model", {}).get("path")]
-    for path in candidates:
-        if isinstance(path, str) and os.path.isfile(path) and file_sha256(path) == wanted:
-            return load_model(path)
-    raise ModelFileError(
-        f"no model file with sha256 {str(wanted)[:12]}... found (looked at {', '.join(map(str, filter(None, candidates)))});"
-        " pass --model PATH to the model the set was made with"
-    )
-
-
-def regenerate_set(out_dir, model=None):
-    """Rebuild a set from its manifest and its own copies of the sources; returns the differences.
-
-    The model is ``model`` (a loaded model or a path) or, if None, the shipped model or the path
-    the manifest records, whichever has the recorded sha256. Every file but the manifest must be
-    byte-identical, and the manifest identical but for its time stamp and environment.
-
-    Raises
-    ------
-    DataError
-        The set's manifest is unreadable, or its kind cannot be regenerated.
-    ModelFileError
-        No model file with the recorded sha256 was found.
+    Every file but the manifest must be byte-identical, and the manifest identical but for its
+    time stamp and environment, its inputs (a rebuild reads the sources from the set's own copies)
+    and its model record (the model is found by its sha256, wherever it lies now).
     """
-    from gaia_stim.stimuli import lowlevel
-    from gaia_stim.stimuli import KINDS
-
-    out_dir = os.fspath(out_dir)
-    manifest = _read_manifest(out_dir)
-    kind = manifest.get("kind")
-    if kind not in KINDS:
-        raise DataError(f"{out_dir!r} holds a {kind!r} set, which cannot be regenerated (kinds: {', '.join(KINDS)})")
-    if not any("given_file" in record for record in manifest.get("inputs", [])):
-        raise DataError(
-            f"{out_dir!r} was written by a gaia-stim without copies of its source images (format version"
-            f" {manifest.get('format_version')}), so it cannot be regenerated; verify it without --regenerate"
-        )
-    loaded = _find_model(manifest, model)
-    loaded.name = manifest["model"].get("name", loaded.name)
-    sources = []
-    for record in manifest.get("inputs", []):
-        if "given_file" not in record:
-            continue
-        path = os.path.join(out_dir, *record["given_file"].split("/"))
-        sources.append(np.load(path, allow_pickle=False) if path.endswith(".npy") else path)
-    result = importlib.import_module(KINDS[kind]).from_parameters(loaded, sources, manifest["parameters"])
-    for source, record in zip(result["sources"], manifest["inputs"]):
-        source["source"] = record["source"]  # shown by the name the user gave
-    result["parameters"] = manifest["parameters"]
-    adjust = lowlevel.Adjustment.from_record(manifest.get("adjust"))
-    with tempfile.TemporaryDirectory() as scratch:
-        again = os.path.join(scratch, "set")
-        write_set(again, result, loaded, adjust=adjust, movie=manifest.get("movie"),
-                  source_band=bool((manifest.get("contact_sheet") or {}).get("source_band")))
-        new_manifest = _read_manifest(again)
-        differences = []
-        old_files, new_files = manifest_files(manifest), manifest_files(new_manifest)
-        for name in sorted(set(old_files) | set(new_files)):
-            if old_files.get(name) != new_files.get(name):
-                differences.append(f"{name}: regenerated bytes differ from the set's")
-        for key in sorted(set(manifest) | set(new_manifest)):
-            if key not in _UNSTABLE and key not in ("inputs", "model") and manifest.get(key) != new_manifest.get(key):
-                differences.append(f"{MANIFEST_FILE}: {key!r} differs")
+    manifest, new_manifest = read_manifest(out_dir), read_manifest(again)
+    differences = []
+    old_files, new_files = manifest_files(manifest), manifest_files(new_manifest)
+    for name in sorted(set(old_files) | set(new_files)):
+        if old_files.get(name) != new_files.get(name):
+            differences.append(f"{name}: regenerated bytes differ from the set's")
+    for key in sorted(set(manifest) | set(new_manifest)):
+        if key not in _UNSTABLE and key not in ("inputs", "model") and manifest.get(key) != new_manifest.get(key):
+            differences.append(f"{MANIFEST_FILE}: {key!r} differs")
     return differences

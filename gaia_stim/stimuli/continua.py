@@ -9,6 +9,7 @@ image extrapolate along the first or last segment (caricatures and anti-caricatu
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 
@@ -63,15 +64,16 @@ def continuum(model, image_a, image_b, *more_images, n_steps=11, spacing="linear
 
     Returns
     -------
-    dict
+    StimulusResult
+        Of kind ``"continuum"`` (what :func:`gaia_stim.io.sets.write_set` writes):
         ``images`` : ndarray of shape (n_steps, S, S, C), float32 in [0, 1];
-        ``latents`` : ndarray of shape (n_steps, latent_dim), float32;
-        ``morph_levels`` : ndarray of shape (n_steps,), float64;
-        ``step_distances`` : ndarray of shape (n_steps - 1,), in ``metric``;
-        ``rows``, ``file_names``, ``labels``, ``caption``, ``parameters``, ``summary``, ``sources``:
-        what :func:`gaia_stim.io.sets.write_set` writes; ``endpoints`` (the prepared first and
-        last images), ``source_a``, ``source_b``, ``input_sha256``, ``input_changes``,
-        ``n_steps``, ``spacing``, ``metric``.
+        ``latents`` : ndarray of shape (n_steps, latent_dim), float32; ``rows`` (``step``,
+        ``morph_level``, ``distance_<metric>``), ``file_names``, ``labels``, ``caption``,
+        ``parameters``, ``summary``, ``sources``. Its ``details`` (also read as
+        ``result["morph_levels"]``): ``morph_levels`` : ndarray of shape (n_steps,), float64;
+        ``step_distances`` : ndarray of shape (n_steps - 1,), in ``metric``; ``endpoints`` (the
+        prepared first and last images), ``source_a``, ``source_b``, ``input_sha256``,
+        ``input_changes``, ``n_steps``, ``spacing``, ``metric``.
 
     Raises
     ------
@@ -86,7 +88,7 @@ def continuum(model, image_a, image_b, *more_images, n_steps=11, spacing="linear
     >>> import gaia_stim as gs
     >>> model = gs.load_model("default")  # doctest: +SKIP
     >>> result = continuum(model, "a.png", "b.png", n_steps=11, spacing="equal", metric="ssim")  # doctest: +SKIP
-    >>> result["images"].shape  # doctest: +SKIP
+    >>> result.images.shape  # doctest: +SKIP
     (11, 64, 64, 3)
     """
     n_steps = check_count(n_steps, "n_steps", example=" (e.g. n_steps=11 for morph levels 0, 0.1, ..., 1)")
@@ -118,18 +120,16 @@ def _result(model, sources, levels, latents, images, steps, n_steps, spacing, me
         {"step": step, "morph_level": float(level), column: float(steps[step - 1]) if step else 0.0}
         for step, level in enumerate(levels)
     ]
-    return {
-        "kind": "continuum",
-        "images": images,
-        "latents": latents,
-        "morph_levels": levels,
-        "step_distances": steps,
-        "rows": rows,
-        "file_names": [f"step_{step:0{step_width}d}_morph_{level:.{decimals}f}.png" for step, level in enumerate(levels)],
-        "labels": [f"{level:.{decimals}f}" for level in levels],
-        "caption": "morph level: " + ", ".join(f"{role} = {k}" for k, role in enumerate(source["role"] for source in sources))
+    return StimulusResult(
+        kind="continuum",
+        images=images,
+        latents=latents,
+        rows=rows,
+        file_names=[f"step_{step:0{step_width}d}_morph_{level:.{decimals}f}.png" for step, level in enumerate(levels)],
+        labels=[f"{level:.{decimals}f}" for level in levels],
+        caption="morph level: " + ", ".join(f"{role} = {k}" for k, role in enumerate(source["role"] for source in sources))
         + f"; {spacing} spacing",
-        "parameters": {
+        parameters={
             "sources": [source["source"] for source in sources],
             "source_a": sources[0]["source"],
             "source_b": sources[1]["source"],
@@ -141,22 +141,26 @@ def _result(model, sources, levels, latents, images, steps, n_steps, spacing, me
             "morph_levels": [float(level) for level in levels],
             "seed": None,  # a continuum involves no randomness
         },
-        "summary": {
+        summary={
             "step_distance_metric": metric,
             "step_distance_mean": float(np.mean(steps)),
             "step_distance_cv": coefficient_of_variation(steps),
         },
-        "sources": sources,
-        "endpoints": np.stack([sources[0]["prepared"], sources[-1]["prepared"]]),
-        "source_a": sources[0]["source"],
-        "source_b": sources[1]["source"],
-        "input_sha256": [source["sha256"] for source in sources],
-        "input_changes": [source["changes"] for source in sources],
-        "n_steps": n_steps,
-        "spacing": spacing,
-        "method": spacing,
-        "metric": metric,
-    }
+        sources=sources,
+        details={
+            "morph_levels": levels,
+            "step_distances": steps,
+            "endpoints": np.stack([sources[0]["prepared"], sources[-1]["prepared"]]),
+            "source_a": sources[0]["source"],
+            "source_b": sources[1]["source"],
+            "input_sha256": [source["sha256"] for source in sources],
+            "input_changes": [source["changes"] for source in sources],
+            "n_steps": n_steps,
+            "spacing": spacing,
+            "method": spacing,
+            "metric": metric,
+        },
+    )
 
 
 def from_parameters(model, sources, parameters):

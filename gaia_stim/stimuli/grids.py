@@ -8,6 +8,7 @@ corners, mixed bilinearly: A top left, B top right, C bottom left, D bottom righ
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 
@@ -46,11 +47,12 @@ def grid(model, images, n_rows=5, n_columns=5, spacing="linear", metric="pixel",
 
     Returns
     -------
-    dict
-        ``latents`` : ndarray of shape (n_rows * n_columns, latent_dim), float32, row by row;
-        ``images`` : None (decode ``latents``, or write with :func:`gaia_stim.io.sets.write_set`,
-        which decodes a batch at a time); ``u``, ``v`` : the levels along each axis; ``rows``,
-        ``file_names``, ``labels``, ``caption``, ``parameters``, ``sources``, ``sheet_columns``.
+    StimulusResult
+        Of kind ``"grid"``: ``latents`` : ndarray of shape (n_rows * n_columns, latent_dim), float32,
+        row by row; ``images`` : None (decode ``latents``, or write with
+        :func:`gaia_stim.io.sets.write_set`, which decodes a batch at a time); ``rows`` (``row``,
+        ``column``, ``u``, ``v``), ``file_names``, ``labels``, ``caption``, ``parameters``, ``sources``,
+        ``sheet_columns``. Its ``details``: ``u``, ``v``, the levels along each axis.
     """
     n_rows = check_count(n_rows, "n_rows")
     n_columns = check_count(n_columns, "n_columns")
@@ -80,18 +82,15 @@ def grid(model, images, n_rows=5, n_columns=5, spacing="linear", metric="pixel",
             names.append(f"r{row:0{width}d}_c{column:0{width}d}.png")
             labels.append(f"{u[column]:.2f}, {v[row]:.2f}")
     plane = "plane of a, b, c" if len(sources) == 3 else "corners a, b, c, d"
-    return {
-        "kind": "grid",
-        "images": None,
-        "latents": latents,
-        "u": u,
-        "v": v,
-        "rows": rows,
-        "file_names": names,
-        "labels": labels,
-        "sheet_columns": n_columns,
-        "caption": f"grid ({plane}); label u, v; {spacing} spacing",
-        "parameters": {
+    return StimulusResult(
+        kind="grid",
+        latents=latents,
+        rows=rows,
+        file_names=names,
+        labels=labels,
+        sheet_columns=n_columns,
+        caption=f"grid ({plane}); label u, v; {spacing} spacing",
+        parameters={
             "sources": [source["source"] for source in sources],
             "n_rows": n_rows,
             "n_columns": n_columns,
@@ -103,9 +102,9 @@ def grid(model, images, n_rows=5, n_columns=5, spacing="linear", metric="pixel",
             "v": [float(x) for x in v],
             "seed": None,
         },
-        "summary": {},
-        "sources": sources,
-    }
+        sources=sources,
+        details={"u": u, "v": v},
+    )
 
 
 def from_parameters(model, sources, parameters):

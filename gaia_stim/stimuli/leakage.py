@@ -21,12 +21,12 @@ import pandas as pd
 from gaia_stim.core.errors import InputError
 from gaia_stim.stimuli.axes import check_model
 
-__all__ = ["attribute_series", "leakage_table", "leakage_plot", "face_parameter_axes"]
+__all__ = ["attribute_series", "move_along_axis", "check_amounts", "leakage_table", "leakage_plot", "face_parameter_axes"]
 
 
 def face_parameter_axes(axes):
     """The axes' attribute names that are synthetic-face parameters (empty if none)."""
-    from gaia_stim.datasets.faces import PARAMETERS
+    from gaia_stim.datasets import PARAMETERS
 
     return [name for name in axes.attribute_names_ if name in PARAMETERS]
 
@@ -60,16 +60,32 @@ def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, meas
         (n_steps, 16) or None; ``axis``, ``orthogonal_to`` (list), ``changes`` (what was done to
         the input image), and ``direction`` (latent_dim,).
     """
+    amounts = check_amounts(model, axes, amounts)
+    pixels, changes = model.prepare(image)
+    if len(pixels) != 1:
+        raise InputError(f"give one image to manipulate; got {len(pixels)}")
+    return {**move_along_axis(model, axes, model.encode(pixels), axis, amounts, orthogonal_to, measure_faces),
+            "changes": changes[0]}
+
+
+def check_amounts(model, axes, amounts):
+    """``amounts`` as float64 (n_steps,), once the axes are known to belong to ``model``."""
     model_sha256 = getattr(axes, "model_sha256_", None)
     if model_sha256 is not None and getattr(model, "file_sha256", None) is not None:
         check_model(model_sha256, model.file_sha256)
     amounts = np.asarray(amounts, dtype=np.float64).reshape(-1)
     if amounts.size == 0 or not np.all(np.isfinite(amounts)):
         raise InputError(f"amounts must be one or more finite numbers; got {amounts.tolist()}")
-    pixels, changes = model.prepare(image)
-    if len(pixels) != 1:
-        raise InputError(f"give one image to manipulate; got {len(pixels)}")
-    start = model.encode(pixels)
+    return amounts
+
+
+def move_along_axis(model, axes, start, axis, amounts, orthogonal_to=None, measure_faces=None):
+    """The code ``start`` (1, latent_dim) moved by ``amounts`` along ``axis``, decoded and read out.
+
+    What :func:`attribute_series` and the attribute-series kind
+    (:func:`gaia_stim.stimuli.attributes.attribute_set`) share; returns the same dict as
+    ``attribute_series`` but for ``changes``.
+    """
     direction = axes.direction(axis, orthogonal_to)
     codes = (start.astype(np.float64) + amounts[:, None] * direction).astype(np.float32)
     images = model.decode(codes)
@@ -79,7 +95,7 @@ def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, meas
     measured = None
     if measure_faces:
         from gaia_stim.datasets.face_estimator import estimate_parameters
-        from gaia_stim.datasets.faces import PARAMETERS
+        from gaia_stim.datasets import PARAMETERS
 
         measured = pd.DataFrame(estimate_parameters(images), columns=list(PARAMETERS))
     others = axes.other_axes(axis, orthogonal_to)
@@ -91,7 +107,6 @@ def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, meas
         "measured": measured,
         "axis": axis,
         "orthogonal_to": others,
-        "changes": changes[0],
         "direction": direction,
     }
 

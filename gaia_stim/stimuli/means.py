@@ -1,5 +1,6 @@
 """The average of several images: the decoded mean of their latent codes."""
 
+from gaia_stim.io.results import StimulusResult
 from gaia_stim.stimuli._common import decode, encode_sources, prepare_sources
 
 __all__ = ["mean_image", "from_parameters"]
@@ -10,25 +11,24 @@ def mean_image(model, images):
 
     Returns
     -------
-    dict
-        ``images`` : ndarray of shape (1, S, S, C); ``latents`` : (1, latent_dim); and what
-        :func:`gaia_stim.io.sets.write_set` writes.
+    StimulusResult
+        Of kind ``"mean"``: ``images`` : ndarray of shape (1, S, S, C); ``latents`` : (1,
+        latent_dim); and what else :func:`gaia_stim.io.sets.write_set` writes.
     """
     sources = prepare_sources(model, images, 2, "a mean image")
     codes = encode_sources(model, sources)
     latents, decoded = decode(model, codes.mean(axis=0, keepdims=True))
-    return {
-        "kind": "mean",
-        "images": decoded,
-        "latents": latents,
-        "rows": [{"n_sources": len(sources)}],
-        "file_names": ["mean.png"],
-        "labels": [f"mean of {len(sources)}"],
-        "caption": "mean code",
-        "parameters": {"sources": [source["source"] for source in sources], "seed": None},
-        "summary": {},
-        "sources": sources,
-    }
+    return StimulusResult(
+        kind="mean",
+        images=decoded,
+        latents=latents,
+        rows=[{"n_sources": len(sources)}],
+        file_names=["mean.png"],
+        labels=[f"mean of {len(sources)}"],
+        caption="mean code",
+        parameters={"sources": [source["source"] for source in sources], "seed": None},
+        sources=sources,
+    )
 
 
 def from_parameters(model, sources, parameters):

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, decode, encode_sources, equal_steps, prepare_sources
 
@@ -87,10 +88,11 @@ def wheel(model, centre, image_a, image_b, n_images=12, radius=None, spacing="li
 
     Returns
     -------
-    dict
-        ``images`` (n_images, S, S, C) float32, ``latents``, ``angles_deg``, ``step_distances``
-        (each image to the one before it, the first to the last), ``radius``, and what
-        :func:`gaia_stim.io.sets.write_set` writes.
+    StimulusResult
+        Of kind ``"wheel"``: ``images`` (n_images, S, S, C) float32, ``latents``, ``rows``
+        (``index``, ``angle_deg``, ``distance_<metric>``) and what else
+        :func:`gaia_stim.io.sets.write_set` writes. Its ``details``: ``angles_deg``,
+        ``step_distances`` (each image to the next, the last to the first), ``radius``.
     """
     n_images = check_count(n_images, "n_images", minimum=3)
     if spacing not in ("linear", "equal"):
@@ -134,18 +136,15 @@ def wheel(model, centre, image_a, image_b, n_images=12, radius=None, spacing="li
     width = max(2, len(str(n_images - 1)))
     # steps[i] is image i to image i + 1; each row records its distance to the image before it
     previous = np.roll(steps, 1)
-    return {
-        "kind": "wheel",
-        "images": images,
-        "latents": latents,
-        "angles_deg": degrees,
-        "step_distances": steps,
-        "radius": radius,
-        "rows": [{"index": i, "angle_deg": float(degrees[i]), column: float(previous[i])} for i in range(n_images)],
-        "file_names": [f"wheel_{i:0{width}d}_angle_{degrees[i]:07.3f}.png" for i in range(n_images)],
-        "labels": [f"{degrees[i]:.1f} deg" for i in range(n_images)],
-        "caption": f"wheel around a, towards b (0 deg) and c; radius {radius:.3g}; {spacing} spacing",
-        "parameters": {
+    return StimulusResult(
+        kind="wheel",
+        images=images,
+        latents=latents,
+        rows=[{"index": i, "angle_deg": float(degrees[i]), column: float(previous[i])} for i in range(n_images)],
+        file_names=[f"wheel_{i:0{width}d}_angle_{degrees[i]:07.3f}.png" for i in range(n_images)],
+        labels=[f"{degrees[i]:.1f} deg" for i in range(n_images)],
+        caption=f"wheel around a, towards b (0 deg) and c; radius {radius:.3g}; {spacing} spacing",
+        parameters={
             "sources": [source["source"] for source in sources],
             "n_images": n_images,
             "radius": radius,
@@ -155,13 +154,14 @@ def wheel(model, centre, image_a, image_b, n_images=12, radius=None, spacing="li
             "angles_deg": [float(x) for x in degrees],
             "seed": None,
         },
-        "summary": {
+        summary={
             "step_distance_metric": metric,
             "step_distance_mean": float(np.mean(steps)),
             "step_distance_cv": coefficient_of_variation(steps),
         },
-        "sources": sources,
-    }
+        sources=sources,
+        details={"angles_deg": degrees, "step_distances": steps, "radius": radius},
+    )
 
 
 def from_parameters(model, sources, parameters):
