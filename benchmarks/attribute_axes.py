@@ -45,7 +45,7 @@ from feature_ceiling import TEST_SEED, feature_ceiling, slopes, test_faces, to_u
 
 import gaia_stim  # noqa: E402
 from gaia_stim.datasets.face_estimator import estimate_parameters  # noqa: E402
-from gaia_stim.datasets.faces import PARAMETERS, make_faces, render  # noqa: E402
+from gaia_stim.datasets import PARAMETERS, make_faces, render  # noqa: E402
 from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, calibrate_axes  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

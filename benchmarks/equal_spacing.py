@@ -25,7 +25,7 @@ def main():
     import numpy as np
 
     import gaia_stim as gs
-    from gaia_stim.datasets.faces import make_faces
+    from gaia_stim.datasets import make_faces
     from gaia_stim.metrics import coefficient_of_variation, step_distances
     from gaia_stim.stimuli import continuum
 

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _records import write_record  # noqa: E402
 
 from gaia_stim.datasets import face_estimator  # noqa: E402
-from gaia_stim.datasets.faces import PARAMETERS, render, sample_parameters  # noqa: E402
+from gaia_stim.datasets import PARAMETERS, render, sample_parameters  # noqa: E402
 
 
 def main():

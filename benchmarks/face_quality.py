@@ -1,6 +1,6 @@
 """Quality of models on held-out synthetic faces: reconstruction and morph fidelity.
 
-The synthetic face family (``gaia_stim.datasets.faces``) renders any parameter vector, so the
+The synthetic face family (``gaia_stim.datasets``) renders any parameter vector, so the
 true morph between two faces is known: at morph level ``t`` it is ``render((1 - t) p_a + t p_b)``.
 This script measures, for each model given with ``--model``:
 
@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from gaia_stim.datasets.faces import PARAMETERS, make_faces, render, sample_parameters
+from gaia_stim.datasets import PARAMETERS, make_faces, render, sample_parameters
 
 DEFAULT_SEED = 12345  # the default model was trained on make_faces(..., seed=0)
 TRAINING_SEED = 0

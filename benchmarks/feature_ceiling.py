@@ -33,7 +33,7 @@ def slopes(amounts, values):
 
 def test_faces(n_faces, seed=TEST_SEED):
     """Parameters (n_faces, P) of held-out faces shrunk halfway to the average face."""
-    from gaia_stim.datasets.faces import sample_parameters
+    from gaia_stim.datasets import sample_parameters
 
     return 0.5 + 0.5 * (sample_parameters(n_faces, seed) - 0.5)
 
@@ -49,7 +49,7 @@ def feature_ceiling(model, n_faces=6, amount=0.25, n_steps=5, seed=TEST_SEED):
         units of its range.
     """
     from gaia_stim.datasets.face_estimator import estimate_parameters
-    from gaia_stim.datasets.faces import PARAMETERS, render
+    from gaia_stim.datasets import PARAMETERS, render
 
     truth = test_faces(n_faces, seed)
     amounts = np.linspace(-amount, amount, n_steps)

@@ -16,7 +16,7 @@ cross-fade, on held-out images of a parametric family whose true morph is known:
   measured between the estimated parameter vectors of consecutive frames: how unequal equal
   latent steps are in face units.
 
-Families: ``faces`` (:mod:`gaia_stim.datasets.faces`, held-out seed 12345) and ``shapes``
+Families: ``faces`` (:mod:`gaia_stim.datasets`, held-out seed 12345) and ``shapes``
 (``benchmarks/shapes_family.py``, held-out seed 12345; the training sets use seed 0).
 
     python benchmarks/interpolation_quality.py --family faces --model runs/gaia=GAIA \\
@@ -50,7 +50,7 @@ RUN_KEYS = ("preset", "recipe", "ablation", "steps", "elapsed_s", "batch_size", 
 def family_renderer(family):
     """``(render(params, size), sample(n, rng))`` of a family."""
     if family == "faces":
-        from gaia_stim.datasets.faces import render, sample_parameters
+        from gaia_stim.datasets import render, sample_parameters
 
         return render, sample_parameters
     from shapes_family import PARAMETERS, render

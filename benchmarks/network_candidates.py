@@ -93,7 +93,7 @@ def measure_speed(names, threads, repeats, batch_size=16):
     """One row per candidate: sizes, FLOPs and training speed (medians over interleaved rounds)."""
     import torch
 
-    from gaia_stim.datasets.faces import make_faces
+    from gaia_stim.datasets import make_faces
     from gaia_stim.model.networks import count_parameters
 
     used = _threads(threads)

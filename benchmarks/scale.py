@@ -116,7 +116,7 @@ def measure_train(preset, batch, variant, steps, device_name):
 
 def make_cache(path, n_images):
     """``n_images`` generated faces at 64 px in ``gaia-stim prepare``'s format, generated in chunks."""
-    from gaia_stim.datasets.faces import make_faces
+    from gaia_stim.datasets import make_faces
     from gaia_stim.model.cache import write_cache
 
     chunk = 2000

@@ -52,7 +52,7 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--json", dest="json_path", metavar="PATH")
     args = parser.parse_args()
-    from gaia_stim.datasets.faces import make_faces
+    from gaia_stim.datasets import make_faces
 
     images = make_faces(2000, size=32, seed=0)["images"]
     held_out = make_faces(200, size=32, seed=1)["images"]

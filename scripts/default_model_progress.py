@@ -40,7 +40,7 @@ def extrapolation_realism(model, n_pairs=20, n_wheels=10, seed=SEED):
     from face_quality import held_out_pairs
 
     from gaia_stim.datasets.face_estimator import realism
-    from gaia_stim.datasets.faces import render, sample_parameters
+    from gaia_stim.datasets import render, sample_parameters
     from gaia_stim.stimuli import wheel
 
     params_a, params_b = held_out_pairs(n_pairs, seed)

@@ -3,7 +3,7 @@
     python scripts/make_reference_outputs.py
 
 - tests/data/face_checksums.json: sha256 (and shape) of the uint8 bytes of synthetic faces
-  rendered by ``gaia_stim.datasets.faces.render`` from fixed parameter vectors (stored in
+  rendered by ``gaia_stim.datasets.datasets.render`` from fixed parameter vectors (stored in
   the file) at 32 and 64 px: the default model's training data must not drift unnoticed.
 - tests/data/default_model_fingerprint.npz: the shipped default model's latents of the
   example faces in examples/faces/, and its decoded images of those latents and of
@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 import gaia_stim
-from gaia_stim.datasets import faces
+from gaia_stim import datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")
@@ -33,10 +33,10 @@ INTERPOLATION_LEVELS = (0.5,)
 
 def face_parameter_sets():
     """The average face, the two corners of the cube and two faces drawn with seed 0."""
-    n = len(faces.PARAMETERS)
-    drawn = np.round(faces.sample_parameters(2, rng=0), 4)  # stored, so the sampler may change
+    n = len(datasets.PARAMETERS)
+    drawn = np.round(datasets.sample_parameters(2, rng=0), 4)  # stored, so the sampler may change
     return {
-        "average": faces.AVERAGE_FACE.tolist(),
+        "average": datasets.AVERAGE_FACE.tolist(),
         "zeros": [0.0] * n,
         "ones": [1.0] * n,
         "drawn_0": drawn[0].tolist(),
@@ -49,7 +49,7 @@ def image_sha256(images):
 
 
 def rendered_uint8(parameters, size):
-    return np.round(faces.render(np.array(parameters), size=size) * 255.0).astype(np.uint8)
+    return np.round(datasets.render(np.array(parameters), size=size) * 255.0).astype(np.uint8)
 
 
 def face_checksums():
@@ -61,7 +61,7 @@ def face_checksums():
                 {"name": name, "size": size, "parameters": parameters, "shape": list(images.shape),
                  "sha256": image_sha256(images)}
             )
-    return {"renderer": "gaia_stim.datasets.faces.render, uint8 = round(255 * image)", "faces": entries}
+    return {"renderer": "gaia_stim.datasets.datasets.render, uint8 = round(255 * image)", "faces": entries}
 
 
 def example_faces():

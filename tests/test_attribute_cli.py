@@ -10,7 +10,7 @@ from PIL import Image
 
 import gaia_stim
 from gaia_stim.cli import main
-from gaia_stim.datasets.faces import PARAMETERS
+from gaia_stim.datasets import PARAMETERS
 from gaia_stim.stimuli.axes import load_axes
 
 

@@ -203,7 +203,7 @@ def foreign_folder(d, manifest=None):
 
 def labelled_faces(folder, edit=None, n=24):
     """Faces from 'gaia-stim faces' (32 px) with their attributes.csv, optionally edited by ``edit(table)``."""
-    from gaia_stim.datasets.faces import write_faces
+    from gaia_stim.datasets import write_faces
 
     write_faces(folder / "faces", n, size=32, seed=1)
     if edit is not None:

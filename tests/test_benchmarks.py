@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from gaia_stim.datasets.faces import PARAMETERS, make_faces, render
+from gaia_stim.datasets import PARAMETERS, make_faces, render
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 SIZE = 32
@@ -174,7 +174,7 @@ def test_cli_speed_report_states_the_targets():
 
 def test_interpolation_quality_scores_a_perfect_model_as_real_and_on_the_line():
     quality = load_script("interpolation_quality")
-    from gaia_stim.datasets.faces import sample_parameters
+    from gaia_stim.datasets import sample_parameters
 
     n_pairs, n_recon, seed = 3, 4, 99
     params_a, params_b = load_script("face_quality").held_out_pairs(n_pairs, seed)  # evaluate draws these

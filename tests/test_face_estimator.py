@@ -6,7 +6,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from gaia_stim.datasets.face_estimator import estimate_parameters, realism
-from gaia_stim.datasets.faces import render, sample_parameters
+from gaia_stim.datasets import render, sample_parameters
 from gaia_stim.core.errors import InputError
 
 HELD_OUT = sample_parameters(12, np.random.default_rng(4242))

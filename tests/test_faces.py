@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gaia_stim.cli.faces import faces as faces_command
-from gaia_stim.datasets import faces
-from gaia_stim.datasets.faces import (
+from gaia_stim.datasets import face_parameters, face_render
+from gaia_stim.datasets import (
     AVERAGE_FACE,
     PARAMETER_DESCRIPTIONS,
     PARAMETERS,
@@ -48,7 +48,7 @@ def test_parameters_are_named_described_and_average_is_half():
     assert AVERAGE_FACE.shape == (N_PARAMETERS,)
     assert np.all(AVERAGE_FACE == 0.5)
     # every geometric description quotes the scale the renderer uses
-    for name, (low, high, _, _) in faces._SCALES.items():
+    for name, (low, high, _, _) in face_parameters._SCALES.items():
         assert f"0 -> {low:g}" in PARAMETER_DESCRIPTIONS[name]
         assert f"1 -> {high:g}" in PARAMETER_DESCRIPTIONS[name]
 
@@ -98,9 +98,9 @@ def test_random_faces_differ_and_stay_off_the_edges():
     x = pixel_centres(64)
     # nothing reaches the outer columns or above the hair: plain background there
     outer = np.abs(x) > 0.8
-    assert np.all(images[:, :, outer] == np.float32(faces.BACKGROUND))
+    assert np.all(images[:, :, outer] == np.float32(face_render.BACKGROUND))
     top = x < -0.9
-    assert np.all(images[:, top] == np.float32(faces.BACKGROUND))
+    assert np.all(images[:, top] == np.float32(face_render.BACKGROUND))
 
 
 @pytest.mark.parametrize("size", [37, 200])
@@ -109,8 +109,8 @@ def test_feature_windows_never_clip_a_feature(monkeypatch, size):
     corners = np.random.default_rng(0).integers(0, 2, size=(96, N_PARAMETERS)).astype(float)
     params = np.vstack([corners, sample_parameters(16, 1)])
     windowed = render(params, size=size)
-    window = faces._Canvas.window
-    monkeypatch.setattr(faces._Canvas, "window", lambda self, *_: window(self, -1, 1, -1, 1))
+    window = face_render._Canvas.window
+    monkeypatch.setattr(face_render._Canvas, "window", lambda self, *_: window(self, -1, 1, -1, 1))
     np.testing.assert_allclose(windowed, render(params, size=size), atol=1e-5)
 
 
@@ -184,9 +184,9 @@ def test_small_parameter_steps_give_small_image_changes(name):
 
 
 def test_the_smoothness_check_catches_hard_edges(monkeypatch):
-    coverage, ellipse = faces._coverage, faces._ellipse
-    monkeypatch.setattr(faces, "_coverage", lambda *a: (coverage(*a) > 0.5).astype(np.float32))
-    monkeypatch.setattr(faces, "_ellipse", lambda *a: (ellipse(*a) > 0.5).astype(np.float32))
+    coverage, ellipse = face_render._coverage, face_render._ellipse
+    monkeypatch.setattr(face_render, "_coverage", lambda *a: (coverage(*a) > 0.5).astype(np.float32))
+    monkeypatch.setattr(face_render, "_ellipse", lambda *a: (ellipse(*a) > 0.5).astype(np.float32))
     for name in ("eye_spacing", "mouth_width", "head_width"):
         small, large = _steps(sweep(PARAMETERS.index(name), np.linspace(0.0, 1.0, 101)))
         assert small > 0.5 * large

@@ -252,7 +252,7 @@ def test_leftovers_of_a_killed_process_are_removed_and_a_set_aside_set_is_put_ba
 
 
 def test_folders_and_files_get_the_usual_permissions(tmp_path):
-    from gaia_stim.datasets.faces import write_faces
+    from gaia_stim.datasets import write_faces
 
     old = os.umask(0o022)
     try:

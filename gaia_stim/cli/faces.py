@@ -39,7 +39,7 @@ def faces(n_faces, size, out_dir, seed, force):
     """
     import sys
 
-    from gaia_stim.datasets.faces import write_faces
+    from gaia_stim.datasets import write_faces
 
     written = write_faces(
         out_dir, n_faces, size=size, seed=seed, force=force, progress=sys.stderr.isatty()

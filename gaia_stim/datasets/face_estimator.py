@@ -1,6 +1,6 @@
 """Measure synthetic faces: the 16 parameters of an image, its nearest face, and how far it is from it.
 
-The synthetic face family (:mod:`gaia_stim.datasets.faces`) can render any parameter vector, so an
+The synthetic face family (:mod:`gaia_stim.datasets.face_parameters`) can render any parameter vector, so an
 image can be measured by *analysis by synthesis*: find the parameters whose rendering is closest
 to the image. That measurement is independent of any GAIA model, which is what the interpolation
 benchmarks and the attribute-axis validation need.
@@ -30,8 +30,9 @@ import functools
 
 import numpy as np
 
-from gaia_stim.datasets.faces import PARAMETERS, render, sample_parameters
 from gaia_stim.core.errors import InputError
+from gaia_stim.datasets.face_parameters import PARAMETERS, sample_parameters
+from gaia_stim.datasets.face_render import render
 
 __all__ = ["RIDGE_FACES", "WORKING_SIZE", "estimate_parameters", "nearest_faces", "realism"]
 
@@ -151,11 +152,11 @@ def estimate_parameters(images, iterations=(8, 6)):
     Returns
     -------
     ndarray of shape (N, 16)
-        float64 parameters in [0, 1], columns in the order of :data:`~gaia_stim.datasets.faces.PARAMETERS`.
+        float64 parameters in [0, 1], columns in the order of :data:`~gaia_stim.datasets.face_parameters.PARAMETERS`.
 
     Examples
     --------
-    >>> from gaia_stim.datasets.faces import AVERAGE_FACE, render
+    >>> from gaia_stim.datasets import AVERAGE_FACE, render
     >>> p = estimate_parameters(render(AVERAGE_FACE, size=32))
     >>> bool(abs(p - 0.5).max() < 0.01)
     True

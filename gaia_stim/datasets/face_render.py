@@ -1,46 +1,6 @@
-"""A parametric family of synthetic colour faces, rendered smoothly from a parameter vector.
+"""The renderer of the synthetic colour faces: images, smooth in the parameters, from parameter vectors.
 
-In the spirit of the synthetic faces of Wilson, Loffler & Wilkinson (2002, Vision Research
-42:2909-2923): a frontal face built from a head outline, hair, eyes, brows, nose and mouth,
-each placed and sized by a measurement with a physical meaning. Every parameter lies in
-``[0, 1]``, maps linearly onto its physical range, and ``0.5`` everywhere is the average face
-(:data:`AVERAGE_FACE`). Because any parameter vector can be rendered, the ideal morph between
-two faces (``render`` of the interpolated parameters) and the true size of a step are known.
-
-Parameters (lengths are fractions of the head height ``H`` or the head width ``W``, both
-measured on the head outline without hair and ears; colours are sRGB). Each maps linearly
-from its value at 0 to its value at 1:
-
-==================  ==========================================================================
-``head_width``      head width over head height: 0 -> 0.66, 1 -> 0.84
-``jaw_width``       lower-face width at 80 % of the way from head centre to chin, relative
-                    to an elliptical head: 0 -> 0.84x (pointed chin), 1 -> 1.29x (square jaw)
-``hairline_height`` hairline at the midline above the head centre: 0 -> 0.21 H (low
-                    fringe), 1 -> 0.40 H (high forehead); it curves down to the temples
-``hair_length``     lowest point of the hair below the head centre: 0 -> 0.05 H (cropped,
-                    close to the head), 1 -> 0.80 H (shoulder length, wider, past the chin)
-``hair_darkness``   hair colour: 0 blond, 0.33 light brown, 0.67 dark brown, 1 black; the
-                    brows follow it
-``skin_tone``       skin colour: 0 light (0.98, 0.86, 0.78), 0.5 medium (0.84, 0.64, 0.50),
-                    1 dark brown (0.45, 0.30, 0.21)
-``eye_size``        eye width, corner to corner: 0 -> 0.13 W, 1 -> 0.24 W (the height is
-                    half the width)
-``eye_spacing``     distance between the eye centres: 0 -> 0.32 W, 1 -> 0.52 W
-``eye_height``      eye line below the head centre: 0 -> -0.06 H (above), 1 -> 0.04 H
-                    (below); the brows and ears move with the eyes
-``iris_colour``     0 blue, 0.33 grey-green, 0.67 hazel, 1 dark brown
-``brow_height``     eye line to brow centre line: 0 -> 0.08 H, 1 -> 0.15 H
-``brow_thickness``  brow thickness at its thickest: 0 -> 0.02 H, 1 -> 0.06 H
-``nose_length``     base of the nose below the head centre: 0 -> 0.12 H, 1 -> 0.26 H (the
-                    nose runs from the eye line down to there)
-``nose_width``      width of the base of the nose across the nostril wings: 0 -> 0.14 W,
-                    1 -> 0.24 W
-``mouth_width``     mouth width, corner to corner: 0 -> 0.24 W, 1 -> 0.48 W
-``mouth_curvature`` lift of the mouth corners over the mouth width: 0 -> -0.18 (frown),
-                    0.5 -> 0 (neutral), 1 -> +0.18 (smile)
-==================  ==========================================================================
-
-The mouth sits 40 % of the way from the base of the nose to the chin. The face is frontal,
+What each parameter means is :mod:`gaia_stim.datasets.face_parameters`. The mouth sits 40 % of the way from the base of the nose to the chin. The face is frontal,
 left-right symmetric and centred on a plain light-grey background (sRGB 0.78).
 
 Rendering works on signed distances: every shape is an implicit function whose distance to
@@ -50,121 +10,14 @@ approximation of area coverage) and composited back to front. Coverage is a cont
 function of the parameters, so a small parameter change gives a small image change; lines
 thinner than a pixel are drawn one pixel wide with proportionally lower opacity, so they fade
 instead of vanishing at small sizes. Everything is vectorised over the batch in numpy.
-
-Sampling (:func:`sample_parameters`) draws each parameter independently from Beta(2, 2):
-mean 0.5, standard deviation 0.22, extreme faces rarer than with a uniform distribution.
 """
 
-import hashlib
-import json
-import logging
-import os
-import shutil
-
 import numpy as np
-import pandas as pd
 
 from gaia_stim.core.errors import InputError
-from gaia_stim.core.ownership import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
+from gaia_stim.datasets.face_parameters import _SCALES, PARAMETERS, _check_parameters
 
-__all__ = [
-    "PARAMETERS",
-    "PARAMETER_DESCRIPTIONS",
-    "AVERAGE_FACE",
-    "BACKGROUND",
-    "MIN_SIZE",
-    "MAX_SIZE",
-    "sample_parameters",
-    "render",
-    "make_faces",
-    "write_faces",
-]
-
-logger = logging.getLogger(__name__)
-
-# Each geometric parameter maps linearly from 0 -> low to 1 -> high in its physical unit;
-# the renderer reads these scales, and the descriptions are written from them.
-_HEIGHT = " of head height"
-_WIDTH = " of head width"
-_SCALES = {
-    "head_width": (0.66, 0.84, "head width over head height", ""),
-    "jaw_width": (
-        0.84,
-        1.29,
-        "lower-face width at 80% of the way from head centre to chin, relative to an "
-        "elliptical head (pointed chin to square jaw)",
-        "x",
-    ),
-    "hairline_height": (0.21, 0.40, "hairline at the midline above the head centre", _HEIGHT),
-    "hair_length": (
-        0.05,
-        0.80,
-        "lowest point of the hair below the head centre (cropped to shoulder length)",
-        _HEIGHT,
-    ),
-    "eye_size": (0.13, 0.24, "eye width, corner to corner (height is half the width)", _WIDTH),
-    "eye_spacing": (0.32, 0.52, "distance between the eye centres", _WIDTH),
-    "eye_height": (-0.06, 0.04, "eye line below the head centre (negative: above)", _HEIGHT),
-    "brow_height": (0.08, 0.15, "eye line to brow centre line", _HEIGHT),
-    "brow_thickness": (0.02, 0.06, "brow thickness at its thickest", _HEIGHT),
-    "nose_length": (
-        0.12,
-        0.26,
-        "base of the nose below the head centre (the nose runs from the eye line to there)",
-        _HEIGHT,
-    ),
-    "nose_width": (0.14, 0.24, "width of the base of the nose across the nostril wings", _WIDTH),
-    "mouth_width": (0.24, 0.48, "mouth width, corner to corner", _WIDTH),
-    "mouth_curvature": (
-        -0.18,
-        0.18,
-        "lift of the mouth corners over the mouth width (frown, 0.5 neutral, smile)",
-        "",
-    ),
-}
-
-_COLOUR_DESCRIPTIONS = {
-    "hair_darkness": "hair colour: 0 blond, 0.33 light brown, 0.67 dark brown, 1 black",
-    "skin_tone": "skin colour: 0 light, 0.5 medium, 1 dark brown",
-    "iris_colour": "iris colour: 0 blue, 0.33 grey-green, 0.67 hazel, 1 dark brown",
-}
-
-_ORDER = (
-    "head_width",
-    "jaw_width",
-    "hairline_height",
-    "hair_length",
-    "hair_darkness",
-    "skin_tone",
-    "eye_size",
-    "eye_spacing",
-    "eye_height",
-    "iris_colour",
-    "brow_height",
-    "brow_thickness",
-    "nose_length",
-    "nose_width",
-    "mouth_width",
-    "mouth_curvature",
-)
-
-
-def _describe(name):
-    if name in _COLOUR_DESCRIPTIONS:
-        return _COLOUR_DESCRIPTIONS[name]
-    low, high, meaning, unit = _SCALES[name]
-    if unit == "x":
-        return f"{meaning}: 0 -> {low:g}x, 1 -> {high:g}x"
-    return f"{meaning}: 0 -> {low:g}, 1 -> {high:g}{unit}"
-
-
-#: One line per parameter: its meaning and its scale.
-PARAMETER_DESCRIPTIONS = {name: _describe(name) for name in _ORDER}
-
-PARAMETERS = tuple(PARAMETER_DESCRIPTIONS)
-
-AVERAGE_FACE = np.full(len(PARAMETERS), 0.5)
-AVERAGE_FACE.flags.writeable = False
+__all__ = ["BACKGROUND", "MIN_SIZE", "MAX_SIZE", "render"]
 
 BACKGROUND = 0.78  # sRGB grey of the background, all three channels
 
@@ -562,97 +415,14 @@ def _render_chunk(params, size):
     return canvas.images()
 
 
+
+
 def _check_size(size):
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
         raise InputError(f"size must be a whole number of pixels; got {size!r}")
     if not MIN_SIZE <= size <= MAX_SIZE:
         raise InputError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels; got {size}")
     return int(size)
-
-
-def _check_count(n):
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise InputError(f"n (the number of faces) must be a whole number; got {n!r}")
-    if n < 1:
-        raise InputError(f"n (the number of faces) must be at least 1; got {n}")
-    return int(n)
-
-
-def _check_parameters(params):
-    """(P,) or (N, P) array-like -> (N, P) float64, or InputError naming what is wrong."""
-    try:
-        array = np.array(params, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise InputError(
-            f"params must be an array of numbers; got {params!r:.80} ({error})"
-        ) from None
-    n_parameters = len(PARAMETERS)
-    if array.ndim == 1:
-        array = array[None, :]
-    if array.ndim != 2 or array.shape[1] != n_parameters:
-        raise InputError(
-            f"params must have shape ({n_parameters},) or (N, {n_parameters}), one column per "
-            f"name in PARAMETERS; got shape {np.shape(params)}"
-        )
-    finite = np.isfinite(array)
-    if not finite.all():
-        row, index = np.argwhere(~finite)[0]
-        raise InputError(
-            f"parameter {PARAMETERS[index]!r} of face {row} is {array[row, index]}; "
-            "parameters must be finite numbers in [0, 1]"
-        )
-    outside = (array < 0.0) | (array > 1.0)
-    if outside.any():
-        row, index = np.argwhere(outside)[0]
-        raise InputError(
-            f"parameter {PARAMETERS[index]!r} of face {row} is {array[row, index]:g}; "
-            "parameters must lie in [0, 1] (0.5 is the average face)"
-        )
-    return array
-
-
-def _as_generator(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
-        if rng < 0:
-            raise InputError(f"a seed must be a non-negative whole number; got {rng}")
-        return np.random.default_rng(int(rng))
-    raise InputError(f"rng must be a numpy.random.Generator or a whole-number seed; got {rng!r}")
-
-
-def sample_parameters(n, rng):
-    """Draw random faces: each parameter independently from Beta(2, 2).
-
-    Beta(2, 2) has mean 0.5 (the average face) and standard deviation 0.22; extreme values
-    are rarer than under a uniform distribution but every face in the family can occur.
-
-    Parameters
-    ----------
-    n : int
-        Number of faces, at least 1.
-    rng : numpy.random.Generator or int
-        Source of randomness, or a seed for ``numpy.random.default_rng``.
-
-    Returns
-    -------
-    ndarray of shape (n, len(PARAMETERS))
-        float64 parameters in [0, 1], columns in the order of :data:`PARAMETERS`.
-
-    Raises
-    ------
-    InputError
-        If ``n`` is not a whole number >= 1 or ``rng`` is neither a Generator nor a seed.
-
-    Examples
-    --------
-    >>> params = sample_parameters(4, rng=0)
-    >>> params.shape == (4, len(PARAMETERS))
-    True
-    """
-    n = _check_count(n)
-    generator = _as_generator(rng)
-    return generator.beta(2.0, 2.0, size=(n, len(PARAMETERS)))
 
 
 def _chunk_length(size):
@@ -683,6 +453,7 @@ def render(params, size=64):
 
     Examples
     --------
+    >>> from gaia_stim.datasets import AVERAGE_FACE
     >>> render(AVERAGE_FACE, size=32).shape
     (1, 32, 32, 3)
     """
@@ -693,167 +464,3 @@ def render(params, size=64):
     for start in range(0, params.shape[0], step):
         images[start : start + step] = _render_chunk(params[start : start + step], size)
     return images
-
-
-def _to_uint8(images):
-    return np.round(images * 255.0).astype(np.uint8)
-
-
-def _face_ids(start, stop):
-    return [f"face_{index:05d}" for index in range(start, stop)]
-
-
-def _parameter_table(params, start=0):
-    table = pd.DataFrame(params, columns=list(PARAMETERS))
-    table.insert(0, "face_id", _face_ids(start, start + len(params)))
-    return table
-
-
-def make_faces(n, size=64, seed=0):
-    """Sample and render ``n`` random faces.
-
-    Parameters
-    ----------
-    n : int
-        Number of faces, at least 1.
-    size : int, default=64
-        Image width and height in pixels, 16 to 512.
-    seed : int, default=0
-        Seed of the parameter sampling; the same seed gives the same faces.
-
-    Returns
-    -------
-    dict
-        ``images``: uint8 ndarray of shape (n, size, size, 3);
-        ``parameters``: DataFrame with a text column ``face_id`` (``"face_00000"``, ...) and
-        one float column per name in :data:`PARAMETERS`;
-        ``seed``, ``size``: as given; ``parameter_names``: :data:`PARAMETERS` as a list;
-        ``sampling``: a description of the sampling distribution.
-
-    Raises
-    ------
-    InputError
-        If ``n``, ``size`` or ``seed`` is invalid.
-
-    Examples
-    --------
-    >>> faces = make_faces(8, size=32, seed=1)
-    >>> faces["images"].shape, list(faces["parameters"].columns[:2])
-    ((8, 32, 32, 3), ['face_id', 'head_width'])
-    """
-    n = _check_count(n)
-    size = _check_size(size)
-    params = sample_parameters(n, _as_generator(seed))
-    return {
-        "images": _to_uint8(render(params, size)),
-        "parameters": _parameter_table(params),
-        "seed": seed,
-        "size": size,
-        "parameter_names": list(PARAMETERS),
-        "sampling": "independent Beta(2, 2) per parameter",
-    }
-
-
-FACE_SET_FORMAT = "gaia-stim face set"
-
-
-def _check_disk_space(folder, n, n_written, bytes_per_face):
-    """Refuse, before writing on, a face set whose remaining faces cannot fit on the disk (10 % margin)."""
-    needed = int((n - n_written) * bytes_per_face * 1.1) + (1 << 20)
-    free = shutil.disk_usage(folder).free
-    if needed > free:
-        raise InputError(
-            f"{n} faces need about {n * bytes_per_face / 2**30:.1f} GiB ({bytes_per_face / 1024:.1f} KiB each)"
-            f" but only {free / 2**30:.1f} GiB is free there; lower --n or choose another --out"
-        )
-
-
-def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
-    """Write ``n`` random faces as PNG files plus ``attributes.csv`` and ``manifest.json``.
-
-    The folder holds ``face_00000.png``, ``face_00001.png``, ... and ``attributes.csv`` with
-    the columns ``file`` (relative file name), ``face_id`` and one column per parameter, and a
-    ``manifest.json`` (seed, size, versions, every file's sha256). The faces are those of
-    ``make_faces(n, size, seed)``. They are drawn, rendered and written in chunks, so memory
-    does not grow with ``n``; the disk space a set needs is checked after the first chunk.
-    The folder is written into a temporary sibling and renamed into place, so it never
-    exists half-written; the same arguments give byte-identical images and table.
-
-    Parameters
-    ----------
-    out_dir : str or path-like
-        Folder to create.
-    n : int
-        Number of faces, at least 1.
-    size : int, default=64
-        Image width and height in pixels, 16 to 512.
-    seed : int, default=0
-        Seed of the parameter sampling.
-    force : bool, default=False
-        Replace ``out_dir`` if it is a face set that gaia-stim wrote and that holds nothing
-        else; other non-empty folders are never replaced.
-    progress : bool, default=False
-        Show a progress bar on stderr (only when stderr is a terminal).
-
-    Returns
-    -------
-    str
-        The path of the folder written.
-
-    Raises
-    ------
-    OutputExistsError
-        If ``out_dir`` exists and is not empty and ``force`` is false, or is not a face set.
-    InputError
-        If ``n``, ``size`` or ``seed`` is invalid, or the set would not fit on the disk.
-    """
-    from PIL import Image
-    from tqdm import tqdm
-
-    from gaia_stim._version import __version__
-
-    n = _check_count(n)
-    size = _check_size(size)
-    generator = _as_generator(seed)
-    out_dir, staging = staging_folder(out_dir, force, FACE_SET_FORMAT, "gaia-stim face set")
-    try:
-        step = _chunk_length(size)
-        files = []
-        table_path = os.path.join(staging, "attributes.csv")
-        with open(table_path, "w", newline="") as table, tqdm(
-            total=n, unit="face", disable=None if progress else True
-        ) as bar:
-            for start in range(0, n, step):
-                # one generator drawn chunk after chunk gives the same numbers as one draw of n
-                params = generator.beta(2.0, 2.0, size=(min(step, n - start), len(PARAMETERS)))
-                chunk = _parameter_table(params, start)
-                names = [f"{face_id}.png" for face_id in chunk["face_id"]]
-                for name, image in zip(names, _to_uint8(render(params, size))):
-                    path = os.path.join(staging, name)
-                    Image.fromarray(image).save(path)
-                    with open(path, "rb") as stream:
-                        files.append({"file": name, "sha256": hashlib.sha256(stream.read()).hexdigest()})
-                if start == 0 and n > step:
-                    written = sum(os.path.getsize(os.path.join(staging, name)) for name in names)
-                    _check_disk_space(staging, n, len(names), written / len(names) + 300)
-                chunk.insert(0, "file", names)
-                chunk.to_csv(table, index=False, header=start == 0)
-                bar.update(len(names))
-        with open(table_path, "rb") as stream:
-            files.append({"file": "attributes.csv", "sha256": hashlib.sha256(stream.read()).hexdigest()})
-        manifest = {
-            "format": FACE_SET_FORMAT,
-            "format_version": 1,
-            "gaia_stim_version": __version__,
-            "parameters": {"n": n, "size": size, "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "sampling": "independent Beta(2, 2) per parameter"},
-            "files": files,
-        }
-        with open(os.path.join(staging, MANIFEST_FILE), "w", encoding="utf-8") as stream:
-            json.dump(manifest, stream, indent=2)
-            stream.write("\n")
-        commit_folder(staging, out_dir, force, FACE_SET_FORMAT, "gaia-stim face set")
-    except BaseException:
-        discard_folder(staging)
-        raise
-    logger.info("wrote %d faces of %d px to %s", n, size, out_dir)
-    return out_dir
