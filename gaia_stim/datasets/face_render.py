@@ -1,7 +1,10 @@
 """The renderer of the synthetic colour faces: images, smooth in the parameters, from parameter vectors.
 
-What each parameter means is :mod:`gaia_stim.datasets.face_parameters`. The mouth sits 40 % of the way from the base of the nose to the chin. The face is frontal,
-left-right symmetric and centred on a plain light-grey background (sRGB 0.78).
+What each parameter means is :mod:`gaia_stim.datasets.face_parameters`. The mouth sits 40 % of
+the way from the base of the nose to the chin. The face is frontal, left-right symmetric and
+centred on a plain light-grey background (sRGB 0.78). A face is painted in layers, back to front
+(:data:`_LAYERS`: hair behind the head, neck, ears, head, hair in front, cheeks, eye sockets,
+eyes, brows, nose, mouth), each a function of the canvas and the face's geometry (:class:`_Face`).
 
 Rendering works on signed distances: every shape is an implicit function whose distance to
 the outline, in pixels (analytic for the ellipses of eyes, lips, nostrils and ears, from
@@ -177,53 +180,61 @@ class _Canvas:
         return np.moveaxis(self.planes, 0, -1)
 
 
-def _render_chunk(params, size):
-    """Render (n, P) validated parameters -> (n, size, size, 3) float32."""
-    n_faces = params.shape[0]
-    canvas = _Canvas(n_faces, size)
-    pixel = canvas.pixel
+class _Face:
+    """The geometry and colours of a batch of faces: lengths (n, 1, 1) in image coordinates, colours (n, 3).
 
-    def column(name):
-        return params[:, _index(name)].astype(np.float32)[:, None, None]  # (n, 1, 1)
+    Every layer painter reads what it needs from here, so a measurement is defined once.
+    """
 
-    def scaled(name):
+    def __init__(self, params):
+        self.params = params  # (n, P) validated
+        self.centre_y = np.float32(_HEAD_CENTRE_Y)
+        self.half_height = np.float32(_HEAD_HALF_HEIGHT)
+        self.head_height = 2 * self.half_height
+        self.half_width = self.half_height * self.scaled("head_width")  # (n, 1, 1)
+        # the lower face is widened by 1 + jaw * t**2, t running from head centre (0) to chin (1)
+        self.jaw = (self.scaled("jaw_width") - 1.0) / np.float32(0.8**2)
+
+        self.skin = _ramp(params[:, _index("skin_tone")], _SKIN)  # (n, 3)
+        self.hair = _ramp(params[:, _index("hair_darkness")], _HAIR)
+        self.iris = _ramp(params[:, _index("iris_colour")], _IRIS)
+
+        self.eye_y = self.centre_y + self.head_height * self.scaled("eye_height")
+        self.eye_x = self.half_width * self.scaled("eye_spacing")
+        self.eye_half_width = self.half_width * self.scaled("eye_size")
+        self.eye_half_height = 0.5 * self.eye_half_width
+        self.nose_y = self.centre_y + self.head_height * self.scaled("nose_length")
+        # nostril wings reach out to 0.82 of this half-width
+        self.nose_half_width = self.half_width * self.scaled("nose_width") / np.float32(0.82)
+        self.chin_y = self.centre_y + self.half_height
+        self.mouth_y = self.nose_y + 0.4 * (self.chin_y - self.nose_y)
+        self.mouth_half_width = self.half_width * self.scaled("mouth_width")
+        self.mouth_lift = 2.0 * self.scaled("mouth_curvature")  # corner lift over half the mouth width
+
+    def column(self, name):
+        """The parameter as given, (n, 1, 1) float32."""
+        return self.params[:, _index(name)].astype(np.float32)[:, None, None]
+
+    def scaled(self, name):
         """The parameter in its physical unit (see _SCALES), (n, 1, 1)."""
         low, high = _SCALES[name][:2]
-        return np.float32(low) + np.float32(high - low) * column(name)
+        return np.float32(low) + np.float32(high - low) * self.column(name)
 
-    def lerp(name, low, high):
-        return np.float32(low) + np.float32(high - low) * column(name)
+    def lerp(self, name, low, high):
+        """The parameter mapped linearly from 0 -> ``low`` to 1 -> ``high``, (n, 1, 1)."""
+        return np.float32(low) + np.float32(high - low) * self.column(name)
 
-    centre_y = np.float32(_HEAD_CENTRE_Y)
-    half_height = np.float32(_HEAD_HALF_HEIGHT)
-    head_height = 2 * half_height
-    half_width = half_height * scaled("head_width")  # (n, 1, 1)
-    # the lower face is widened by 1 + jaw * t**2, t running from head centre (0) to chin (1)
-    jaw = (scaled("jaw_width") - 1.0) / np.float32(0.8**2)
-
-    skin = _ramp(params[:, _index("skin_tone")], _SKIN)  # (n, 3)
-    hair = _ramp(params[:, _index("hair_darkness")], _HAIR)
-    iris = _ramp(params[:, _index("iris_colour")], _IRIS)
-
-    eye_y = centre_y + head_height * scaled("eye_height")
-    eye_x = half_width * scaled("eye_spacing")
-    eye_half_width = half_width * scaled("eye_size")
-    eye_half_height = 0.5 * eye_half_width
-    nose_y = centre_y + head_height * scaled("nose_length")
-    # nostril wings reach out to 0.82 of this half-width
-    nose_half_width = half_width * scaled("nose_width") / np.float32(0.82)
-    chin_y = centre_y + half_height
-    mouth_y = nose_y + 0.4 * (chin_y - nose_y)
-    mouth_half_width = half_width * scaled("mouth_width")
-    mouth_lift = 2.0 * scaled("mouth_curvature")  # corner lift over half the mouth width
-
-    def sheen(x, y):
+    def sheen(self, x, y):
         """Hair brightness: a soft highlight over the crown."""
         return 1.0 + 0.12 * _soft(
-            (x / (0.8 * half_width)) ** 2 + ((y - (centre_y - half_height)) / 0.35) ** 2, 1.0
+            (x / (0.8 * self.half_width)) ** 2 + ((y - (self.centre_y - self.half_height)) / 0.35) ** 2, 1.0
         )
 
-    # -- hair behind the head: round over the crown, boxy below the head centre ------------
+
+def _paint_hair_behind(canvas, face):
+    """Hair behind the head: round over the crown, boxy below the head centre."""
+    centre_y, half_height, head_height, half_width = face.centre_y, face.half_height, face.head_height, face.half_width
+    hair, column, scaled, sheen = face.hair, face.column, face.scaled, face.sheen
     hair_bottom = centre_y + head_height * scaled("hair_length")
     hair_half_width = half_width + 0.035 + 0.10 * column("hair_length")
     region, x, y = canvas.window(-1.0, 1.0, -1.0, 1.0)
@@ -236,7 +247,11 @@ def _render_chunk(params, size):
     hair_field = np.where(below < 0, upper, lower) - 1.0
     canvas.paint(region, _coverage(hair_field), hair, shade=sheen(x, y))
 
-    # -- neck, shadowed under the chin ------------------------------------------------------
+
+def _paint_neck(canvas, face):
+    """Neck, shadowed under the chin."""
+    centre_y, half_height, half_width, skin = face.centre_y, face.half_height, face.half_width, face.skin
+    chin_y = face.chin_y
     neck_top = centre_y + 0.3 * half_height
     region, x, y = canvas.window(-0.5, 0.5, float(neck_top) - 0.05, 1.0)
     neck_half_width = 0.42 * half_width + 0.10 * np.clip(y - chin_y, 0.0, None)
@@ -244,7 +259,11 @@ def _render_chunk(params, size):
     shade = 0.80 + 0.10 * np.clip((y - chin_y) / 0.3, 0.0, 1.0)
     canvas.paint(region, _coverage(neck_field), skin, shade=shade)
 
-    # -- ears -------------------------------------------------------------------------------
+
+def _paint_ears(canvas, face):
+    """Ears."""
+    half_width, skin, eye_y = face.half_width, face.skin, face.eye_y
+    pixel = canvas.pixel
     region, x, y = canvas.window(-0.75, 0.75, -0.35, 0.3)
     ear_y = eye_y + 0.06
     ear = _ellipse(
@@ -259,7 +278,11 @@ def _render_chunk(params, size):
     )
     canvas.paint(region, ear, skin * np.float32(0.93))
 
-    # -- head, darker towards the outline ---------------------------------------------------
+
+def _paint_head(canvas, face):
+    """Head, darker towards the outline."""
+    centre_y, half_height, half_width, jaw = face.centre_y, face.half_height, face.half_width, face.jaw
+    skin = face.skin
     region, x, y = canvas.window(-0.72, 0.72, -0.76, 0.72)
     below = (y - centre_y) / half_height
     t = np.clip(below, 0.0, 1.0)
@@ -270,7 +293,11 @@ def _render_chunk(params, size):
     shade = 1.0 - 0.12 * edge * edge * edge
     canvas.paint(region, _coverage(head_field), skin, shade=shade)
 
-    # -- hair in front: inside a slightly enlarged head, above the hairline -----------------
+
+def _paint_hair_in_front(canvas, face):
+    """Hair in front: inside a slightly enlarged head, above the hairline."""
+    centre_y, half_height, head_height, half_width = face.centre_y, face.half_height, face.head_height, face.half_width
+    hair, scaled, lerp, sheen = face.hair, face.scaled, face.lerp, face.sheen
     region, x, y = canvas.window(-0.72, 0.72, -0.80, 0.15)
     below = (y - centre_y) / (half_height + 0.03)
     across = x / (half_width + 0.03)
@@ -283,7 +310,10 @@ def _render_chunk(params, size):
     front_field = np.maximum(front_head, (y - hairline) * 2.5)
     canvas.paint(region, _coverage(front_field), hair, shade=sheen(x, y))
 
-    # -- cheeks: a faint warm flush -------------------------------------------------------
+
+def _paint_cheeks(canvas, face):
+    """Cheeks: a faint warm flush."""
+    half_width, skin, nose_y = face.half_width, face.skin, face.nose_y
     region, x, y = canvas.window(-0.6, 0.6, -0.2, 0.6)
     flush = _soft(
         ((np.abs(x) - 0.58 * half_width) / (0.26 * half_width)) ** 2
@@ -292,7 +322,11 @@ def _render_chunk(params, size):
     )
     canvas.paint(region, flush, skin * np.asarray((1.0, 0.80, 0.80), dtype=np.float32))
 
-    # -- eye sockets: soft shadows under the brows ------------------------------------------
+
+def _paint_eye_sockets(canvas, face):
+    """Eye sockets: soft shadows under the brows."""
+    skin, eye_y, eye_x, eye_half_width = face.skin, face.eye_y, face.eye_x, face.eye_half_width
+    eye_half_height = face.eye_half_height
     region, x, y = canvas.window(-0.6, 0.6, -0.45, 0.3)
     socket = _soft(
         ((np.abs(x) - eye_x) / (1.7 * eye_half_width)) ** 2
@@ -301,7 +335,12 @@ def _render_chunk(params, size):
     )
     canvas.paint(region, socket, skin * np.float32(0.72))
 
-    # -- eyes: lid outline, white, iris, pupil, catch-light ---------------------------------
+
+def _paint_eyes(canvas, face):
+    """Eyes: lid outline, white, iris, pupil, catch-light."""
+    hair, iris, eye_y, eye_x = face.hair, face.iris, face.eye_y, face.eye_x
+    eye_half_width, eye_half_height = face.eye_half_width, face.eye_half_height
+    pixel = canvas.pixel
     region, x, y = canvas.window(-0.55, 0.55, -0.3, 0.25)
     dx = np.abs(x) - eye_x
     dy = y - eye_y
@@ -343,7 +382,12 @@ def _render_chunk(params, size):
     )
     canvas.paint(region, glint * white, (1.0, 1.0, 1.0))
 
-    # -- brows: arched bars, tapering outwards ----------------------------------------------
+
+def _paint_brows(canvas, face):
+    """Brows: arched bars, tapering outwards."""
+    head_height, hair, eye_y, eye_x = face.head_height, face.hair, face.eye_y, face.eye_x
+    eye_half_width, scaled = face.eye_half_width, face.scaled
+    pixel = canvas.pixel
     region, x, y = canvas.window(-0.55, 0.55, -0.45, 0.05)
     brow_x = 1.02 * eye_x
     brow_y = eye_y - head_height * scaled("brow_height")
@@ -360,7 +404,11 @@ def _render_chunk(params, size):
     brow_colour = 0.55 * hair + 0.45 * hair * hair  # brows a little darker than the hair
     canvas.paint(region, _coverage(brow_field) * brow_ink, brow_colour)
 
-    # -- nose: side shadows, shadow under the tip, nostrils, highlight ----------------------
+
+def _paint_nose(canvas, face):
+    """Nose: side shadows, shadow under the tip, nostrils, highlight."""
+    skin, eye_y, nose_y, nose_half_width = face.skin, face.eye_y, face.nose_y, face.nose_half_width
+    pixel = canvas.pixel
     region, x, y = canvas.window(-0.25, 0.25, -0.15, 0.5)
     length = nose_y - eye_y
     sides = _soft(
@@ -386,7 +434,11 @@ def _render_chunk(params, size):
     )
     canvas.paint(region, nostril * 0.8, skin * np.float32(0.45))
 
-    # -- mouth: lips around a curved mouth line ---------------------------------------------
+
+def _paint_mouth(canvas, face):
+    """Mouth: lips around a curved mouth line."""
+    skin, mouth_y, mouth_half_width, mouth_lift = face.skin, face.mouth_y, face.mouth_half_width, face.mouth_lift
+    pixel = canvas.pixel
     region, x, y = canvas.window(-0.35, 0.35, 0.15, 0.68)
     relative = x / mouth_half_width
     # the mouth line is a parabola through the corners; beyond them it stops bending
@@ -412,9 +464,21 @@ def _render_chunk(params, size):
     )
     canvas.paint(region, _coverage(line_field) * line_ink, skin * np.float32(0.35))
 
+
+# Back to front: each layer is composited over the ones before it.
+_LAYERS = (
+    _paint_hair_behind, _paint_neck, _paint_ears, _paint_head, _paint_hair_in_front, _paint_cheeks,
+    _paint_eye_sockets, _paint_eyes, _paint_brows, _paint_nose, _paint_mouth,
+)
+
+
+def _render_chunk(params, size):
+    """Render (n, P) validated parameters -> (n, size, size, 3) float32."""
+    canvas = _Canvas(params.shape[0], size)
+    face = _Face(params)
+    for paint in _LAYERS:
+        paint(canvas, face)
     return canvas.images()
-
-
 
 
 def _check_size(size):
