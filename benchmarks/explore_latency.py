@@ -1,0 +1,111 @@
+"""How fast gaia-stim explore answers a slider move: decode, encode, and the round trip through the server.
+
+Measures, with the given model (default: the shipped 64 px one) on ``--threads`` torch threads:
+
+* encoding: the two endpoints prepared and encoded together (once per pair; the page caches them);
+* server decode: one frame's latent decoded (``torch.inference_mode``), as the server times it;
+* server frame: the whole frame in the session (latent, decode, 8-bit, PNG);
+* round trip: ``POST /api/frame`` through the real server (uvicorn in a thread, one keep-alive HTTP
+  client), one move after another, morph levels sweeping 0 -> 1 -> 0;
+
+and prints median and 95th percentile against the 50 ms target, with the thread count and the
+load average (other work on the machine slows every figure).
+
+    python benchmarks/explore_latency.py [--model default] [--moves 200] [--threads 1]
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_MS = 50.0
+
+
+def percentiles(values):
+    values = np.asarray(values, dtype=np.float64) * 1000
+    return float(np.median(values)), float(np.percentile(values, 95))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="default", help="'default', a run folder or a model file")
+    parser.add_argument("--moves", type=int, default=200, help="slider moves measured per figure")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the server decodes frames on 1)")
+    parser.add_argument("--from", dest="image_a", default=os.path.join(ROOT, "examples", "faces", "face_00005.png"))
+    parser.add_argument("--to", dest="image_b", default=os.path.join(ROOT, "examples", "faces", "face_00006.png"))
+    args = parser.parse_args(argv)
+
+    import httpx
+    import torch
+
+    import gaia_stim
+    from gaia_stim.explore.server import TOKEN_HEADER, running_server
+    from gaia_stim.explore.state import ExploreSession, parse_spec
+    from gaia_stim.stimuli._common import encode_sources, prepare_sources
+
+    torch.set_num_threads(args.threads)
+    model = gaia_stim.load_model(args.model)
+    folder = os.path.dirname(os.path.abspath(args.image_a))
+    names = [os.path.relpath(os.path.abspath(path), folder) for path in (args.image_a, args.image_b)]
+    session = ExploreSession(model, images_dir=folder, out_root=ROOT, export_threads=args.threads,
+                             frame_threads=args.threads)
+    spec = parse_spec({"kind": "continuum", "sources": [f"images/{name}" for name in names]})
+    sweep = np.concatenate([np.linspace(0, 1, 101), np.linspace(1, 0, 101)[1:]])
+    levels = [float(round(sweep[i % len(sweep)], 4)) for i in range(args.moves)]
+
+    encode_times = []
+    for _ in range(max(5, args.moves // 10)):
+        start = time.perf_counter()
+        encode_sources(model, prepare_sources(model, [args.image_a, args.image_b], 2, "a continuum"))
+        encode_times.append(time.perf_counter() - start)
+
+    session.frame(spec, {"level": 0.5})  # warm-up: the first decode allocates
+    decode_times, frame_times = [], []
+    for level in levels:
+        start = time.perf_counter()
+        _, info = session.frame(spec, {"level": level})
+        frame_times.append(time.perf_counter() - start)
+        decode_times.append(info["decode_ms"] / 1000)
+
+    trips, served = [], []
+    with running_server(session) as url:
+        base, token = url.split("?token=")
+        with httpx.Client(base_url=base, headers={TOKEN_HEADER: token}, timeout=30) as client:
+            body = {"spec": {"kind": "continuum", "sources": spec["sources"]}, "client": "benchmark"}
+            client.post("/api/frame", json={**body, "position": {"level": 0.5}, "seq": 0})
+            for seq, level in enumerate(levels, start=1):
+                start = time.perf_counter()
+                response = client.post("/api/frame", json={**body, "position": {"level": level}, "seq": seq})
+                trips.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    raise SystemExit(f"frame {seq}: HTTP {response.status_code}: {response.text}")
+                served.append(len(response.content))
+
+    load = os.getloadavg()
+    print(f"gaia-stim explore latency: model {model.name} ({model.image_size}x{model.image_size}x{model.channels}),"
+          f" {args.moves} slider moves, torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs,"
+          f" load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"python {platform.python_version()}, torch {torch.__version__}, PNG frames of {np.mean(served):.0f} bytes")
+    print()
+    print(f"| measure | median ms | 95th percentile ms | target {TARGET_MS:.0f} ms |")
+    print("|---|---:|---:|---|")
+    rows = [
+        ("encoding the two endpoints (once per pair)", encode_times, False),
+        ("server decode (one frame)", decode_times, True),
+        ("server frame (latent, decode, PNG)", frame_times, True),
+        ("round trip through the server (HTTP)", trips, True),
+    ]
+    for name, times, against in rows:
+        median, p95 = percentiles(times)
+        verdict = ("met" if p95 <= TARGET_MS else "median met" if median <= TARGET_MS else "missed") if against else "-"
+        print(f"| {name} | {median:.1f} | {p95:.1f} | {verdict} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
