@@ -9,6 +9,7 @@ import click
 from gaia_stim._version import __version__
 from gaia_stim.cli._common import THREADS, THREADS_HELP, apply_threads, install_sigterm_handler, install_warning_lines
 from gaia_stim.cli.continuum import continuum
+from gaia_stim.cli.explore import explore
 from gaia_stim.cli.faces import faces
 from gaia_stim.cli.info import info
 from gaia_stim.cli.prepare import prepare
@@ -50,3 +51,4 @@ main.add_command(grid)
 main.add_command(wheel)
 main.add_command(mean)
 main.add_command(verify)
+main.add_command(explore)
