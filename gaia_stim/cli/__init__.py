@@ -20,6 +20,7 @@ from gaia_stim.cli.attribute import attribute
 from gaia_stim.cli.axes import axes
 from gaia_stim.cli.grid import grid
 from gaia_stim.cli.mean import mean
+from gaia_stim.cli.scale import scale
 from gaia_stim.cli.verify import verify
 from gaia_stim.cli.wheel import wheel
 
@@ -45,6 +46,7 @@ main.add_command(faces)
 main.add_command(info)
 main.add_command(trials)
 main.add_command(analyze)
+main.add_command(scale)
 main.add_command(axes)
 main.add_command(attribute)
 main.add_command(grid)
