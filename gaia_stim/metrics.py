@@ -14,9 +14,10 @@ N distances between corresponding images (float64):
   folder (its ``checkpoint.pt`` holds it) or a model file that carries it (``model.features``).
 """
 
-import numpy as np
-
 from gaia_stim.core.errors import InputError
+
+# numpy is imported inside the functions that compute: the command line reads METRICS when it
+# starts, and `gaia-stim --help` should not pay for numpy.
 
 __all__ = ["METRICS", "check_metric", "distances", "step_distances", "coefficient_of_variation"]
 
@@ -77,6 +78,8 @@ def distances(images_a, images_b, metric="pixel", model=None):
     model : object, optional
         Needed for ``feature`` (its ``features`` method).
     """
+    import numpy as np
+
     check_metric(metric, model)
     a = np.asarray(images_a, dtype=np.float64)
     b = np.asarray(images_b, dtype=np.float64)
@@ -104,12 +107,16 @@ def distances(images_a, images_b, metric="pixel", model=None):
 
 def _luminance(images):
     """(N, H, W, C) -> (N, 1, H, W) float32 luminance (BT.601), the layout plenoptic wants."""
+    import numpy as np
+
     grey = images[..., 0] if images.shape[-1] == 1 else images @ np.array([0.299, 0.587, 0.114])
     return np.ascontiguousarray(grey[:, None], dtype=np.float32)
 
 
 def step_distances(images, metric="pixel", model=None, closed=False):
     """Distance of each image to the one before it: (N - 1,), or (N,) around a closed loop."""
+    import numpy as np
+
     images = np.asarray(images)
     following = np.roll(images, -1, axis=0) if closed else images[1:]
     return distances(images if closed else images[:-1], following, metric, model)
@@ -117,6 +124,8 @@ def step_distances(images, metric="pixel", model=None, closed=False):
 
 def coefficient_of_variation(values):
     """Standard deviation / mean (population SD); 0 for fewer than two values."""
+    import numpy as np
+
     values = np.asarray(values, dtype=np.float64)
     if len(values) < 2 or values.mean() == 0:
         return 0.0

@@ -192,3 +192,11 @@ def test_commands_offer_the_registries_of_the_modules_that_define_them():
     assert tuple(choices(train, "ablation")) == ABLATIONS == ("none", "ae", "no-interp", "no-structure")
     assert tuple(choices(train, "device")) == DEVICES == ("auto", "cpu", "cuda")
     assert tuple(choices(continuum, "metric")) == METRICS == ("pixel", "ssim", "nlpd", "feature")
+
+
+def test_the_command_line_starts_without_torch_or_numpy():
+    """``gaia-stim --help`` reads the registries (presets, recipes, metrics) but none of the heavy libraries."""
+    code = ("import sys\nfrom gaia_stim.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(name for name in ('torch', 'numpy', 'PIL', 'pandas') if name in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -21,7 +21,6 @@ from gaia_stim.core.device import DEVICES
 from gaia_stim.core.errors import InputError, Terminated
 from gaia_stim.model.config import PRESETS, preset_config
 from gaia_stim.model.recipes import ABLATIONS, DEFAULT_RECIPE, RECIPES, recipe_settings
-from gaia_stim.model.runs import check_new_run_folder, check_run_to_resume, clear_unstarted_run
 
 # Choices in the order --help has always shown them: presets by size, the default recipe first.
 PRESET_NAMES = sorted(PRESETS, key=lambda name: PRESETS[name].image_size)
@@ -110,6 +109,8 @@ def _start(run_dir, data, network, recipe, how, schedule):
     preset, image_size, channels, seed, ablation = network
     recipe, options = recipe
     device, world, performance = how
+    from gaia_stim.model.runs import check_new_run_folder, clear_unstarted_run
+
     check_new_run_folder(run_dir)
     world.barrier()  # every process has looked at --out before rank 0 writes there
     config = preset_config(preset, image_size=image_size, channels=int(channels))
@@ -161,6 +162,8 @@ def _read_data(data, image_size, channels, world):
 
 
 def _resume(run_dir, data, given, how, schedule):
+    from gaia_stim.model.runs import check_run_to_resume
+
     world = how[1]
     check_run_to_resume(run_dir)  # before a lock file is left there
     with _lock(run_dir, world):
