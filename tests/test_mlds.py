@@ -196,6 +196,9 @@ def test_the_simulated_observer_compares_absolute_differences():
     p = mlds.observer_probability(levels[:2], table, 0.4)
     assert p[0] == pytest.approx(0.5 * math.erfc(-(-0.2 / 0.4) / math.sqrt(2)))  # Phi(-0.5)
     assert p[1] == pytest.approx(0.5 * math.erfc(-(0.2 / 0.4) / math.sqrt(2)))  # Phi(+0.5)
+    # a first pair shown falling: levels (1, 0) differ by |0 - 0.5|; the second (0, 3) by 1 -> Phi(1.25)
+    falling = mlds.observer_probability(np.array([[1.0, 0.0, 3.0]]), table, 0.4)
+    assert falling[0] == pytest.approx(0.5 * math.erfc(-1.25 / math.sqrt(2)))
     answers = mlds.simulate_responses(np.repeat(levels[:1], 20000, axis=0), table, 0.4, np.random.default_rng(0))
     assert answers.mean() == pytest.approx(0.3085, abs=0.01)
 
@@ -351,6 +354,9 @@ def test_an_upper_pair_first_trial_is_the_lower_pair_first_trial_with_the_answer
     one, other = mlds.fit(trials, answers), mlds.fit(canonical, flipped)
     assert one["log_likelihood"] == pytest.approx(other["log_likelihood"], abs=1e-9)
     np.testing.assert_allclose(one["scale"], other["scale"], atol=1e-9)
+    # the runs test reads both as R does after SwapOrder: the same runs in the data
+    runs = [mlds.bootstrap(t, r, e, n_bootstrap=10, seed=0)["runs"] for t, r, e in ((trials, answers, one), (canonical, flipped, other))]
+    assert runs[0] == runs[1]
     # and so does the R layout of the same data, written in R's order
     path = tmp_path / "r.csv"
     with open(path, "w", newline="") as stream:
