@@ -1,14 +1,18 @@
-"""Skip PsychoPy tests where PsychoPy or Xvfb is missing, unless GAIA_STIM_REQUIRE_PSYCHOPY=1 (CI).
+"""PsychoPy in tests: windows under Xvfb, and a participant who presses keys.
 
-CI sets GAIA_STIM_REQUIRE_PSYCHOPY=1 so a missing PsychoPy or xvfb-run fails these tests instead
-of skipping them silently.
+PsychoPy tests skip where PsychoPy or Xvfb is missing, unless GAIA_STIM_REQUIRE_PSYCHOPY=1 (CI),
+which turns a missing PsychoPy, xvfb-run or python-xlib into a failure instead of a silent skip.
 """
 
+import contextlib
 import importlib.util
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -44,3 +48,107 @@ def run_in_window(arguments, timeout=600, env=None, cwd=None):
     if result.returncode != 0:
         pytest.fail(f"{' '.join(command)} exited with {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def need_xlib():
+    """Skip (or fail in CI) unless Xvfb and python-xlib (which PsychoPy installs on Linux) are there."""
+    need_display()
+    if shutil.which("Xvfb") is None:
+        _missing("Xvfb is not installed (apt-get install xvfb)")
+    if importlib.util.find_spec("Xlib") is None:
+        _missing("python-xlib is not installed (pip install python-xlib)")
+
+
+@contextlib.contextmanager
+def virtual_display(size="1024x768x24"):
+    """A private Xvfb server for one test; yields its DISPLAY (``:N``), chosen by Xvfb itself."""
+    need_xlib()
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", size, "-nolisten", "tcp"],
+                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    try:
+        number = b""
+        with os.fdopen(read_end, "rb") as pipe:
+            while not number.endswith(b"\n"):
+                byte = pipe.read(1)
+                if not byte:
+                    pytest.fail("Xvfb exited before it named its display")
+                number += byte
+        yield ":" + number.decode().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# Keys that a person would press, for PsychoPy key names.
+KEYSYMS = {"left": "Left", "right": "Right", "up": "Up", "down": "Down", "space": "space", "escape": "Escape",
+           "return": "Return"}
+
+
+class KeyPresser(threading.Thread):
+    """Presses keys in a protocol's window as a participant would, prompted by the protocol's log.
+
+    The protocols log (and flush) ``gaia-stim: LABEL: awaiting KEYS`` when a display that takes an
+    answer appears, ``gaia-stim: NAME screen: awaiting space`` for a screen that waits for SPACE,
+    and ``gaia-stim: LABEL: NAME onset`` for every display. ``plan(line)`` returns what to do about
+    a log line: a list of ``(seconds after the line was read, key)``, or None. Keys go in through
+    XTEST (real X key events, which PsychoPy's keyboard reads as it would a keyboard's).
+    ``pressed`` lists ``(log line, key, time.monotonic() of the press)``.
+    """
+
+    def __init__(self, display, log_folder, plan):
+        super().__init__(daemon=True)
+        self.display_name, self.log_folder, self.plan = display, pathlib.Path(log_folder), plan
+        self.pressed, self.stopping, self.error = [], threading.Event(), None
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=30)
+        if self.error is not None:
+            raise self.error
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as error:  # reported by stop(), in the test's thread
+            self.error = error
+
+    def _run(self):
+        from Xlib import X, XK, display
+        from Xlib.ext import xtest
+
+        connection = display.Display(self.display_name)
+        focused, log, position, pending = False, None, 0, b""
+        while not self.stopping.is_set():
+            if not focused:  # the protocol's window, once it is mapped (there is no window manager)
+                for child in connection.screen().root.query_tree().children:
+                    if child.get_attributes().map_state == X.IsViewable and child.get_geometry().width > 1:
+                        child.set_input_focus(X.RevertToParent, X.CurrentTime)
+                        connection.sync()
+                        focused = True
+            if log is None:
+                logs = sorted(self.log_folder.glob("*.log"))
+                log = logs[0] if logs else None
+            lines = []
+            if log is not None:
+                with open(log, "rb") as handle:
+                    handle.seek(position)
+                    chunk = handle.read()
+                position += len(chunk)
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                lines = [line.decode("utf-8", "replace") for line in complete]
+            for line in lines:
+                actions = self.plan(line) if focused and "gaia-stim: " in line else None
+                for delay, key in actions or ():
+                    time.sleep(delay)
+                    code = connection.keysym_to_keycode(XK.string_to_keysym(KEYSYMS.get(key, key)))
+                    self.pressed.append((line, key, time.monotonic()))
+                    xtest.fake_input(connection, X.KeyPress, code)
+                    connection.sync()
+                    time.sleep(0.02)
+                    xtest.fake_input(connection, X.KeyRelease, code)
+                    connection.sync()
+            time.sleep(0.005)
+        connection.close()

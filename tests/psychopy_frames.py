@@ -36,7 +36,7 @@ def main():
 
     from psychopy import visual
 
-    import _protocol
+    import _display
 
     os.makedirs(args.out_dir, exist_ok=True)
     win = visual.Window(size=(WINDOW, WINDOW), units="height", color=(0, 0, 0), checkTiming=False)
@@ -57,14 +57,14 @@ def main():
     from gaia_stim.stimuli.live import to_imagestim
 
     for index, path in enumerate(args.images):
-        stim = _protocol.image_stim(win, os.path.abspath(path), HEIGHT_UNITS)
+        stim = _display.image_stim(win, os.path.abspath(path), HEIGHT_UNITS)
         capture(stim, f"file_{index}", os.path.abspath(path))
         # The same pixels as an array, through live generation's conversion.
         with Image.open(path) as opened:
             pixels = np.asarray(opened, dtype=np.float32) / 255.0
         if pixels.ndim == 2:
             pixels = pixels[..., None]
-        stim = _protocol.image_stim(win, to_imagestim(pixels), HEIGHT_UNITS)
+        stim = _display.image_stim(win, to_imagestim(pixels), HEIGHT_UNITS)
         capture(stim, f"array_{index}", os.path.abspath(path))
 
     if args.live_model:
@@ -77,7 +77,7 @@ def main():
             expected = os.path.join(args.out_dir, name + "_expected.png")
             pixels = np.round(morph.images([level])[0] * 255).astype(np.uint8)
             Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(expected)
-            capture(_protocol.image_stim(win, morph.array(level), HEIGHT_UNITS), name, expected)
+            capture(_display.image_stim(win, morph.array(level), HEIGHT_UNITS), name, expected)
 
     win.close()
     with open(os.path.join(args.out_dir, "frames.json"), "w") as handle:
