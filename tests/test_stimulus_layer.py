@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from _stand_ins import SquaringModel
 from gaia_stim.cli import main
 from gaia_stim.core.errors import InputError
 from gaia_stim.io.sets import verify_set, write_set
@@ -23,26 +24,6 @@ from gaia_stim.stimuli.lowlevel import Adjustment, mask_alpha
 from gaia_stim.metrics import distances
 from gaia_stim.stimuli import continuum, grid, mean_image, wheel
 from gaia_stim.stimuli.regenerate import regenerate_set
-
-
-class SquaringModel:
-    """code = 2 x - 1 (x the pixels); decode(z) = ((z + 1) / 2) ** 2: a curved image path."""
-
-    def __init__(self, image_size=16, channels=1):
-        self.image_size, self.channels = image_size, channels
-        self.latent_dim = image_size * image_size * channels
-        self.name = "squaring"
-        self.file_sha256 = hashlib.sha256(b"squaring").hexdigest()
-        self.path = "/nowhere/squaring.pt"
-        self.preset, self.version = "tiny", "0.1.0"
-
-    def encode(self, images):
-        images = np.asarray(images, dtype=np.float64)
-        return (2 * np.sqrt(np.clip(images, 0, 1)) - 1).reshape(len(images), -1).astype(np.float32)
-
-    def decode(self, z):
-        z = np.asarray(z, dtype=np.float64)
-        return np.clip((z + 1) / 2, 0, 1).reshape(-1, self.image_size, self.image_size, self.channels) ** 2
 
 
 def flat(value, size=16, channels=1):
