@@ -120,7 +120,7 @@ def test_bad_design_options_raise_one_clear_error(design, reps, separations, mes
 
 def test_trial_file_paths_resolve_relative_to_the_trial_file(stimulus_set, tmp_path):
     out = tmp_path / "experiment" / "lists" / "trials.csv"
-    n = write_trials(stimulus_set, "2afc", 2, 9, out, separations=[1])
+    n = write_trials(stimulus_set, "2afc", 2, 9, out, separations=[1])["n_trials"]
     table = pd.read_csv(out)
     assert len(table) == n == 2 * 2 * (N_STEPS - 1)
     for column in ("image_left", "image_right"):

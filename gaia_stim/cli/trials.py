@@ -29,7 +29,7 @@ class DesignChoice(click.Choice):
 @click.command("trials")
 @click.option(
     "--stimuli", "stimulus_dir", required=True, type=click.Path(exists=True, file_okay=False),
-    help="A continuum stimulus set (folder with stimuli.csv), e.g. from 'gaia-stim continuum'.",
+    help="A stimulus set (folder with stimuli.csv): a continuum, attribute series, wheel or grid.",
 )
 @click.option("--design", required=True, type=DesignChoice(), help="The trial design.")
 @click.option(
@@ -43,7 +43,16 @@ class DesignChoice(click.Choice):
 )
 @click.option(
     "--allow-repeats", is_flag=True,
-    help="Allow the same condition on two consecutive trials (by default it never happens).",
+    help="Allow two consecutive trials to show the same images (by default they never do, in any order or side).",
+)
+@click.option(
+    "--balance-images", is_flag=True,
+    help="Add pairs so every image is shown equally often (in designs that pair images; marked balancing = 1).",
+)
+@click.option(
+    "--level-column", "level_columns", multiple=True, metavar="NAME",
+    help="The set's numeric column to order images by (default: morph_level, amount, angle_deg, or a grid's u"
+         " and v); give two for a grid's identification design.",
 )
 @click.option(
     "--out", "out_file", required=True, type=click.Path(dir_okay=False),
@@ -51,7 +60,8 @@ class DesignChoice(click.Choice):
 )
 @click.option("--force", is_flag=True, help="Replace --out and its JSON file if they exist.")
 @reports_errors
-def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, out_file, force):
+def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance_images, level_columns, out_file,
+           force):
     """Write a trial list for a PsychoPy loop (loopType 'sequential').
 
     Image paths in the CSV are relative to the CSV; the order is drawn from --seed.
@@ -64,8 +74,12 @@ def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, out_fil
 
     if DESIGNS[design].takes_separations and not separations:
         separations = (2,)
-    n_trials = write_trials(
-        stimulus_dir, design, reps, seed, out_file,
-        separations=separations, no_repeats=not allow_repeats, force=force,
+    record = write_trials(
+        stimulus_dir, design, reps, seed, out_file, separations=separations, no_repeats=not allow_repeats,
+        force=force, level_columns=level_columns or None, balance_images=balance_images,
     )
-    click.echo(f"wrote {n_trials} {design} trials to {out_file} (seed and design in {sidecar_path(out_file)})")
+    sidecar = sidecar_path(out_file)
+    click.echo(f"wrote {record['n_trials']} {design} trials to {out_file} (seed, design and the times each image"
+               f" is shown in {sidecar})")
+    for note in record["notes"]:
+        click.echo(f"note: {note}")

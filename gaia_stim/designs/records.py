@@ -9,13 +9,18 @@ record here plus its protocol script.
 
 Conditions, each balanced within every block:
 
-- identification: every stimulus once (method of constant stimuli).
+- identification: every stimulus once (method of constant stimuli). Over a set with two level
+  columns (a grid's ``u`` and ``v``) each condition carries both levels under their own names and a
+  ``level_columns`` column naming them, instead of ``morph_level``.
 - 2afc: for each separation d, every pair (i, i + d), once with the lower morph level on the left
   and once on the right. The correct answer is the side nearer endpoint A (the lower level).
 - abx: for each pair (i, i + d), both orders of A and B, each with X = A and X = B (4 trials).
 - same-different: for each pair (i, i + d), the different pairs (i, i + d) and (i + d, i) and the
-  same pairs (i, i) and (i + d, i + d), so half the trials are "same" and every image is shown
-  equally often.
+  same pairs (i, i) and (i + d, i + d), so half the trials are "same" and each pair shows its two
+  images equally often.
+
+The designs that pair images build their conditions from a list of pairs (``pair_conditions``), so
+:func:`gaia_stim.designs.design_trials` can add pairs that even out how often each image is shown.
 
 The observer model (covert labelling, Liberman et al. 1957; Pollack & Pisoni 1971). The
 psychometric function F(x) is the probability of labelling morph level x as endpoint B:
@@ -109,6 +114,11 @@ class Design:
         File name of the Coder script in ``protocols/`` that runs the design.
     builder_protocol : str or None, default=None
         File name of a Builder experiment in ``protocols/``, if there is one.
+    pair_conditions : callable or None, default=None
+        ``pair_conditions(stimuli, pairs) -> list of dict``: the conditions of the given pairs
+        ``(low, high, separation)`` (indices into ``stimuli``), for designs that pair images;
+        ``conditions`` is then this over every pair of ``separations``. Lets
+        ``design_trials(..., balance_images=True)`` add pairs.
     psignifit : bool, default=False
         Whether psignifit can fit the data (the response is the label itself, P = F).
     """
@@ -125,6 +135,7 @@ class Design:
     protocol: str
     builder_protocol: Optional[str] = None
     psignifit: bool = False
+    pair_conditions: Optional[Callable] = None
 
     def __post_init__(self):
         # Mistakes in a record are a programmer's, found when the registry is imported.
@@ -166,6 +177,15 @@ def _pairs(stimuli, separations):
     return [(low, low + d, d) for d in separations for low in range(len(stimuli) - d)]
 
 
+def _over_separations(pair_conditions):
+    """``conditions(stimuli, separations)`` of a design built pair by pair."""
+
+    def conditions(stimuli, separations):
+        return pair_conditions(stimuli, _pairs(stimuli, separations))
+
+    return conditions
+
+
 def _signed_separation(conditions):
     # Pairs in one order lie on one line, the reversed order on another.
     return np.round(conditions[:, 1] - conditions[:, 0], 9)
@@ -173,8 +193,16 @@ def _signed_separation(conditions):
 
 # identification ---------------------------------------------------------------------------------
 
+def _identification_condition(stimulus):
+    if "levels" in stimulus:
+        # Several level columns (a grid): each level under its own name, and which they are.
+        return {"image_file": stimulus["image_file"], "step": stimulus["step"], **stimulus["levels"],
+                "level_columns": " ".join(stimulus["levels"])}
+    return {"image_file": stimulus["image_file"], "step": stimulus["step"], "morph_level": stimulus["morph_level"]}
+
+
 def _identification_conditions(stimuli, separations):
-    return [{"image_file": s["image_file"], "step": s["step"], "morph_level": s["morph_level"]} for s in stimuli]
+    return [_identification_condition(stimulus) for stimulus in stimuli]
 
 
 def _identification_from_labels(F, levels):
@@ -183,9 +211,9 @@ def _identification_from_labels(F, levels):
 
 # 2afc -------------------------------------------------------------------------------------------
 
-def _two_afc_conditions(stimuli, separations):
+def _two_afc_pair_conditions(stimuli, pairs):
     conditions = []
-    for low, high, separation in _pairs(stimuli, separations):
+    for low, high, separation in pairs:
         for left, right in ((low, high), (high, low)):
             conditions.append({
                 "image_left": stimuli[left]["image_file"],
@@ -209,9 +237,9 @@ def _two_afc_from_labels(F, levels):
 
 # abx --------------------------------------------------------------------------------------------
 
-def _abx_conditions(stimuli, separations):
+def _abx_pair_conditions(stimuli, pairs):
     conditions = []
-    for low, high, separation in _pairs(stimuli, separations):
+    for low, high, separation in pairs:
         for first, second in ((low, high), (high, low)):
             for answer, x in (("A", first), ("B", second)):
                 conditions.append({
@@ -240,9 +268,9 @@ def _abx_curve_groups(conditions):
 
 # same-different ---------------------------------------------------------------------------------
 
-def _same_different_conditions(stimuli, separations):
+def _same_different_pair_conditions(stimuli, pairs):
     conditions = []
-    for low, high, separation in _pairs(stimuli, separations):
+    for low, high, separation in pairs:
         for first, second in ((low, high), (high, low), (low, low), (high, high)):
             same = first == second
             conditions.append({
@@ -280,7 +308,8 @@ DESIGNS = {
         Design(
             name="2afc",
             description="two images side by side: which is more like endpoint A?",
-            conditions=_two_afc_conditions,
+            conditions=_over_separations(_two_afc_pair_conditions),
+            pair_conditions=_two_afc_pair_conditions,
             takes_separations=True,
             columns=("morph_left", "morph_right", "correct"),
             from_labels=_two_afc_from_labels,
@@ -291,7 +320,8 @@ DESIGNS = {
         Design(
             name="abx",
             description="images A, B, then X: is X the same as A or as B?",
-            conditions=_abx_conditions,
+            conditions=_over_separations(_abx_pair_conditions),
+            pair_conditions=_abx_pair_conditions,
             takes_separations=True,
             columns=("morph_a", "morph_b", "morph_x", "correct"),
             from_labels=_abx_from_labels,
@@ -302,7 +332,8 @@ DESIGNS = {
         Design(
             name="same-different",
             description="two images one after the other: were they the same image?",
-            conditions=_same_different_conditions,
+            conditions=_over_separations(_same_different_pair_conditions),
+            pair_conditions=_same_different_pair_conditions,
             takes_separations=True,
             columns=("morph_1", "morph_2", "said_different"),
             from_labels=_same_different_from_labels,
