@@ -57,6 +57,14 @@ def read_data_file(path):
     for design in _design_of(table, path):
         columns = DESIGNS[design].columns
         missing = [name for name in columns if name not in table.columns]
+        if missing and "level_columns" in table.columns:
+            # Identification over a grid: each trial carries two levels, named in level_columns.
+            names = sorted({str(value).replace(" ", " and ") for value in table["level_columns"].dropna()})
+            raise DataError(
+                f"{path!r}: these {design} trials vary two levels at once ({'; '.join(names)}, from a grid);"
+                " analyze fits a psychometric function along one level and cannot fit them: fit them with a"
+                " 2-D model of your own, or run identification over a set with one level (a continuum)"
+            )
         if missing:
             raise DataError(f"{path!r}: {design} data need the column(s) {', '.join(missing)}")
         rows = table[table["design"].astype(str) == design] if "design" in table.columns else table
