@@ -13,6 +13,10 @@ step, and reads every attribute out of each decoded image in two ways:
 
 :func:`leakage_table` turns them into one row per attribute: the least-squares slope of its value
 against the amount, and the change over the whole range. :func:`leakage_plot` draws the same.
+
+The stimulus kind built on these, whose result the set writer writes with the report beside it,
+is :func:`gaia_stim.stimuli.attributes.attribute_set`; both move the code with
+:func:`move_along_axis`.
 """
 
 import numpy as np
