@@ -500,3 +500,39 @@ def test_the_stimulus_kinds_write_sets_trials_can_read(tmp_path):
             record = write_trials(tmp_path / name, "2afc", 1, 0, tmp_path / f"{name}_2afc.csv", separations=[1],
                                   balance_images=True)
             assert record["image_counts_equal"], name
+
+
+def test_balanced_and_grid_lists_import_unchanged_with_psychopy(seven, tmp_path):
+    from _psychopy_env import need_psychopy
+
+    need_psychopy()
+    from psychopy import data
+
+    grid = write_set(tmp_path / "grid", grid_rows(), kind="grid")
+    lists = [(grid, "identification", ()), (seven, "abx", (2,)), (seven, "same-different", (1, 3))]
+    for index, (folder, design, separations) in enumerate(lists):
+        out = tmp_path / f"list{index}.csv"
+        write_trials(folder, design, 2, index, out, separations=separations, balance_images=True)
+        expected = pd.read_csv(out, keep_default_na=False, dtype=str).to_dict("records")
+        imported = data.importConditions(str(out))
+        assert len(imported) == len(expected)
+        for got, want in zip(imported, expected):
+            assert list(got) == list(want)
+            for name in ("balancing", "step", "block"):
+                if name in want:
+                    assert isinstance(got[name], (int, np.integer)) and got[name] == int(want[name])
+            if "level_columns" in want:
+                assert got["level_columns"] == "u v" and isinstance(got["u"], float)
+
+
+def test_analyze_fits_a_balanced_list(seven, tmp_path):
+    from gaia_stim.analysis import analyze, response_probability
+
+    out = tmp_path / "t.csv"
+    write_trials(seven, "2afc", 40, 0, out, separations=[2], balance_images=True)
+    table = pd.read_csv(out)
+    p = response_probability("2afc", table[["morph_left", "morph_right"]].to_numpy(), 0.45, 3.5, 0.02)
+    table["correct"] = (np.random.default_rng(0).random(len(p)) < p).astype(int)
+    table.to_csv(tmp_path / "data.csv", index=False)
+    [row] = analyze([str(tmp_path / "data.csv")], str(tmp_path / "analysis"), n_bootstrap=10, fitter="scipy")
+    assert row["n_trials"] == 40 * 2 * 7 and abs(row["pse"] - 0.45) < 0.1
