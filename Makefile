@@ -1,6 +1,8 @@
 # Set-up and everyday commands. Everything lives in the project's own virtual environment (.venv).
 #   make demo   create .venv, install gaia-stim, write a morph continuum with the shipped model
 #   make test   install the test dependencies (PsychoPy included) and run the test suite
+#               (the explore page's browser test needs Debian's chromium: apt-get install chromium;
+#               it is skipped without it, and Playwright never downloads a browser)
 # Both are idempotent: a second run only reinstalls when pyproject.toml changed.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

@@ -5,8 +5,9 @@ Measures, with the given model (default: the shipped 64 px one) on ``--threads``
 * encoding: the two endpoints prepared and encoded together (once per pair; the page caches them);
 * server decode: one frame's latent decoded (``torch.inference_mode``), as the server times it;
 * server frame: the whole frame in the session (latent, decode, 8-bit, PNG);
-* round trip: ``POST /api/frame`` through the real server (uvicorn in a thread, one keep-alive HTTP
-  client), one move after another, morph levels sweeping 0 -> 1 -> 0;
+* round trip: ``POST /api/frame`` through the real server (``gaia-stim explore`` in its own process,
+  as a user runs it; one keep-alive HTTP client here), one move after another, morph levels
+  sweeping 0 -> 1 -> 0, and the decode time that server reports for each;
 
 and prints median and 95th percentile against the 50 ms target, with the thread count and the
 load average (other work on the machine slows every figure).
@@ -15,9 +16,13 @@ load average (other work on the machine slows every figure).
 """
 
 import argparse
+import contextlib
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -29,6 +34,26 @@ TARGET_MS = 50.0
 def percentiles(values):
     values = np.asarray(values, dtype=np.float64) * 1000
     return float(np.median(values)), float(np.percentile(values, 95))
+
+
+@contextlib.contextmanager
+def served_by_the_command(args, folder):
+    """``gaia-stim explore`` in its own process (as a user runs it); yields the address it prints."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(args.threads),
+                   "MKL_NUM_THREADS": str(args.threads)}
+    command = [sys.executable, "-m", "gaia_stim", "--threads", str(args.threads), "explore", "--no-browser",
+               "--model", args.model, "--images", folder, "--out-root", tempfile.gettempdir()]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+    try:
+        for line in process.stdout:
+            if "serving" in line:
+                yield line.split()[-1]
+                break
+        else:
+            raise SystemExit(f"gaia-stim explore did not start (exit status {process.wait()})")
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def main(argv=None):
@@ -44,7 +69,7 @@ def main(argv=None):
     import torch
 
     import gaia_stim
-    from gaia_stim.explore.server import TOKEN_HEADER, running_server
+    from gaia_stim.explore.server import TOKEN_HEADER
     from gaia_stim.explore.state import ExploreSession, parse_spec
     from gaia_stim.stimuli._common import encode_sources, prepare_sources
 
@@ -72,8 +97,8 @@ def main(argv=None):
         frame_times.append(time.perf_counter() - start)
         decode_times.append(info["decode_ms"] / 1000)
 
-    trips, served = [], []
-    with running_server(session) as url:
+    trips, served, remote_decode = [], [], []
+    with served_by_the_command(args, folder) as url:
         base, token = url.split("?token=")
         with httpx.Client(base_url=base, headers={TOKEN_HEADER: token}, timeout=30) as client:
             body = {"spec": {"kind": "continuum", "sources": spec["sources"]}, "client": "benchmark"}
@@ -85,6 +110,7 @@ def main(argv=None):
                 if response.status_code != 200:
                     raise SystemExit(f"frame {seq}: HTTP {response.status_code}: {response.text}")
                 served.append(len(response.content))
+                remote_decode.append(json.loads(response.headers["x-gaia-stim-info"])["decode_ms"] / 1000)
 
     load = os.getloadavg()
     print(f"gaia-stim explore latency: model {model.name} ({model.image_size}x{model.image_size}x{model.channels}),"
@@ -98,7 +124,8 @@ def main(argv=None):
         ("encoding the two endpoints (once per pair)", encode_times, False),
         ("server decode (one frame)", decode_times, True),
         ("server frame (latent, decode, PNG)", frame_times, True),
-        ("round trip through the server (HTTP)", trips, True),
+        ("decode inside the running server, during the round trips", remote_decode, True),
+        ("round trip through the server (HTTP, client in another process)", trips, True),
     ]
     for name, times, against in rows:
         median, p95 = percentiles(times)

@@ -57,11 +57,13 @@ def model():
 
 @pytest.fixture(scope="module")
 def axes_file(model, tmp_path_factory):
-    """Hand-made axes saved for the default model (exact on any machine; see tests/_stand_ins.py)."""
+    """Hand-made axes saved for the default model (exact on any machine; see tests/_stand_ins.py), not orthogonal."""
     from gaia_stim.stimuli.axes import save_axes
 
     path = tmp_path_factory.mktemp("axes") / "axes.npz"
-    save_axes(hand_made_axes(model.latent_dim), path, model.file_sha256)
+    axes = hand_made_axes(model.latent_dim)
+    axes.directions_[1, 0] = 0.125  # contrast also moves brightness's element: holding brightness changes it
+    save_axes(axes, path, model.file_sha256)
     return str(path)
 
 
@@ -275,7 +277,8 @@ def kind_result(session, spec):
 
 
 @pytest.mark.parametrize("spec, positions", [
-    (continuum_spec(level_range=[-0.5, 1.5]), lambda result: [{"level": float(x)} for x in result["morph_levels"]]),
+    (continuum_spec(level_range=[-0.5, 1.5], n_steps=7),  # levels in thirds: no arithmetic is exact by luck
+     lambda result: [{"level": float(x)} for x in result["morph_levels"]]),
     ({"kind": "grid", "sources": ["images/face_00001.png", "images/face_00002.png", "images/face_00003.png",
                                   "images/sub/face_00004.png"], "params": {"n_rows": 2, "n_columns": 3}},
      lambda result: [{"u": float(u), "v": float(v)} for v in result["v"] for u in result["u"]]),
@@ -567,6 +570,21 @@ def test_the_command_serves_on_127_0_0_1_with_a_token(tmp_path):
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_the_server_socket_lets_asyncio_switch_off_nagle():
+    """A socket that does not name IPPROTO_TCP gets no TCP_NODELAY from asyncio: every frame then waits 40 ms."""
+    import socket
+
+    from gaia_stim.explore.server import _bound_socket
+
+    sock = _bound_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[0] == "127.0.0.1"
+        with pytest.raises(explore_files.InputError, match="--port"):
+            _bound_socket("127.0.0.1", sock.getsockname()[1])  # taken: one line naming the option
+    finally:
+        sock.close()
 
 
 def test_the_latency_benchmark_runs(capsys):

@@ -48,12 +48,11 @@ from gaia_stim.explore.files import (
     PathRefused, image_in_folder, list_images, output_folder, relative_parts, save_upload,
 )
 
-__all__ = ["KINDS", "SPACINGS", "ExploreSession", "parse_spec", "png_bytes"]
+__all__ = ["KINDS", "ExploreSession", "parse_spec", "png_bytes"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("continuum", "grid", "wheel", "attribute")
-SPACINGS = ("linear", "equal")
 # Images the page may ask one view's set to have (the commands take more; the page stays responsive).
 MAX_STEPS = 1000
 MAX_SIDE = 50
@@ -144,6 +143,7 @@ def parse_spec(raw, axes=None):
     """
     from gaia_stim.metrics import METRICS
     from gaia_stim.stimuli._common import check_range
+    from gaia_stim.stimuli.continua import SPACINGS
 
     if not isinstance(raw, dict):
         raise InputError(f"a view must be a JSON object with kind, sources, params; got {type(raw).__name__}")
@@ -692,6 +692,8 @@ class ExploreSession:
     def state(self):
         """What the page needs at start: the model, the folders, the axes, the metrics it may use."""
         from gaia_stim.metrics import METRICS, check_metric
+        from gaia_stim.stimuli.continua import SPACINGS
+        from gaia_stim.stimuli.lowlevel import MASKS, MATCHES
 
         metrics = []
         for metric in METRICS:
@@ -708,6 +710,9 @@ class ExploreSession:
             "out_root": self.out_root,
             "axes": self.axes_info(),
             "metrics": metrics,
+            "spacings": list(SPACINGS),
+            "matches": list(MATCHES),
+            "masks": list(MASKS),
             "export_threads": self.export_threads,
             "limits": {"steps": MAX_STEPS, "side": MAX_SIDE, "wheel": MAX_WHEEL},
         }

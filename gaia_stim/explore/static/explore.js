@@ -708,16 +708,26 @@
       return;
     }
     const model = S.server.model;
-    $("#model").textContent = `model ${model.name} · ${model.image_size}×${model.image_size}×${model.channels} · exports to ${S.server.out_root}`;
-    const metric = $("#metric");
-    for (const item of S.server.metrics) {
-      const option = document.createElement("option");
-      option.value = item.name;
-      option.textContent = item.name;
-      option.disabled = !item.available;
-      if (item.why) option.title = item.why;
-      metric.append(option);
-    }
+    const root = S.server.out_root.split("/").filter(Boolean).pop() || "/";
+    $("#model").textContent = `model ${model.name} · ${model.image_size}×${model.image_size}×${model.channels} · exports into ${root}/`;
+    $("#model").title = `exports are written inside ${S.server.out_root}`;
+    $("#out-root").textContent = `a folder inside ${S.server.out_root}`;
+    // the choices are the server's registries (metrics, spacings, low-level options), not a copy of them
+    const choices = (select, items) => {
+      for (const item of items) {
+        const option = document.createElement("option");
+        option.value = option.textContent = item.name || item;
+        if (item.available === false) {
+          option.disabled = true;
+          option.title = item.why;
+        }
+        select.append(option);
+      }
+    };
+    choices($("#metric"), S.server.metrics);
+    choices($("#params [name=spacing]"), S.server.spacings);
+    choices($("#params [name=match]"), S.server.matches);
+    choices($("#params [name=mask]"), S.server.masks);
     if (S.server.axes && S.server.axes.length) {
       S.axis = S.server.axes[0].name;
       setAmountRange();
