@@ -191,6 +191,22 @@
         const name = document.createElement("div");
         name.className = "name";
         name.textContent = image.split("/").pop();
+        const clear = document.createElement("button");
+        clear.type = "button";
+        clear.className = "clear";
+        clear.textContent = "×";
+        clear.title = "empty this slot";
+        clear.addEventListener("click", (event) => {
+          event.stopPropagation();
+          S.sources[S.view][index] = null;
+          S.active = index;
+          delete S.views[S.view];
+          delete S.steps[S.view];
+          renderSlots();
+          renderSteps();
+          refreshView();
+        });
+        title.append(clear);
         slot.append(name);
       }
       if (source) {
@@ -226,6 +242,9 @@
   async function refreshView() {
     const kind = S.view;
     if (!ready(kind)) {
+      const frame = $("#frame");
+      frame.removeAttribute("src");
+      delete frame.dataset.position;
       say(`Pick ${NEEDED[kind]} image${NEEDED[kind] > 1 ? "s" : ""} for the ${kind === "grid" ? "pad" : kind}.`);
       return;
     }
