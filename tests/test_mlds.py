@@ -309,6 +309,17 @@ def test_separation_is_refused_and_the_quick_proof_never_contradicts_the_linear_
     assert separated >= 5 and proved >= 15 and proved + separated == 40
 
 
+def test_bootstrap_samples_that_separate_are_kept_where_the_fit_stops_and_counted():
+    # a reliable observer (sigma 0.1) and one block: the data have a maximum, many resamples do not
+    _, levels, answers = simulated("mlds-triads", 1, 0.1, seed=0)
+    trials, _ = mlds.index_trials(levels)
+    estimate = mlds.fit(trials, answers)
+    with pytest.warns(mlds.MLDSWarning, match="separation"):
+        result = mlds.bootstrap(trials, answers, estimate, n_bootstrap=40, seed=0)
+    assert result["n_separated"] >= 4 and result["n_used"] == 40 and result["n_left_out"] == 0
+    assert np.all(np.isfinite(result["samples"]["scale"])) and np.all(result["samples"]["sigma"] > 0)
+
+
 def test_group_scale_is_the_mean_with_a_t_interval():
     scales = [[0.0, 0.2, 1.0], [0.0, 0.4, 1.0], [0.0, 0.3, 1.0]]
     group = mlds.group_scale(scales, [0.1, 0.2, 0.4], ci=0.95)

@@ -31,7 +31,7 @@ The model (Maloney & Yang 2003) and the conventions of Knoblauch & Maloney's R p
 The maximum-likelihood fit is Newton's method on the probit GLM's log-likelihood (concave, so it
 converges from zero); a data set that some scale predicts perfectly (separation: the likelihood
 grows without bound as sigma shrinks to zero) is detected with a linear program and refused, and
-bootstrap samples that separate are left out and counted.
+bootstrap samples that separate enter with the scale where the fit stops (as in R) and are counted.
 """
 
 import csv
@@ -52,7 +52,7 @@ from gaia_stim.designs.mlds_trials import MIN_STIMULI, MLDS_DESIGNS, RESPONSE_CO
 __all__ = [
     "MLDSWarning", "MLDS_DESIGNS", "RESPONSE_COLUMN", "SCALE_FILE", "PLOT_FILE", "RECORD_FILE", "GROUP",
     "pair_indices", "design_matrix", "observer_probability", "simulate_responses", "log_likelihood",
-    "fit", "bootstrap", "group_scale", "count_runs", "index_trials", "read_scale_data", "analyze_scale",
+    "fit", "bootstrap", "group_scale", "count_runs", "index_trials", "read_scale_data", "analyze_scale", "read_scale",
 ]
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ _NEWTON_TOLERANCE = 1e-10
 
 
 class MLDSWarning(UserWarning):
-    """A fit that worked but whose result needs care (e.g. bootstrap samples left out)."""
+    """A fit that worked but whose result needs care (e.g. many bootstrap samples that separate)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def _newton(matrix, responses, start=None):
 
     Returns ``(beta, log_likelihood, converged, iterations)``.
     """
-    from scipy import linalg, special
+    from scipy import special
 
     signs = 2.0 * responses - 1.0
     beta = np.zeros(matrix.shape[1]) if start is None else np.array(start, dtype=np.float64)
@@ -261,8 +261,9 @@ def _newton(matrix, responses, start=None):
         weights = mills * (z + mills)  # > 0: minus the second derivative of log Phi
         information = matrix.T @ (weights[:, None] * matrix)
         try:
-            step = linalg.solve(information, gradient, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
+            # numpy's solve: near-singular information (a sample that separates) is not a warning here
+            step = np.linalg.solve(information, gradient)
+        except np.linalg.LinAlgError:
             return beta, current, False, iteration
         decrement = float(gradient @ step)
         if not math.isfinite(decrement):
@@ -471,9 +472,11 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
 
     Responses are drawn from ``estimate["fitted"]`` at the same trials with
     ``numpy.random.default_rng(seed)``, refitted, and normalised like the estimate (psi_1 = 0,
-    psi_n = 1, sigma = 1 / psi_n). Samples that separate (some scale predicts them perfectly) have
-    no maximum-likelihood scale, and samples whose scale does not rise to the last stimulus cannot be
-    normalised: both are left out, counted, and warned about.
+    psi_n = 1, sigma = 1 / psi_n). A sample that separates (some scale predicts it perfectly) has no
+    maximum-likelihood scale: as R's ``boot.mlds`` (whose ``glm.fit`` stops with a warning) it is
+    kept with the scale where Newton's method stops, which approaches the separating direction's,
+    and counted. Samples whose scale does not rise to the last stimulus (or whose answers are all
+    the same) cannot be normalised: they are left out and counted. Above 2 % of either, a warning.
 
     Parameters
     ----------
@@ -498,8 +501,8 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
         value; ``runs_p``: the fraction of samples with as many or fewer (R's ``p``);
         ``envelope``: ndarray (n_trials, 2), the pointwise ``ci`` envelope of the sorted residuals;
         ``outside_envelope``: how many of the data's sorted residuals lie outside it;
-        ``n_used``, ``n_left_out`` (samples without a usable fit), ``n_separated`` (of them, those
-        that separate); ``samples``: ``{"scale": (n_used, n_stimuli), "sigma": (n_used,)}``.
+        ``n_used``, ``n_left_out`` (samples without a normalisable scale), ``n_separated`` (samples
+        kept where the fit stopped); ``samples``: ``{"scale": (n_used, n_stimuli), "sigma": (n_used,)}``.
     """
     trials, responses, n_stimuli = _check_trials(trials, responses, estimate["n_stimuli"])
     if isinstance(n_bootstrap, (bool, np.bool_)) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 10:
@@ -519,17 +522,16 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
     for _ in range(int(n_bootstrap)):
         simulated = (rng.random(len(probability)) < probability).astype(np.float64)
         if simulated.min() == simulated.max():
-            separated += 1
+            unusable += 1
             continue
         beta, _, converged, _ = _newton(matrix, simulated, start)
         if not converged:
             beta, _, converged, _ = _newton(matrix, simulated)
-        if not _has_maximum(matrix, simulated, beta) and _separating_direction(matrix, simulated) is not None:
-            separated += 1
-            continue
-        if not converged or beta[-1] <= 0:
+        if not np.all(np.isfinite(beta)) or beta[-1] <= 0:
             unusable += 1
             continue
+        if not _has_maximum(matrix, simulated, beta) and _separating_direction(matrix, simulated) is not None:
+            separated += 1
         eta = matrix @ beta
         residuals = _deviance_residuals(simulated, eta)
         scales.append(np.concatenate([[0.0], beta]) / beta[-1])
@@ -537,21 +539,23 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
         runs.append(_canonical_runs(residuals, eta, mirrored))
         sorted_residuals.append(np.sort(residuals))
     used = len(scales)
-    reasons = " and ".join(
-        text for count, text in (
-            (separated, f"{separated} were predicted perfectly by a scale (separation)"),
-            (unusable, f"{unusable} gave a scale that does not rise from the first stimulus to the last"),
-        ) if count
-    )
     if used < max(10, n_bootstrap // 2):
         raise DataError(
-            f"of {n_bootstrap} bootstrap samples{_describe(label)}, {reasons}, so the data do not determine"
-            " the intervals: collect more trials"
+            f"{unusable} of {n_bootstrap} bootstrap samples{_describe(label)} gave no scale that rises from the"
+            " first stimulus to the last, so the data do not determine the intervals: collect more trials"
         )
-    if separated + unusable > 0.02 * n_bootstrap:
+    notes = []
+    if separated > 0.02 * n_bootstrap:
+        notes.append(
+            f"{separated} were predicted perfectly by a scale (separation) and enter with the scale where the"
+            " fit stops, as in R's boot.mlds"
+        )
+    if unusable > 0.02 * n_bootstrap:
+        notes.append(f"{unusable} gave no scale that rises to the last stimulus and were left out")
+    if notes:
         warnings.warn(
-            f"of {n_bootstrap} bootstrap samples{_describe(label)}, {reasons}; they were left out and the"
-            f" intervals come from the other {used}, so they may be too narrow: more trials would make them reliable",
+            f"of {n_bootstrap} bootstrap samples{_describe(label)}, {'; '.join(notes)}: the intervals are"
+            " approximate, and more trials would make them reliable",
             MLDSWarning, stacklevel=2,
         )
     scales, sigmas = np.array(scales), np.array(sigmas)
@@ -577,7 +581,7 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
         "envelope": envelope,
         "outside_envelope": int(np.count_nonzero((observed_sorted < envelope[:, 0]) | (observed_sorted > envelope[:, 1]))),
         "n_used": used,
-        "n_left_out": separated + unusable,
+        "n_left_out": unusable,
         "n_separated": separated,
         "samples": {"scale": scales, "sigma": sigmas},
     }
@@ -903,7 +907,7 @@ SCALE_COLUMNS = [
     "design", "participant", "fit", "n_trials", "n_participants", "stimulus", "step", "morph_level",
     "scale", "scale_ci_low", "scale_ci_high",
     "sigma", "sigma_ci_low", "sigma_ci_high",
-    "runs_p", "log_likelihood", "ci_level", "n_bootstrap", "n_bootstrap_left_out", "seed",
+    "runs_p", "log_likelihood", "ci_level", "n_bootstrap", "n_bootstrap_separated", "n_bootstrap_left_out", "seed",
 ]
 
 
@@ -1025,8 +1029,8 @@ def _plot(path, fits):
                               alpha=0.15, lw=0)
             axis.plot(group["x"], group["scale"], color="black", lw=2.2, marker="o", ms=4,
                       label=f"mean of {group['n_participants']} (sigma {group['sigma']:.3f})")
-        reference = members[0]["x"] if members else np.array([0.0, 1.0])
-        axis.plot([reference[0], reference[-1]], [0.0, 1.0], color="grey", ls="--", lw=0.9,
+        first, last = min(float(m["x"][0]) for m in members), max(float(m["x"][-1]) for m in members)
+        axis.plot([first, last], [0.0, 1.0], color="grey", ls="--", lw=0.9,
                   label="equal steps in " + ("morph level" if x_label == "morph level" else "rank"))
         axis.set_xlabel(x_label, fontsize=9)
         axis.set_ylabel("perceptual scale (0 at the first stimulus, 1 at the last)", fontsize=9)
@@ -1112,7 +1116,8 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
                 "sigma_interval": intervals["sigma_interval"], "runs": intervals["runs"],
                 "runs_p": intervals["runs_p"], "outside_envelope": intervals["outside_envelope"],
                 "log_likelihood": estimate["log_likelihood"], "glm_scale": estimate["glm_scale"],
-                "n_used": intervals["n_used"], "n_left_out": intervals["n_left_out"], "ci": ci,
+                "n_used": intervals["n_used"], "n_left_out": intervals["n_left_out"],
+                "n_separated": intervals["n_separated"], "ci": ci,
                 "files": group["files"], "layout": group["layout"],
             })
         for design in sorted({f["design"] for f in fits}):
@@ -1135,7 +1140,7 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
                 "levels": members[0]["levels"], "steps": members[0]["steps"], "ranks": members[0]["ranks"],
                 "x": members[0]["x"], "scale": mean["scale"], "interval": mean["scale_interval"],
                 "sigma": mean["sigma"], "sigma_interval": mean["sigma_interval"], "runs_p": None,
-                "log_likelihood": None, "n_used": None, "n_left_out": None, "ci": ci,
+                "log_likelihood": None, "n_used": None, "n_left_out": None, "n_separated": None, "ci": ci,
             })
         for f in fits:
             for index in range(len(f["scale"])):
@@ -1150,7 +1155,8 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
                     "sigma": f["sigma"], "sigma_ci_low": f["sigma_interval"][0], "sigma_ci_high": f["sigma_interval"][1],
                     "runs_p": f["runs_p"], "log_likelihood": f["log_likelihood"], "ci_level": ci,
                     "n_bootstrap": n_bootstrap if f["fit"] == "participant" else None,
-                    "n_bootstrap_left_out": f["n_left_out"], "seed": seed,
+                    "n_bootstrap_separated": f["n_separated"], "n_bootstrap_left_out": f["n_left_out"],
+                    "seed": seed,
                 })
             summaries.append({
                 "design": f["design"], "participant": f["participant"], "fit": f["fit"], "n_trials": f["n_trials"],
@@ -1202,7 +1208,8 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
                         "log_likelihood": f["log_likelihood"],
                         "runs": f["runs"], "runs_p": f["runs_p"],
                         "residuals_outside_envelope": f["outside_envelope"],
-                        "n_bootstrap_used": f["n_used"], "n_bootstrap_left_out": f["n_left_out"],
+                        "n_bootstrap_used": f["n_used"], "n_bootstrap_separated": f["n_separated"],
+                        "n_bootstrap_left_out": f["n_left_out"],
                         "layout": f["layout"], "files": f["files"],
                     } if f["fit"] == "participant" else {}),
                 }
@@ -1227,3 +1234,102 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
         raise
     logger.info("wrote %s", out_dir)
     return summaries
+
+
+# --------------------------------------------------------------------------------------------
+# reading a scale folder back (continuum --spacing perceptual)
+
+
+def read_scale(path, participant=None):
+    """One fit of a scale folder that ``gaia-stim scale`` wrote: its levels, its scale, and what it was measured on.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The scale folder, or its ``scale.csv`` (``scale.json`` beside it holds the record).
+    participant : str or None, default=None
+        Whose scale: a participant's ID, or ``"group"`` for the group mean. By default the group
+        mean, or the only participant of a folder without one.
+
+    Returns
+    -------
+    dict
+        ``table`` (the scale.csv read) and ``table_sha256``; ``record`` (scale.json, or None when it
+        is not there) and ``record_sha256``; ``design``, ``participant``, ``fit``; ``levels`` and
+        ``scale``, ndarrays of shape (n_stimuli,), increasing levels; ``stimulus_set`` (the record's
+        ``from_stimuli_option``: model and source sha256 of the set measured, or None),
+        ``data_identity`` (the record's ``from_data``, or None) and ``record_agrees`` (the record
+        holds this fit with the same levels and values as the table; False without a record).
+
+    Raises
+    ------
+    DataError
+        The file is missing or not a scale table, or the fit's stimuli have no morph levels.
+    InputError
+        ``participant`` is not in the table, or the default is ambiguous.
+    """
+    from gaia_stim.core.atomic import file_sha256
+
+    path = os.fspath(path)
+    table = os.path.join(path, SCALE_FILE) if os.path.isdir(path) else path
+    if os.path.basename(table) == RECORD_FILE:
+        table = os.path.join(os.path.dirname(table), SCALE_FILE)
+    try:
+        with open(table, encoding="utf-8-sig", newline="") as stream:
+            rows = list(csv.DictReader(stream))
+    except FileNotFoundError:
+        raise DataError(f"scale file {table!r} does not exist; give a folder written by gaia-stim scale, or its"
+                        f" {SCALE_FILE}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"cannot read scale file {table!r} ({error}); give the {SCALE_FILE} gaia-stim scale wrote") from None
+    needed = ("design", "participant", "fit", "morph_level", "scale")
+    if not rows or any(name not in rows[0] for name in needed):
+        raise DataError(f"{table!r} is not a scale table written by gaia-stim scale (it needs the columns"
+                        f" {', '.join(needed)}); give the {SCALE_FILE} of a scale folder")
+    fits = {}
+    for row in rows:
+        fits.setdefault((row["design"], row["participant"]), []).append(row)
+    who = sorted({key[1] for key in fits})
+    if participant is None:
+        chosen = [key for key in fits if key[1] == GROUP] or (list(fits) if len(who) == 1 else [])
+        if not chosen:
+            raise InputError(f"{table!r} holds {len(who)} participants and no group mean; choose one with"
+                             f" --scale-participant ({', '.join(map(repr, who[:8]))}{', ...' if len(who) > 8 else ''})")
+    else:
+        chosen = [key for key in fits if key[1] == str(participant)]
+        if not chosen:
+            raise InputError(f"--scale-participant {participant!r} is not in {table!r}; it holds"
+                             f" {', '.join(map(repr, who[:8]))}{', ...' if len(who) > 8 else ''}")
+    if len(chosen) > 1:
+        raise InputError(f"{table!r} holds {chosen[0][1]!r}'s scale for {len(chosen)} designs"
+                         f" ({', '.join(key[0] for key in sorted(chosen))}); fit each design into its own scale folder")
+    design, who = chosen[0]
+    try:
+        levels = np.array([float(row["morph_level"]) for row in fits[chosen[0]]])
+        scale = np.array([float(row["scale"]) for row in fits[chosen[0]]])
+    except ValueError:
+        raise DataError(f"{table!r}: the {design} scale of {who!r} has no morph levels (the data gave stimulus"
+                        " ranks); fit it again with gaia-stim scale --stimuli SET to give it the set's levels") from None
+    if not (np.all(np.isfinite(levels)) and np.all(np.isfinite(scale))) or np.any(np.diff(levels) <= 0):
+        raise DataError(f"{table!r}: the {design} scale of {who!r} needs finite values at increasing morph levels;"
+                        " give the table gaia-stim scale wrote")
+    found = {"table": table, "table_sha256": file_sha256(table), "record": None, "record_sha256": None,
+             "design": design, "participant": who, "fit": fits[chosen[0]][0]["fit"], "levels": levels,
+             "scale": scale, "stimulus_set": None, "data_identity": None, "record_agrees": False}
+    record_path = os.path.join(os.path.dirname(table), RECORD_FILE)
+    if os.path.isfile(record_path):
+        try:
+            with open(record_path, encoding="utf-8") as stream:
+                record = json.load(stream)
+            sets = record["stimulus_set"]
+            fit_record = next(f for f in record["fits"] if f["design"] == design and f["participant"] == who)
+            found.update(
+                record=record_path, record_sha256=file_sha256(record_path),
+                stimulus_set=sets.get("from_stimuli_option"), data_identity=sets.get("from_data"),
+                record_agrees=(fit_record.get("morph_level") == levels.tolist()
+                               and fit_record.get("scale") == scale.tolist()),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration):
+            raise DataError(f"{record_path!r} is not the record gaia-stim scale wrote beside {table!r}; restore it,"
+                            " or fit the scale again") from None
+    return found
