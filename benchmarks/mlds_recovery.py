@@ -150,7 +150,8 @@ def r_reference(folder):
     from gaia_stim.analysis import mlds
 
     path = os.path.join(folder, "kk_all.csv")
-    pd.concat([pd.read_csv(os.path.join(folder, f"{name}.csv")) for name in ("kk1", "kk2", "kk3")]).to_csv(path, index=False)
+    parts = [pd.read_csv(os.path.join(folder, f"{name}.csv")) for name in ("kk1", "kk2", "kk3")]
+    pd.concat(parts).to_csv(path, index=False)
     (group,) = mlds.read_scale_data([path])["groups"].values()
     estimate = mlds.fit(group["trials"], group["responses"])
     runs = mlds.bootstrap(group["trials"], group["responses"], estimate, n_bootstrap=1000, seed=0)
@@ -177,7 +178,8 @@ def main():
     rows = []
     for number, (design, blocks) in enumerate(CONDITIONS):
         start = time.process_time()
-        fits = [one_participant(design, blocks, 1_000_000 * number + p, args.bootstrap) for p in range(args.participants)]
+        fits = [one_participant(design, blocks, 1_000_000 * number + p, args.bootstrap)
+                for p in range(args.participants)]
         rows.append(summarise(design, blocks, fits, time.process_time() - start, args.participants))
         print(rows[-1], flush=True)
 

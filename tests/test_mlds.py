@@ -2,6 +2,7 @@
 
 import collections
 import csv
+import hashlib
 import json
 import math
 import os
@@ -248,7 +249,8 @@ def test_triads_and_quadruples_recover_the_same_scale():
     (triads, triad_ci), (quads, quad_ci) = fits["mlds-triads"], fits["mlds-quadruples"]
     # at every level the two estimates differ by less than 2.58 bootstrap SDs of their difference (99 %)
     allowed = 2.576 * np.hypot(triad_ci["scale_sd"], quad_ci["scale_sd"])
-    assert np.all(np.abs(triads["scale"] - quads["scale"]) <= allowed + 1e-12), np.c_[triads["scale"], quads["scale"], allowed]
+    difference = np.abs(triads["scale"] - quads["scale"])
+    assert np.all(difference <= allowed + 1e-12), np.c_[triads["scale"], quads["scale"], allowed]
     assert np.max(allowed) < 0.15
     log_sd = np.hypot(*(np.log(ci["samples"]["sigma"]).std() for ci in (triad_ci, quad_ci)))
     assert abs(math.log(triads["sigma"] / quads["sigma"])) <= 2.576 * log_sd
@@ -366,7 +368,8 @@ def test_an_upper_pair_first_trial_is_the_lower_pair_first_trial_with_the_answer
     assert one["log_likelihood"] == pytest.approx(other["log_likelihood"], abs=1e-9)
     np.testing.assert_allclose(one["scale"], other["scale"], atol=1e-9)
     # the runs test reads both as R does after SwapOrder: the same runs in the data
-    runs = [mlds.bootstrap(t, r, e, n_bootstrap=10, seed=0)["runs"] for t, r, e in ((trials, answers, one), (canonical, flipped, other))]
+    runs = [mlds.bootstrap(t, r, e, n_bootstrap=10, seed=0)["runs"]
+            for t, r, e in ((trials, answers, one), (canonical, flipped, other))]
     assert runs[0] == runs[1]
     # and so does the R layout of the same data, written in R's order
     path = tmp_path / "r.csv"
@@ -428,7 +431,7 @@ def test_scale_command_writes_the_table_plot_and_record(tmp_path, three_particip
     record = json.loads((out / "scale.json").read_text())
     assert record["seed"] == 4 and record["n_bootstrap"] == 30
     assert [item["file"] for item in record["inputs"]] == three_participants
-    assert record["inputs"][0]["sha256"] == __import__("hashlib").sha256(open(three_participants[0], "rb").read()).hexdigest()
+    assert record["inputs"][0]["sha256"] == hashlib.sha256(open(three_participants[0], "rb").read()).hexdigest()
     assert record["stimulus_set"] == {"from_data": None, "from_stimuli_option": None}
     assert [f["participant"] for f in record["fits"]] == ["P0", "P1", "P2", "group"]
     assert "P0" in result.output and "mean of 3 participants" in result.output
@@ -474,7 +477,8 @@ def test_stimuli_option_records_the_sets_identity_and_maps_r_ranks_to_its_levels
     trials, _ = mlds.index_trials(levels)
     path = tmp_path / "r_layout.csv"
     with open(path, "w") as stream:
-        stream.write("resp,S1,S2,S3\n" + "".join(f"{a},{t[0] + 1},{t[1] + 1},{t[2] + 1}\n" for t, a in zip(trials, answers)))
+        stream.write("resp,S1,S2,S3\n")
+        stream.writelines(f"{a},{t[0] + 1},{t[1] + 1},{t[2] + 1}\n" for t, a in zip(trials, answers))
     out = tmp_path / "scale"
     result = run(["scale", str(path), "--out", str(out), "--stimuli", str(stimulus_set), "--bootstrap", "10"])
     assert result.exit_code == 0, result.output
@@ -482,12 +486,13 @@ def test_stimuli_option_records_the_sets_identity_and_maps_r_ranks_to_its_levels
     identity = record["stimulus_set"]["from_stimuli_option"]
     manifest = json.loads((stimulus_set / "manifest.json").read_text())
     assert identity["model_sha256"] == "ab" * 32 == manifest["model"]["file_sha256"]
-    assert identity["manifest_sha256"] == __import__("hashlib").sha256((stimulus_set / "manifest.json").read_bytes()).hexdigest()
+    assert identity["manifest_sha256"] == hashlib.sha256((stimulus_set / "manifest.json").read_bytes()).hexdigest()
     assert identity["levels"] == [i / 10 for i in range(N_LEVELS)] and identity["steps"] == list(range(N_LEVELS))
     assert record["fits"][0]["morph_level"] == identity["levels"]
     # data naming another model than the set's are refused
     other = write_data(tmp_path / "other.csv", rows, answers, extra={"model_sha256": "cd" * 32})
-    refused = run(["scale", str(other), "--out", str(tmp_path / "x"), "--stimuli", str(stimulus_set), "--bootstrap", "10"])
+    refused = run(["scale", str(other), "--out", str(tmp_path / "x"), "--stimuli", str(stimulus_set),
+                   "--bootstrap", "10"])
     assert refused.exit_code == 1 and "model_sha256" in refused.output and "another stimulus set" in refused.output
 
 

@@ -571,15 +571,17 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
         # bootstrap repeats that bias; reflecting the quantiles about the estimate corrects it to first
         # order (coverage of the true sigma in benchmarks/mlds_recovery.py: 0.46 percentile vs 0.84
         # this way, all 165 triads of 11 stimuli once)
-        "sigma_interval": tuple(
-            float(v) for v in np.exp(2.0 * math.log(estimate["sigma"]) - np.percentile(np.log(sigmas), [100.0 - tail, tail]))
-        ),
+        "sigma_interval": tuple(float(v) for v in np.exp(
+            2.0 * math.log(estimate["sigma"]) - np.percentile(np.log(sigmas), [100.0 - tail, tail])
+        )),
         "scale_sd": scales.std(axis=0, ddof=1),
         "sigma_sd": float(sigmas.std(ddof=1)),
         "runs": data_runs,
         "runs_p": float(np.mean(np.array(runs) <= data_runs)),
         "envelope": envelope,
-        "outside_envelope": int(np.count_nonzero((observed_sorted < envelope[:, 0]) | (observed_sorted > envelope[:, 1]))),
+        "outside_envelope": int(np.count_nonzero(
+            (observed_sorted < envelope[:, 0]) | (observed_sorted > envelope[:, 1])
+        )),
         "n_used": used,
         "n_left_out": unusable,
         "n_separated": separated,
@@ -866,8 +868,8 @@ def _resolve_group(key, group, stimuli):
             found = np.unique(group["steps"][trials == index])
             if len(found) > 1:
                 raise DataError(
-                    f"{where!r}: morph level {distinct[index]!r} comes with steps {', '.join(map(str, found.astype(int)))};"
-                    " one level must have one step: check the data file"
+                    f"{where!r}: morph level {distinct[index]!r} comes with steps"
+                    f" {', '.join(map(str, found.astype(int)))}; one level must have one step: check the data file"
                 )
     if layout == "gaia-stim steps":
         steps = distinct
@@ -1152,7 +1154,8 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
                     "morph_level": None if f["levels"] is None else float(f["levels"][index]),
                     "scale": float(f["scale"][index]),
                     "scale_ci_low": float(f["interval"][index, 0]), "scale_ci_high": float(f["interval"][index, 1]),
-                    "sigma": f["sigma"], "sigma_ci_low": f["sigma_interval"][0], "sigma_ci_high": f["sigma_interval"][1],
+                    "sigma": f["sigma"],
+                    "sigma_ci_low": f["sigma_interval"][0], "sigma_ci_high": f["sigma_interval"][1],
                     "runs_p": f["runs_p"], "log_likelihood": f["log_likelihood"], "ci_level": ci,
                     "n_bootstrap": n_bootstrap if f["fit"] == "participant" else None,
                     "n_bootstrap_separated": f["n_separated"], "n_bootstrap_left_out": f["n_left_out"],
@@ -1181,7 +1184,8 @@ def analyze_scale(paths, out_dir, n_bootstrap=200, seed=0, ci=0.95, stimulus_dir
                 "intervals": "percentile intervals of a parametric bootstrap (R's boot.mlds)",
                 "runs_p": "fraction of bootstrap samples with as few sign changes of the deviance residuals"
                           " in order of fitted value or fewer (R's binom.diagnostics)",
-                "group": "mean of the participants' standard scales, intervals mean +- t SD / sqrt(n); sigma: the same on log sigma",
+                "group": "mean of the participants' standard scales, intervals mean +- t SD / sqrt(n);"
+                         " sigma: the same on log sigma",
             },
             "seed": int(seed),
             "n_bootstrap": int(n_bootstrap),

@@ -101,7 +101,8 @@ def balanced_subset(n_stimuli, design, n_conditions, rng):
     """
     candidates = np.array(all_tuples(n_stimuli, design), dtype=np.int64).reshape(-1, _check_design(design))
     total = len(candidates)
-    if isinstance(n_conditions, (bool, np.bool_)) or int(n_conditions) != n_conditions or not 1 <= n_conditions <= total:
+    whole = not isinstance(n_conditions, (bool, np.bool_)) and int(n_conditions) == n_conditions
+    if not whole or not 1 <= n_conditions <= total:
         raise InputError(
             f"the number of {design[5:]} must be a whole number from 1 to {total} (all of them for"
             f" {n_stimuli} stimuli); got {n_conditions!r}"
@@ -176,7 +177,10 @@ def _both_orders(stimuli, separations, design):
     if separations:
         raise InputError(f"--separation does not apply to the {design} design; leave it out")
     _check_stimuli(stimuli, design)
-    return [_condition(stimuli, t, lower_first) for t in all_tuples(len(stimuli), design) for lower_first in (True, False)]
+    return [
+        _condition(stimuli, stimulus_tuple, lower_first)
+        for stimulus_tuple in all_tuples(len(stimuli), design) for lower_first in (True, False)
+    ]
 
 
 def triad_conditions(stimuli, separations=()):
