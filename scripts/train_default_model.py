@@ -46,9 +46,17 @@ RECIPE = {
 
 
 def gaia_stim(arguments):
+    """Run one gaia-stim command in this process; a stop (Ctrl-C, SIGTERM) or an error ends the
+    script with the command's own one-line message and exit status, not a traceback."""
+    import click
+
     from gaia_stim.cli import main
 
-    main(arguments, standalone_mode=False)
+    try:
+        main(arguments, standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code)
 
 
 def train_arguments(run, faces, threads, max_time, steps):
