@@ -94,12 +94,14 @@ class KeyPresser(threading.Thread):
     and ``gaia-stim: LABEL: NAME onset`` for every display. ``plan(line)`` returns what to do about
     a log line: a list of ``(seconds after the line was read, key)``, or None. Keys go in through
     XTEST (real X key events, which PsychoPy's keyboard reads as it would a keyboard's).
-    ``pressed`` lists ``(log line, key, time.monotonic() of the press)``.
+    ``pressed`` lists ``(log line, key, time.monotonic() of the press)``. For programs that do not
+    log so (Builder scripts), ``repeat=(seconds, keys)`` presses the keys in turn at that interval.
     """
 
-    def __init__(self, display, log_folder, plan):
+    def __init__(self, display, log_folder, plan, repeat=None):
         super().__init__(daemon=True)
         self.display_name, self.log_folder, self.plan = display, pathlib.Path(log_folder), plan
+        self.repeat = repeat  # (seconds, keys): press the keys in turn, one every so often, whatever the log says
         self.pressed, self.stopping, self.error = [], threading.Event(), None
 
     def stop(self):
@@ -120,6 +122,16 @@ class KeyPresser(threading.Thread):
 
         connection = display.Display(self.display_name)
         focused, log, position, pending = False, None, 0, b""
+
+        def press(key, line=""):
+            code = connection.keysym_to_keycode(XK.string_to_keysym(KEYSYMS.get(key, key)))
+            self.pressed.append((line, key, time.monotonic()))
+            xtest.fake_input(connection, X.KeyPress, code)
+            connection.sync()
+            time.sleep(0.02)
+            xtest.fake_input(connection, X.KeyRelease, code)
+            connection.sync()
+
         while not self.stopping.is_set():
             if not focused:  # the protocol's window, once it is mapped (there is no window manager)
                 for child in connection.screen().root.query_tree().children:
@@ -127,6 +139,14 @@ class KeyPresser(threading.Thread):
                         child.set_input_focus(X.RevertToParent, X.CurrentTime)
                         connection.sync()
                         focused = True
+            if self.repeat is not None:
+                if focused:
+                    seconds, keys = self.repeat
+                    press(keys[len(self.pressed) % len(keys)])
+                    time.sleep(seconds)
+                else:
+                    time.sleep(0.05)
+                continue
             if log is None:
                 logs = sorted(self.log_folder.glob("*.log"))
                 log = logs[0] if logs else None
@@ -143,12 +163,6 @@ class KeyPresser(threading.Thread):
                 actions = self.plan(line) if focused and "gaia-stim: " in line else None
                 for delay, key in actions or ():
                     time.sleep(delay)
-                    code = connection.keysym_to_keycode(XK.string_to_keysym(KEYSYMS.get(key, key)))
-                    self.pressed.append((line, key, time.monotonic()))
-                    xtest.fake_input(connection, X.KeyPress, code)
-                    connection.sync()
-                    time.sleep(0.02)
-                    xtest.fake_input(connection, X.KeyRelease, code)
-                    connection.sync()
+                    press(key, line)
             time.sleep(0.005)
         connection.close()

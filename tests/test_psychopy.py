@@ -8,10 +8,17 @@ information of each design's response model, lapse fitted) are about 0.010-0.017
 8-9 % for the slope, so the tolerances are about 3 standard errors for both.
 """
 
+import builtins
 import glob
 import json
+import math
+import os
 import pathlib
+import subprocess
 import sys
+import types
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from _psychopy_env import need_display, need_psychopy, run_in_window
+from _psychopy_env import KeyPresser, need_display, need_psychopy, run_in_window, virtual_display
 from gaia_stim.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -124,14 +131,73 @@ def test_protocol_end_to_end_recovers_the_simulated_observer(tmp_path, stimulus_
     assert_recovered(analyze(data_file, tmp_path / "analysis"))
 
 
-def test_builder_experiment_compiles_and_runs(tmp_path, stimulus_set):
+def builder_copy(folder, design):
+    """The design's .psyexp and the instructions files, copied to ``folder`` as a lab would copy them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = BUILDER[design]
+    (folder / name).write_bytes((PROTOCOLS / name).read_bytes())
+    (folder / "instructions").mkdir(exist_ok=True)
+    for text in (PROTOCOLS / "instructions").glob("*.txt"):
+        (folder / "instructions" / text.name).write_bytes(text.read_bytes())
+    return folder / name
+
+
+def compile_builder(experiment, keyboard_backend=None):
+    """``exp.writeScript()`` of the loaded .psyexp, written beside it (Builder's backend choice changed if asked)."""
+    from psychopy.experiment import Experiment
+
+    exp = Experiment()
+    exp.loadFromXML(str(experiment))
+    if keyboard_backend:
+        exp.settings.params["keyboardBackend"].val = keyboard_backend
+    script = exp.writeScript(expPath=str(experiment))
+    compiled = experiment.with_suffix(".py")
+    compiled.write_text(script, encoding="utf-8")
+    return compiled
+
+
+BUILDER = {"identification": "identification.psyexp", "2afc": "2afc.psyexp", "abx": "abx.psyexp",
+           "same-different": "same_different.psyexp"}
+BUILDER_COLUMNS = {"identification": "chose_b", "2afc": "correct", "abx": "correct", "same-different": "said_different"}
+
+
+@pytest.mark.parametrize("design", list(BUILDER))
+def test_every_builder_file_loads_compiles_and_runs(tmp_path, stimulus_set, design):
+    """Each .psyexp opens with Experiment.loadFromXML and compiles (exp.writeScript()); the compiled script
+    shows the instructions and runs a short list with the simulated observer, writing its CSV row by row."""
     need_display()
-    experiment = tmp_path / "builder" / "identification.psyexp"
-    experiment.parent.mkdir()
-    experiment.write_bytes((PROTOCOLS / "identification.psyexp").read_bytes())
+    experiment = builder_copy(tmp_path / "builder", design)
+    compiled = compile_builder(experiment)
+    code = compiled.read_text()
+    assert "importConditions(expInfo['trials'])" in code and "start_text" in code
+    assert "saveAsWideText" not in code, "Builder's own CSV would repeat the trial-by-trial one"
+    trials = tmp_path / "lists" / f"{design}.csv"
+    _, _, separation = DESIGNS[design]
+    args = ["trials", "--stimuli", str(stimulus_set), "--design", design, "--reps", "1", "--seed", "4",
+            "--out", str(trials)] + (["--separation", str(separation)] if separation else [])
+    assert CliRunner().invoke(main, args).exit_code == 0
+    simulate = ",".join(str(OBSERVER[k]) for k in ("pse", "slope", "lapse", "seed"))
+    run_in_window([compiled], env={"GAIA_STIM_SIMULATE": simulate,
+                                   "GAIA_STIM_EXPINFO": json.dumps({"participant": "b", "trials": str(trials)})})
+    [data_file] = glob.glob(str(experiment.parent / "data" / "*.csv"))
+    table = pd.read_csv(data_file, encoding="utf-8-sig")
+    listed = pd.read_csv(trials)
+    assert len(table) == len(listed) and list(table["trial_number"]) == list(range(1, len(listed) + 1))
+    assert table[BUILDER_COLUMNS[design]].isin([0, 1]).all() and (table["simulated"] == 1).all()
+    for column in listed.columns:  # the trial list's columns, as listed
+        assert table[column].astype(str).tolist() == listed[column].astype(str).tolist(), column
+    sidecar = json.loads(trials.with_suffix(".json").read_text())
+    assert set(table["set_manifest_sha256"]) == {sidecar["stimulus_set"]["manifest_sha256"]}
+    for column in ("participant", "session", "date", "expName", "psychopyVersion"):
+        assert table[column].notna().all(), column
+    assert glob.glob(str(experiment.parent / "data" / "*.psydat")) and glob.glob(str(experiment.parent / "data" / "*.log"))
+
+
+def test_builder_identification_recovers_the_simulated_observer(tmp_path, stimulus_set):
+    need_display()
+    experiment = builder_copy(tmp_path / "builder", "identification")
     compiled = experiment.with_suffix(".py")
     run_in_window(["-m", "psychopy.scripts.psyexpCompile", experiment, "--outfile", compiled])
-    assert "importConditions(expInfo['trials'])" in compiled.read_text()
     trials = tmp_path / "lists" / "identification.csv"
     make_trials(stimulus_set, "identification", trials)
     simulate = ",".join(str(OBSERVER[k]) for k in ("pse", "slope", "lapse", "seed"))
@@ -143,17 +209,126 @@ def test_builder_experiment_compiles_and_runs(tmp_path, stimulus_set):
     assert_recovered(analyze(data_file, tmp_path / "analysis"))
 
 
-def test_the_psyexp_is_what_the_generator_writes(tmp_path):
-    """protocols/identification.psyexp is regenerated, not hand-edited, so it must match."""
+def test_builder_identification_takes_keys_from_a_person(tmp_path, stimulus_set):
+    """The compiled script with the dialog answered and keys pressed through XTEST (Builder's 'Pyglet'
+    keyboard backend: psychtoolbox's keyboard does not see XTEST keys under Xvfb)."""
+    experiment = builder_copy(tmp_path / "builder", "identification")
+    compiled = compile_builder(experiment, keyboard_backend="Pyglet")
+    trials = tmp_path / "lists" / "identification.csv"
+    assert CliRunner().invoke(main, ["trials", "--stimuli", str(stimulus_set), "--design", "identification",
+                                     "--reps", "1", "--seed", "5", "--out", str(trials)]).exit_code == 0
+    data_dir = experiment.parent / "data"
+    data_dir.mkdir()
+    with virtual_display() as display:
+        presser = KeyPresser(display, data_dir, plan=None, repeat=(0.25, ["space", "right", "left"]))
+        presser.start()
+        try:
+            result = subprocess.run([sys.executable, str(compiled)], capture_output=True, text=True, timeout=300,
+                                    env={**os.environ, "DISPLAY": display,
+                                         "GAIA_STIM_EXPINFO": json.dumps({"participant": "person",
+                                                                          "trials": str(trials)})})
+        finally:
+            presser.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    [data_file] = glob.glob(str(data_dir / "person_identification_*.csv"))
+    table = pd.read_csv(data_file, encoding="utf-8-sig")
+    assert len(table) == 11 and (table["simulated"] == 0).all()
+    assert table["response"].isin(["left", "right"]).all()
+    assert (table["chose_b"] == (table["response"] == "right")).all()
+    assert (table["rt"] > 0).all()
+
+
+def _routine_code(design, name):
+    """The observer's code of ``name`` ("Begin Routine", "End Routine") in the design's .psyexp."""
+    tree = ElementTree.parse(PROTOCOLS / BUILDER[design])
+    [observer] = [component for component in tree.iter("CodeComponent") if component.get("name") == "observer"]
+    [code] = [param.get("val") for param in observer.iter("Param") if param.get("name") == name]
+    return code.replace("&#10;", "\n")  # Builder's own escape of a newline, kept literally in the file
+
+
+class Draw:
+    """One scripted ``sim_rng.random()``: below the probability it is compared with, or not."""
+
+    def __init__(self, below, compared):
+        self.below, self.compared = below, compared
+
+    def __lt__(self, probability):
+        self.compared.append(probability)
+        return self.below
+
+
+class Components(dict):
+    """Locals for exec: names neither the code, the test's globals nor builtins define are the routine's
+    components (``stimulus.tStartRefresh``), whose onsets the test does not know."""
+
+    def __init__(self, known):
+        super().__init__()
+        self.known = known
+
+    def __missing__(self, name):
+        if name in self.known or hasattr(builtins, name):
+            raise KeyError(name)  # look further: the globals, the builtins
+        return types.SimpleNamespace(tStartRefresh=None, keys=None, rt=None)
+
+
+@pytest.mark.parametrize("design", list(BUILDER))
+def test_builder_observers_answer_with_the_records_probability(design):
+    """Each Builder observer's Begin Routine code, run over every sequence of its draws (as
+    tests/test_design_records.py does for the Coder observers), and its End Routine code, which codes
+    the answer, give response 1 with exactly the record's probability."""
+    from gaia_stim.analysis import response_probability
+    from gaia_stim.designs import DESIGNS as RECORDS, design_trials
+
+    record = RECORDS[design]
+    begin, end = _routine_code(design, "Begin Routine"), _routine_code(design, "End Routine")
+    stimuli = [{"image_file": f"s{i}.png", "step": i, "morph_level": i / 6} for i in range(7)]
+    rows = design_trials(stimuli, design, 1, np.random.default_rng(0), (1, 3) if record.takes_separations else ())
+    observer = {"pse": 0.45, "slope": 3.5, "lapse": 0.02}
+    for trial in rows:
+        total, response_one, pending = 0.0, 0.0, [[]]
+        while pending:
+            script, draws, compared = pending.pop(), [], []
+
+            def random():
+                draws.append(script[len(draws)] if len(draws) < len(script) else True)
+                return Draw(draws[-1], compared)
+
+            recorded = {}
+            scope = {"os": os, "math": math, "trial_folder": "", "simulating": True, "sim_pse": observer["pse"],
+                     "sim_slope": observer["slope"], "sim_lapse": observer["lapse"],
+                     "sim_rng": types.SimpleNamespace(random=random), **trial,
+                     "thisExp": types.SimpleNamespace(addData=recorded.__setitem__, dataFileName="x"),
+                     "trials": types.SimpleNamespace(thisN=0, thisTrial=trial),
+                     "expInfo": {"participant": "p", "session": "1", "date": "d", "trials": "t.csv"},
+                     "expName": design, "psychopyVersion": "v", "set_manifest_sha256": None,
+                     "trial_csv": types.SimpleNamespace(write=lambda path, row: None)}
+            names = Components(scope)
+            exec(begin, scope, names)
+            exec(end, scope, names)
+            assert len(compared) == len(draws)
+            probability = math.prod(p if below else 1 - p for below, p in zip(draws, compared))
+            pending.extend(draws[:i] + [False] for i in range(len(script), len(draws)))
+            total += probability
+            assert recorded["design"] == design and recorded[record.response_column] in (0, 1)
+            response_one += probability * recorded[record.response_column]
+        assert total == pytest.approx(1.0, abs=1e-12)
+        levels = [[trial[column] for column in record.level_columns]]
+        expected = float(response_probability(design, levels, **observer)[0])
+        assert response_one == pytest.approx(expected, abs=1e-12), trial
+
+
+def test_the_psyexps_are_what_the_generator_writes(tmp_path):
+    """The .psyexp files are regenerated, not hand-edited, so they must match what make_psyexp.py writes."""
     need_psychopy()
     sys.path.insert(0, str(PROTOCOLS))
     try:
-        import make_identification_psyexp
+        import make_psyexp
     finally:
         sys.path.remove(str(PROTOCOLS))
-    path = tmp_path / "identification.psyexp"
-    make_identification_psyexp.build().saveToXML(str(path), makeLegacy=False)
-    assert path.read_text() == (PROTOCOLS / "identification.psyexp").read_text()
+    written = make_psyexp.write_all(str(tmp_path))
+    assert sorted(Path(path).name for path in written) == sorted(BUILDER.values())
+    for name in BUILDER.values():
+        assert (tmp_path / name).read_text() == (PROTOCOLS / name).read_text(), name
 
 
 @pytest.mark.parametrize("method", ["staircase", "quest"])

@@ -316,6 +316,7 @@ DESIGNS = {
             y_label="proportion correct",
             curve_groups=_signed_separation,
             protocol="2afc.py",
+            builder_protocol="2afc.psyexp",
         ),
         Design(
             name="abx",
@@ -328,6 +329,7 @@ DESIGNS = {
             y_label="proportion correct",
             curve_groups=_abx_curve_groups,
             protocol="abx.py",
+            builder_protocol="abx.psyexp",
         ),
         Design(
             name="same-different",
@@ -340,6 +342,7 @@ DESIGNS = {
             y_label="proportion 'different'",
             curve_groups=_signed_separation,
             protocol="same_different.py",
+            builder_protocol="same_different.psyexp",
         ),
     )
 }
