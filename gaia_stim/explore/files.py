@@ -185,8 +185,8 @@ def output_folder(root, relative):
     Raises
     ------
     PathRefused
-        A malformed or absolute path, ``..``, or one whose existing part resolves outside ``root``
-        (a symbolic link leading out).
+        A malformed or absolute path, ``..``, or a path through a symbolic link (which could lead
+        out of ``root``, now or later).
     """
     parts = relative_parts(relative, "output folder")
     real_root = os.path.realpath(root)
