@@ -29,13 +29,17 @@ Three steps, each a pure function of trial arrays (the level columns and coded r
    predicted per pair, and the excess (observed - predicted) with bootstrap intervals and
    likelihood-ratio tests. The prediction is the design's own observer model,
    :func:`gaia_stim.analysis.psychometric.response_probability`, at the identification fit's
-   pse, slope and lapse, averaged over the very trials observed.
+   pse, slope and lapse, averaged over the very trials observed (with the same weights as the
+   observed proportion).
 
 A *pair* is two different morph levels (low, high). Its trials: 2AFC and ABX trials showing those
 two levels, in any order (and, for ABX, either X); same-different "different" trials of those two
 levels in either order, plus every "same" trial showing the low or the high level (so a same
 trial at a level in two pairs counts in both). A *correct* same-different trial is "different" to
-a different pair and "same" to a same pair.
+a different pair and "same" to a same pair; a same-different pair's proportion correct is
+(H + 1 - F) / 2, with F the mean of its two levels' false-alarm rates, so that "same" and
+"different" trials, and the two levels, count equally (the proportion correct of an unbiased
+list with half the trials "same", as ``gaia-stim trials`` writes them).
 
 :func:`discrimination_curve` gives a fitted curve over the pairs' mean level on a grid, whatever
 the spacing of the levels (with ``--spacing equal`` no two pairs have the same level difference).
@@ -148,10 +152,6 @@ def _rates(values, name):
     if np.any((values < 0) | (values > 1)):
         raise InputError(f"{name} must lie between 0 and 1; got {values[(values < 0) | (values > 1)].flat[0]!r}")
     return values
-
-
-def _z(p):
-    return special.ndtri(np.clip(p, 1e-12, 1 - 1e-12))
 
 
 # ------------------------------------------------------------------------------------------------
