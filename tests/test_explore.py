@@ -28,8 +28,10 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("httpx")
 
+from starlette import exceptions as starlette_exceptions  # noqa: E402
+
 with warnings.catch_warnings():  # Starlette 1.x suggests httpx2 for its TestClient; httpx still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore", getattr(starlette_exceptions, "StarletteDeprecationWarning", DeprecationWarning))
     from starlette.testclient import TestClient  # noqa: E402
 
 from gaia_stim.cli import main  # noqa: E402
