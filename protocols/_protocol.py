@@ -282,13 +282,14 @@ def practice_trials(conditions, n, ease):
 
 
 def endpoint_images(conditions, image_columns):
-    """The relative paths of the images with the lowest and the highest level in the list."""
+    """The relative paths of the images with the lowest and the highest level in the list (None
+    for a list without the level columns, e.g. a grid's)."""
     levels = {}
     for trial in conditions:
         for image, level in image_columns:
             if image in trial and level in trial:
                 levels[trial[image]] = trial[level]
-    return min(levels, key=levels.get), max(levels, key=levels.get)
+    return (min(levels, key=levels.get), max(levels, key=levels.get)) if levels else None
 
 
 def file_sha256(path):
@@ -406,6 +407,10 @@ def run(protocol):
 
     logging.console.setLevel(logging.ERROR)
     conditions, columns, folder = load_trials(args.trials, protocol.DESIGN)
+    missing = [name for pair in protocol.IMAGES for name in pair if name not in columns]
+    if [name for name in missing if name.startswith("image")] or (args.simulate and missing):
+        sys.exit("%r has no %s column; the %s protocol%s needs it" % (
+            args.trials, ", ".join(missing), protocol.DESIGN, "'s simulated observer" if args.simulate else ""))
     practice = practice_trials(conditions, args.practice, protocol.ease) if args.practice else []
     texts = _instructions.Texts(args.instructions, dict(zip(protocol.KEY_ROLES, args.keys)),
                                 n_trials=len(conditions), n_practice=len(practice))

@@ -28,7 +28,7 @@ EASE = "farthest from morph level 0.5"
 
 
 def ease(trial):
-    return abs(trial["morph_level"] - 0.5)
+    return abs(trial.get("morph_level", 0.5) - 0.5)  # a grid's trials (u, v levels) are all equally easy
 
 
 def run_trial(display, trial, args, observer):
@@ -41,8 +41,8 @@ def run_trial(display, trial, args, observer):
     else:
         key, rt = display.response([stim] if args.duration == 0 else [], args.response_timeout)
     chose_b = None if key is None else int(key == key_b)
-    level = trial["morph_level"]
-    correct = None if chose_b is None or level == 0.5 else int(chose_b == (level > 0.5))
+    level = trial.get("morph_level")  # a grid's trials carry u and v instead: no right answer
+    correct = None if chose_b is None or level is None or level == 0.5 else int(chose_b == (level > 0.5))
     return {"response": key, "rt": rt, "key_a": key_a, "key_b": key_b, "chose_b": chose_b, "correct": correct}
 
 
