@@ -215,7 +215,29 @@ def test_the_slider_shows_the_image_decoded_at_its_level(page, model):
     # the sources beside their reconstructions, with the reconstruction's SSIM
     assert page.locator(".slot .pair img").count() == 4
     assert "reconstruction SSIM 0." in page.inner_text("#slots")
+    # forty moves at once: one request in flight at a time, and the page ends at the last position
+    frames = {"now": 0, "most": 0, "sent": 0}
+
+    def sent(request):
+        if request.url.endswith("/api/frame"):
+            frames.update(now=frames["now"] + 1, sent=frames["sent"] + 1)
+            frames["most"] = max(frames["most"], frames["now"])
+
+    def done(request):
+        if request.url.endswith("/api/frame"):
+            frames["now"] -= 1
+
+    page.on("request", sent)
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
+    page.evaluate("() => { const slider = document.querySelector('#level');"
+                  " for (let i = 1; i <= 40; i++) { slider.value = String(i / 100);"
+                  " slider.dispatchEvent(new Event('input')); } }")
+    shown_frame(page, "continuum", lambda position: position["level"] == 0.4)
+    assert frames["most"] == 1 and 1 <= frames["sent"] <= 3, frames
     wait_until(page, "() => document.querySelectorAll('#steps img').length === 11")
+    page.fill("#level", "0.3")
+    shown_frame(page, "continuum", lambda position: position["level"] == 0.3)
     readout = page.inner_text("#level-readout")
     assert "morph level 0.300" in readout and "step distance (pixel)" in readout
     screenshot(page, "continuum")
