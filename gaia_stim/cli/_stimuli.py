@@ -44,17 +44,26 @@ def set_options(command):
     @click.option("--size", type=click.IntRange(8, 4096), default=None,
                   help="Final width and height in pixels (Lanczos resampling).")
     @click.option("--match", type=click.Choice(["luminance", "histogram"]), default=None,
-                  help="Equalise mean luminance and RMS contrast, or histograms, across the set (grey images).")
+                  help="Equalise the figures' mean luminance and RMS contrast, or their histograms, across the set"
+                       " (grey images); the plain background is set to --background instead (see --figure).")
     @click.option("--mask", type=click.Choice(["circle", "oval", "raised-cosine"]), default=None,
                   help="Show each image through a mask on the --background grey.")
+    @click.option("--figure", "figure", default=None, metavar="auto|whole|FILE",
+                  help="What --match matches. auto (the default with --match): each image's figure, the pixels that"
+                       " differ by more than 6/255 from its plain border's grey; its background is set to --background"
+                       " (a set whose images have no plain border falls back to whole, with a warning). whole:"
+                       " everything inside the mask, background included (SHINE; no split). FILE: a mask image, white"
+                       " on the figure. Without --match, auto or FILE only puts the background on --background.")
     @click.option("--background", type=FiniteFloat(0, 1), default=0.5, show_default=True,
-                  help="Grey outside the mask, 0 (black) to 1 (white).")
+                  help="Grey outside the mask and, when figures are split, of every background pixel, 0 (black) to 1"
+                       " (white): set the experiment's window to it (the manifest records it as adjust.background).")
     @click.option("--movie", type=click.Choice(["gif", "mp4"]), default=None,
                   help="Also write the images in order as morph.gif or morph.mp4.")
     @functools.wraps(command)
-    def wrapper(*args, model_name, out_dir, force, device, greyscale, size, match, mask, background, movie, **kwargs):
+    def wrapper(*args, model_name, out_dir, force, device, greyscale, size, match, mask, figure, background, movie,
+                **kwargs):
         options = dict(model_name=model_name, out_dir=out_dir, force=force, device=device, greyscale=greyscale,
-                       size=size, match=match, mask=mask, background=background, movie=movie)
+                       size=size, match=match, mask=mask, figure=figure, background=background, movie=movie)
         return command(*args, options=options, **kwargs)
 
     return wrapper
@@ -67,9 +76,9 @@ def load(options):
     from gaia_stim.stimuli.lowlevel import Adjustment
 
     adjust = None
-    if options["greyscale"] or options["size"] or options["match"] or options["mask"]:
+    if options["greyscale"] or options["size"] or options["match"] or options["mask"] or options["figure"]:
         adjust = Adjustment(options["greyscale"], options["size"], options["match"], options["mask"],
-                            options["background"])
+                            options["background"], options["figure"])
     movie = check_movie(options["movie"])
     return gaia_stim.load_model(options["model_name"], device=options["device"]), adjust, movie
 

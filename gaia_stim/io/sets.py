@@ -259,7 +259,9 @@ def write_stimulus_set(
         ``row["image_file"]`` is where that image is written: a relative path with forward
         slashes ending in ``.png`` (e.g. ``"images/step_00.png"``). Cells are int, float, bool or
         str; text must not look like a number (see :func:`gaia_stim.io.tables.text_cell`). The
-        writer adds ``mean_luminance`` and ``rms_contrast`` of each written image.
+        writer adds ``mean_luminance`` and ``rms_contrast`` of each written image (the whole
+        frame) and, when ``adjust`` splits figures from backgrounds, ``figure_luminance`` and
+        ``figure_rms_contrast`` (the figure inside the mask; see :mod:`gaia_stim.stimuli.lowlevel`).
     parameters : dict
         Every parameter that produced the images (and the seed, if any); stored in the manifest.
     model : object
@@ -309,9 +311,14 @@ def write_stimulus_set(
     rows = [dict(row) for row in rows]
     if len(rows) != n_images:
         raise InputError(f"got {n_images} images but {len(rows)} rows; give one row per image")
+    # the figure's columns only where figures are split: tables of other sets keep their old bytes
+    figure_columns = adjust is not None and adjust.splits_figure
     for row in rows:
         row.setdefault("mean_luminance", 0.0)
         row.setdefault("rms_contrast", 0.0)
+        if figure_columns:
+            row.setdefault("figure_luminance", 0.0)
+            row.setdefault("figure_rms_contrast", 0.0)
     check_table(rows, required=("image_file",))  # refuse bad rows before any work is done
     image_files = [row["image_file"] for row in rows]
     for name in image_files:
@@ -333,18 +340,22 @@ def write_stimulus_set(
             adjust = adjust.fitted(_batches(images))
         image_records, tiles, frames, shape, index = [], [None] * len(sheet_indices), [], None, 0
         for batch in _batches(images):
-            pixels = to_uint8(batch)
+            pixels, figures = to_uint8(batch), None
             if adjust is not None:
-                pixels = adjust.apply(pixels)
+                pixels, figures = adjust.apply_with_figures(pixels)  # figures: (B, H, W) bool, or None
             shape = pixels.shape[1:]
             grey = luminance(pixels) / 255.0  # (B, H, W)
-            for one, lum in zip(pixels, grey):
+            for position, (one, lum) in enumerate(zip(pixels, grey)):
                 path = os.path.join(temporary, *image_files[index].split("/"))
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 save_png(one, path)
                 image_records.append({"file": image_files[index], "sha256": file_sha256(path)})
                 rows[index]["mean_luminance"] = float(lum.mean())
                 rows[index]["rms_contrast"] = float(lum.std())
+                if figures is not None:
+                    figure = lum[figures[position]]
+                    rows[index]["figure_luminance"] = float(figure.mean())
+                    rows[index]["figure_rms_contrast"] = float(figure.std())
                 if index in shown:
                     tiles[shown[index]] = one
                 if movie is not None:
@@ -457,7 +468,8 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None, sour
     columns: ``image_file``, the result's own columns (e.g. ``step``, ``morph_level``,
     ``distance_pixel``), ``source_<role>`` and ``prepared_<role>`` (the set's copies of each source
     image, as given and as prepared), the result's measurements (if any), ``model`` (unless the
-    result has no model column), ``mean_luminance`` and ``rms_contrast``.
+    result has no model column), ``mean_luminance`` and ``rms_contrast`` (and ``figure_luminance``
+    and ``figure_rms_contrast`` when ``adjust`` splits figures from backgrounds).
 
     The result's reports are written beside the set, ``OUT + suffix``, once the set is in place;
     the manifest's summary records their sha256. An existing report is replaced only with
@@ -475,7 +487,7 @@ def write_set(out_dir, result, model, force=False, adjust=None, movie=None, sour
     force : bool, default=False
         Replace an existing stimulus set (and its reports).
     adjust : gaia_stim.stimuli.lowlevel.Adjustment, optional
-        Low-level control (luminance, contrast, histogram, mask, greyscale, size).
+        Low-level control (figure and background, luminance, contrast, histogram, mask, greyscale, size).
     movie : {"gif", "mp4"}, optional
         Also write the images as a movie, in table order.
     source_band : bool, default=True
