@@ -203,8 +203,8 @@ if simulating:
     sim_answer = 'right' if chose_b else 'left'
 """,
         "coded": """\
-thisExp.addData('chose_b', None if answer is None else int(answer == 'right'))
 coded = {'chose_b': None if answer is None else int(answer == 'right')}
+thisExp.addData('chose_b', coded['chose_b'])
 """,
     },
     "2afc": {
@@ -227,8 +227,8 @@ if simulating:
     sim_answer = 'left' if chose_left else 'right'
 """,
         "coded": """\
-thisExp.addData('correct', None if answer is None else int(answer == correct_side))
 coded = {'chosen_side': answer, 'correct': None if answer is None else int(answer == correct_side)}
+thisExp.addData('correct', coded['correct'])
 """,
     },
     "abx": {
@@ -253,9 +253,10 @@ if simulating:
     sim_answer = 'left' if says_a else 'right'
 """,
         "coded": """\
-thisExp.addData('correct', None if answer is None else int(('A' if answer == 'left' else 'B') == correct_answer))
 coded = {'answer': None if answer is None else 'A' if answer == 'left' else 'B'}
 coded['correct'] = None if answer is None else int(coded['answer'] == correct_answer)
+thisExp.addData('answer', coded['answer'])
+thisExp.addData('correct', coded['correct'])
 """,
     },
     "same-different": {
@@ -276,9 +277,10 @@ if simulating:
     sim_answer = 'd' if different else 's'
 """,
         "coded": """\
-thisExp.addData('said_different', None if answer is None else int(answer == 'd'))
 coded = {'said_different': None if answer is None else int(answer == 'd')}
 coded['correct'] = None if answer is None else int(('different' if answer == 'd' else 'same') == correct_answer)
+thisExp.addData('said_different', coded['said_different'])
+thisExp.addData('correct', coded['correct'])
 """,
     },
 }

@@ -244,10 +244,11 @@ def test_a_session_with_a_person(stimulus_set, tmp_path):
     assert (answered["response"] == "right").all() and (answered["chose_b"] == 0).all()
     # RTs count from the image's onset flip, which the image stays up for until the answer.
     assert answered["rt"].between(DELAY, DELAY + 1.0).all(), answered["rt"].tolist()
+    # (The image goes at the first flip after the answer is read: a frame later, more on a busy machine.)
     shown = answered["offset_image"] - answered["onset_image"]
-    assert np.allclose(shown, answered["rt"], atol=0.05), (shown - answered["rt"]).tolist()
+    assert np.allclose(shown, answered["rt"], atol=0.15), (shown - answered["rt"]).tolist()
     late = main_trials[timed_out]
-    assert (late["offset_image"] - late["onset_image"]).between(0.6, 0.7).all()
+    assert (late["offset_image"] - late["onset_image"]).between(0.6, 0.75).all()
 
     # Every row carries PsychoPy's info fields and the stimulus set's sha256 from the list's JSON.
     sidecar = json.loads(trials.with_suffix(".json").read_text())
@@ -299,7 +300,7 @@ def test_an_answer_while_the_last_image_is_shown_counts_and_escape_keeps_the_dat
     # Pressed while the last image was still up (it stays 2 s): the answer counts and ends it.
     assert table["rt"].between(DELAY, 1.5).all(), table["rt"].tolist()
     shown = table[f"offset_{last}"] - table[f"onset_{last}"]
-    assert np.allclose(shown, table["rt"], atol=0.05)
+    assert np.allclose(shown, table["rt"], atol=0.15), (shown - table["rt"]).tolist()
     # Each earlier image is up for 2 s in whole frames of the session's frame rate (Xvfb does not
     # pace its flips, so the frames, not their times, are what can be checked here).
     frames = [int(match.group(1)) for line in log_lines(data_dir)

@@ -16,6 +16,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 import types
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -238,6 +239,35 @@ def test_builder_identification_takes_keys_from_a_person(tmp_path, stimulus_set)
     assert (table["rt"] > 0).all()
 
 
+def test_builder_sigterm_keeps_every_finished_trial(tmp_path, stimulus_set):
+    """SIGTERM to a compiled Builder experiment: the rows written trial by trial stay, every one whole,
+    and Python's exit lets PsychoPy save the .psydat and the .log (exit status 143)."""
+    experiment = builder_copy(tmp_path / "builder", "identification")
+    compiled = compile_builder(experiment)
+    trials = tmp_path / "lists" / "identification.csv"
+    assert CliRunner().invoke(main, ["trials", "--stimuli", str(stimulus_set), "--design", "identification",
+                                     "--reps", "100", "--seed", "6", "--out", str(trials)]).exit_code == 0
+    data_dir = experiment.parent / "data"
+    simulate = ",".join(str(OBSERVER[k]) for k in ("pse", "slope", "lapse", "seed"))
+    with virtual_display() as display:
+        process = subprocess.Popen([sys.executable, str(compiled)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env={**os.environ, "DISPLAY": display, "GAIA_STIM_SIMULATE": simulate,
+                                                   "GAIA_STIM_EXPINFO": json.dumps({"participant": "b",
+                                                                                    "trials": str(trials)})})
+        deadline = time.monotonic() + 240
+        while not any(path.read_bytes().count(b"\n") >= 6 for path in data_dir.glob("*.csv")):
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.02)
+        process.terminate()
+        process.communicate(timeout=120)
+    assert process.returncode == 143
+    [data_file] = glob.glob(str(data_dir / "*.csv"))
+    table = pd.read_csv(data_file, encoding="utf-8-sig")
+    assert 5 <= len(table) < 1100 and list(table["trial_number"]) == list(range(1, len(table) + 1))
+    assert table["chose_b"].isin([0, 1]).all()
+    assert glob.glob(str(data_dir / "*.psydat")) and glob.glob(str(data_dir / "*.log"))
+
+
 def _routine_code(design, name):
     """The observer's code of ``name`` ("Begin Routine", "End Routine") in the design's .psyexp."""
     tree = ElementTree.parse(PROTOCOLS / BUILDER[design])
@@ -293,7 +323,7 @@ def test_builder_observers_answer_with_the_records_probability(design):
                 draws.append(script[len(draws)] if len(draws) < len(script) else True)
                 return Draw(draws[-1], compared)
 
-            recorded = {}
+            recorded, written = {}, {}
             scope = {"os": os, "math": math, "trial_folder": "", "simulating": True, "sim_pse": observer["pse"],
                      "sim_slope": observer["slope"], "sim_lapse": observer["lapse"],
                      "sim_rng": types.SimpleNamespace(random=random), **trial,
@@ -301,7 +331,7 @@ def test_builder_observers_answer_with_the_records_probability(design):
                      "trials": types.SimpleNamespace(thisN=0, thisTrial=trial),
                      "expInfo": {"participant": "p", "session": "1", "date": "d", "trials": "t.csv"},
                      "expName": design, "psychopyVersion": "v", "set_manifest_sha256": None,
-                     "trial_csv": types.SimpleNamespace(write=lambda path, row: None)}
+                     "trial_csv": types.SimpleNamespace(write=lambda path, row: written.update(row))}
             names = Components(scope)
             exec(begin, scope, names)
             exec(end, scope, names)
@@ -310,6 +340,7 @@ def test_builder_observers_answer_with_the_records_probability(design):
             pending.extend(draws[:i] + [False] for i in range(len(script), len(draws)))
             total += probability
             assert recorded["design"] == design and recorded[record.response_column] in (0, 1)
+            assert written[record.response_column] == recorded[record.response_column]  # the CSV row, too
             response_one += probability * recorded[record.response_column]
         assert total == pytest.approx(1.0, abs=1e-12)
         levels = [[trial[column] for column in record.level_columns]]
