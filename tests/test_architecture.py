@@ -36,10 +36,9 @@ FLOORS = {
 }
 
 
-# Upward imports still to be removed, each with where its target belongs. For the coordinator:
-# describe_os_error (an OSError as one line naming the path and the fix) is no command's own; it
-# belongs on the ground floor (core/errors.py), where the explorer and the commands can both reach it.
-KNOWN_UPWARD = {("gaia_stim.explore.server", "gaia_stim.cli._common")}
+# Upward imports still to be removed, as (importing module, imported module), each with a comment
+# saying where its target belongs. None are left; the mechanism stays for a renovation in progress.
+KNOWN_UPWARD = set()
 
 
 def module_name(path):

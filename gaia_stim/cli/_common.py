@@ -20,7 +20,6 @@ The error convention (docs/errors.md):
   are shown escaped instead of crashing the output.
 """
 
-import errno
 import functools
 import math
 import os
@@ -29,7 +28,7 @@ import signal
 
 import click
 
-from gaia_stim.core.errors import GaiaStimError, Terminated
+from gaia_stim.core.errors import GaiaStimError, Terminated, describe_os_error
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 70
@@ -81,41 +80,6 @@ class CommandError(click.ClickException):
     def __init__(self, message, exit_code=EXIT_BAD_INPUT):
         super().__init__(safe_text(message))
         self.exit_code = exit_code
-
-
-_OS_ERROR_FIXES = {
-    errno.EROFS: "the file system is read-only: choose a place you can write to",
-    errno.ENOSPC: "the disk is full: free some space or choose another disk",
-    errno.EDQUOT: "your disk quota is used up: free some space or choose another disk",
-    errno.EACCES: "permission denied: choose a place you may read and write, or change its permissions",
-    errno.EPERM: "operation not permitted: choose a place you may read and write",
-    errno.ENAMETOOLONG: "the name is too long for the file system: choose a shorter one",
-    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
-    errno.ENOENT: "it does not exist: check the path",
-    errno.EISDIR: "it is a folder, not a file: give a file",
-    errno.EEXIST: "it already exists: choose another name",
-    errno.ELOOP: "too many symbolic links: give the real path",
-    errno.EMFILE: "too many open files: raise the limit (ulimit -n) and try again",
-    errno.EIO: "an input/output error: the disk or network share may be failing",
-}
-
-
-_TEMPORARY = re.compile(r"\.(?P<name>[^/]+)\.gaia-stim-tmp-\d+-[0-9a-f]{8}(?:\.tmp)?")
-
-
-def _shown_path(path):
-    """A path for messages: gaia-stim's temporary names as the final ones, very long ones shortened."""
-    text = _TEMPORARY.sub(lambda match: match.group("name"), os.fsdecode(path))
-    return text if len(text) <= 120 else text[:55] + "..." + text[-55:]
-
-
-def describe_os_error(error):
-    """One line for an OSError: what failed, on which file, and the fix."""
-    where = _shown_path(error.filename) if error.filename is not None else None
-    fix = _OS_ERROR_FIXES.get(error.errno) or (error.strerror or str(error) or type(error).__name__)
-    if where is not None:
-        return f"cannot use {where!r}: {fix}"
-    return fix
 
 
 def _debug_requested():

@@ -35,7 +35,7 @@ import urllib.parse
 import warnings
 from collections import OrderedDict
 
-from gaia_stim.core.errors import GaiaStimError, InputError, OutputExistsError
+from gaia_stim.core.errors import GaiaStimError, InputError, OutputExistsError, describe_os_error
 from gaia_stim.explore.files import MAX_UPLOAD_BYTES, PathRefused
 from gaia_stim.explore.state import parse_spec
 
@@ -177,8 +177,6 @@ def _answers_errors(handler):
         except GaiaStimError as error:
             return _error(400, error)
         except OSError as error:
-            from gaia_stim.cli._common import describe_os_error
-
             return _error(500, describe_os_error(error))
         except Exception as error:  # noqa: BLE001 -- the one place server errors become answers
             logger.error("explore: %s", traceback.format_exc())
