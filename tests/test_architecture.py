@@ -166,7 +166,7 @@ def test_no_module_only_re_exports_another():
 @pytest.mark.parametrize("modules", [
     ["gaia_stim.io.sets", "gaia_stim.io.labels", "gaia_stim.io.movies", "gaia_stim.io.results"],
     ["gaia_stim.core.atomic", "gaia_stim.core.ownership", "gaia_stim.core.images", "gaia_stim.core.tiles",
-     "gaia_stim.core.device", "gaia_stim.core.errors"],
+     "gaia_stim.core.device", "gaia_stim.core.errors", "gaia_stim.core.spacings"],
     ["gaia_stim.model.config", "gaia_stim.model.recipes", "gaia_stim.model.runs", "gaia_stim.model.data"],
 ])
 def test_importing_the_lower_floors_does_not_import_torch(modules):
@@ -177,8 +177,11 @@ def test_importing_the_lower_floors_does_not_import_torch(modules):
 
 def test_commands_offer_the_registries_of_the_modules_that_define_them():
     from gaia_stim.cli.continuum import continuum
+    from gaia_stim.cli.grid import grid
     from gaia_stim.cli.train import train
+    from gaia_stim.cli.wheel import wheel
     from gaia_stim.core.device import DEVICES
+    from gaia_stim.core.spacings import IMAGE_SPACINGS, KIND_SPACINGS, SPACINGS
     from gaia_stim.metrics import METRICS
     from gaia_stim.model.config import PRESETS
     from gaia_stim.model.recipes import ABLATIONS, RECIPES
@@ -191,6 +194,30 @@ def test_commands_offer_the_registries_of_the_modules_that_define_them():
     assert tuple(choices(train, "ablation")) == ABLATIONS == ("none", "ae", "no-interp", "no-structure")
     assert tuple(choices(train, "device")) == DEVICES == ("auto", "cpu", "cuda")
     assert tuple(choices(continuum, "metric")) == METRICS == ("pixel", "ssim", "nlpd", "feature")
+    assert tuple(SPACINGS) == ("linear", "equal", "perceptual")
+    assert tuple(choices(continuum, "spacing")) == KIND_SPACINGS["continuum"] == ("linear", "equal", "perceptual")
+    for command, kind in ((grid, "grid"), (wheel, "wheel")):
+        assert tuple(choices(command, "spacing")) == KIND_SPACINGS[kind] == IMAGE_SPACINGS == ("linear", "equal")
+
+
+def test_the_kinds_and_the_explorer_take_the_spacings_of_the_registry():
+    """A kind refuses a spacing it does not take, in the registry's words; the explorer takes the image-only ones."""
+    from gaia_stim.core.errors import InputError
+    from gaia_stim.core.spacings import IMAGE_SPACINGS, KIND_SPACINGS, check_spacing
+    from gaia_stim.explore.state import parse_spec
+
+    for kind, taken in KIND_SPACINGS.items():
+        for spacing in taken:
+            assert check_spacing(spacing, kind) == spacing
+    with pytest.raises(InputError, match=r"^spacing must be 'linear' or 'equal'; got 'perceptual'$"):
+        check_spacing("perceptual", "grid")
+    with pytest.raises(InputError, match=r"^spacing must be one of 'linear', 'equal', 'perceptual'; got 'curved'$"):
+        check_spacing("curved", "continuum")
+    for spacing in IMAGE_SPACINGS:
+        spec = parse_spec({"kind": "wheel", "sources": ["c", "a", "b"], "params": {"spacing": spacing}})
+        assert spec["params"]["spacing"] == spacing
+    with pytest.raises(InputError):
+        parse_spec({"kind": "continuum", "sources": ["a", "b"], "params": {"spacing": "perceptual"}})
 
 
 def test_the_command_line_starts_without_torch_or_numpy():

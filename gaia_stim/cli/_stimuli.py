@@ -5,32 +5,28 @@ import functools
 import click
 
 from gaia_stim.cli._common import FiniteFloat, device_option, echo, model_option
+from gaia_stim.core.spacings import KIND_SPACINGS, SPACINGS
 from gaia_stim.metrics import METRICS
 
-SPACING = click.Choice(["linear", "equal"])
-# a continuum can also be spaced on a perceptual scale measured on it (gaia-stim scale)
-CONTINUUM_SPACING = click.Choice(["linear", "equal", "perceptual"])
 METRIC = click.Choice(METRICS)
 
 
-def spacing_options(command, spacing=SPACING):
-    """--spacing and --metric."""
-    command = click.option(
-        "--metric", default="pixel", show_default=True, type=METRIC,
-        help="Image distance recorded for every step and equalised by --spacing equal (nlpd needs"
-             " gaia-stim[perceptual]; feature needs a run folder whose checkpoint holds the discriminator).",
-    )(command)
-    perceptual = "; perceptual: equal steps of the perceptual scale --scale" if "perceptual" in spacing.choices else ""
-    return click.option(
-        "--spacing", default="linear", show_default=True, type=spacing,
-        help="linear: equal steps in latent space; equal: equal distances between neighbouring images in --metric"
-             + perceptual + ".",
-    )(command)
+def spacing_options(kind):
+    """--spacing (the spacings ``kind`` takes, gaia_stim.core.spacings.KIND_SPACINGS) and --metric."""
+    choices = KIND_SPACINGS[kind]
 
+    def decorate(command):
+        command = click.option(
+            "--metric", default="pixel", show_default=True, type=METRIC,
+            help="Image distance recorded for every step and equalised by --spacing equal (nlpd needs"
+                 " gaia-stim[perceptual]; feature needs a run folder whose checkpoint holds the discriminator).",
+        )(command)
+        return click.option(
+            "--spacing", default="linear", show_default=True, type=click.Choice(choices),
+            help="; ".join(f"{name}: {SPACINGS[name]}" for name in choices) + ".",
+        )(command)
 
-def continuum_spacing_options(command):
-    """--spacing (with perceptual) and --metric, for a continuum."""
-    return spacing_options(command, CONTINUUM_SPACING)
+    return decorate
 
 
 def set_options(command):

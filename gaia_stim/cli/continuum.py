@@ -8,7 +8,7 @@ from click.core import ParameterSource
 import math
 
 from gaia_stim.cli._common import FiniteFloat, echo, reports_errors
-from gaia_stim.cli._stimuli import continuum_spacing_options, load, set_options, write
+from gaia_stim.cli._stimuli import load, set_options, spacing_options, write
 
 # Steps are decoded and held while they are measured (64 px: 48 KiB an image).
 MAX_STEPS = 10_000
@@ -64,7 +64,7 @@ def _default_out(paths):
 @click.option("--include-sources", is_flag=True,
               help="Add the sources' own levels (0 and 1; 0, 1, 2 with --via) to the linear steps, e.g. to a"
                    " caricature --range -0.5 1.5 (recorded in the manifest).")
-@continuum_spacing_options
+@spacing_options("continuum")
 @click.option("--scale", "scale", default=None, type=click.Path(exists=True),
               help="With --spacing perceptual: a folder from 'gaia-stim scale', or its scale.csv, measured on this"
                    " continuum's sources with this model (--stimuli given to gaia-stim scale).")

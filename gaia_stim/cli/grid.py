@@ -19,7 +19,7 @@ MAX_SIDE = 1000
               help="Extent across (LOW HIGH).")
 @click.option("--v-range", type=(FiniteFloat(), FiniteFloat()), default=(0.0, 1.0), show_default=True,
               help="Extent down (LOW HIGH).")
-@spacing_options
+@spacing_options("grid")
 @set_options
 @reports_errors
 def grid(images, n_rows, n_columns, u_range, v_range, spacing, metric, options):

@@ -16,7 +16,7 @@ from gaia_stim.cli._stimuli import load, set_options, spacing_options, write
               help="Radius in latent units [default: half the mean distance from the centre to the --towards images].")
 @click.option("--step-distance", type=FiniteFloat(0, min_open=True), default=None,
               help="Instead of --radius: choose the radius so neighbouring images are this far apart in --metric (mean).")
-@spacing_options
+@spacing_options("wheel")
 @set_options
 @reports_errors
 def wheel(centre, towards, n_images, radius, step_distance, spacing, metric, options):

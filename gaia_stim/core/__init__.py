@@ -8,7 +8,8 @@
 * :mod:`gaia_stim.core.images` -- reading and preparing images (the trainer, the API and the
   stimulus layer prepare images the same way);
 * :mod:`gaia_stim.core.tiles` -- the one image tiler (sample sheets, contact sheets);
-* :mod:`gaia_stim.core.device` -- which torch device a run uses.
+* :mod:`gaia_stim.core.device` -- which torch device a run uses;
+* :mod:`gaia_stim.core.spacings` -- the spacings of a stimulus set's steps, and which kinds take which.
 
 Nothing here imports another part of gaia-stim (``gaia_stim._version``, a leaf, is the one
 exception), and nothing imports torch when it is imported (docs/architecture.md).

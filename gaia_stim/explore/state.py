@@ -141,9 +141,9 @@ def parse_spec(raw, axes=None):
     InputError
         A field with a value the kind's function would refuse; the message names the field.
     """
+    from gaia_stim.core.spacings import IMAGE_SPACINGS
     from gaia_stim.metrics import METRICS
     from gaia_stim.stimuli._common import check_range
-    from gaia_stim.stimuli.continua import SPACINGS
 
     if not isinstance(raw, dict):
         raise InputError(f"a view must be a JSON object with kind, sources, params; got {type(raw).__name__}")
@@ -158,7 +158,7 @@ def parse_spec(raw, axes=None):
         raise InputError(f"params must be an object; got {params!r}")
     checked = {}
     if kind != "attribute":
-        checked["spacing"] = _choice(params.get("spacing", "linear"), "spacing", SPACINGS)
+        checked["spacing"] = _choice(params.get("spacing", "linear"), "spacing", IMAGE_SPACINGS)
         checked["metric"] = _choice(params.get("metric", "pixel"), "metric", METRICS)
     if kind == "continuum":
         checked["n_steps"] = _whole(params.get("n_steps", 11), "steps", 2, MAX_STEPS)
@@ -691,8 +691,8 @@ class ExploreSession:
 
     def state(self):
         """What the page needs at start: the model, the folders, the axes, the metrics it may use."""
+        from gaia_stim.core.spacings import IMAGE_SPACINGS
         from gaia_stim.metrics import METRICS, check_metric
-        from gaia_stim.stimuli.continua import SPACINGS
         from gaia_stim.stimuli.lowlevel import MASKS, MATCHES
 
         metrics = []
@@ -710,7 +710,7 @@ class ExploreSession:
             "out_root": self.out_root,
             "axes": self.axes_info(),
             "metrics": metrics,
-            "spacings": list(SPACINGS),
+            "spacings": list(IMAGE_SPACINGS),
             "matches": list(MATCHES),
             "masks": list(MASKS),
             "export_threads": self.export_threads,

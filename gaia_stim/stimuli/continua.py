@@ -20,18 +20,16 @@ import numpy as np
 
 from gaia_stim.core.atomic import file_sha256
 from gaia_stim.core.errors import DataError, InputError
+from gaia_stim.core.spacings import PERCEPTUAL, check_spacing
 from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 
-__all__ = ["SPACINGS", "PERCEPTUAL", "ScaleWarning", "continuum", "from_parameters", "monotone_scale",
-           "perceptual_levels"]
+__all__ = ["ScaleWarning", "continuum", "from_parameters", "monotone_scale", "perceptual_levels"]
 
-# "linear": equal steps of the morph level along the latent path; "equal": steps of equal distance
-# between consecutive images in the chosen metric. (The spacings that need nothing but the images.)
-SPACINGS = ("linear", "equal")
-# Equal steps of a measured perceptual scale (needs the scale: ``scale=``).
-PERCEPTUAL = "perceptual"
+# The spacings (gaia_stim.core.spacings): "linear", equal steps of the morph level along the latent
+# path; "equal", steps of equal distance between consecutive images in the chosen metric;
+# "perceptual", equal steps of a measured perceptual scale (needs the scale: ``scale=``).
 # Levels given one by one (``levels=``), as the manifest records them.
 EXPLICIT = "explicit"
 # How the scale is interpolated between its levels, as the manifest records it: scipy's
@@ -150,8 +148,8 @@ def continuum(model, image_a, image_b, *more_images, n_steps=DEFAULT_STEPS, spac
 def _check_options(n_steps, spacing, level_range, levels, include_sources, scale, scale_participant,
                    allow_unmatched_scale):
     """The number of steps (None with ``levels``), or InputError for a bad spacing or a bad combination."""
-    if spacing not in (*SPACINGS, PERCEPTUAL) and not (levels is not None and spacing == EXPLICIT):
-        raise InputError(f"spacing must be one of {', '.join(map(repr, (*SPACINGS, PERCEPTUAL)))}; got {spacing!r}")
+    if not (levels is not None and spacing == EXPLICIT):
+        check_spacing(spacing, "continuum")
     if not isinstance(include_sources, (bool, np.bool_)):
         raise InputError(f"include_sources must be True or False; got {include_sources!r}")
     if levels is not None:

@@ -8,6 +8,7 @@ corners, mixed bilinearly: A top left, B top right, C bottom left, D bottom righ
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.core.spacings import check_spacing
 from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
@@ -58,8 +59,7 @@ def grid(model, images, n_rows=5, n_columns=5, spacing="linear", metric="pixel",
     n_columns = check_count(n_columns, "n_columns")
     if n_rows * n_columns > MAX_IMAGES:
         raise InputError(f"a grid of {n_rows} x {n_columns} images is more than {MAX_IMAGES:,}; make it smaller")
-    if spacing not in ("linear", "equal"):
-        raise InputError(f"spacing must be 'linear' or 'equal'; got {spacing!r}")
+    check_spacing(spacing, "grid")
     check_metric(metric, model, model.image_size)
     images = list(images)
     if len(images) not in (3, 4):

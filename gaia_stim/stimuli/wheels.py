@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.core.spacings import check_spacing
 from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, decode, encode_sources, equal_steps, prepare_sources
@@ -95,8 +96,7 @@ def wheel(model, centre, image_a, image_b, n_images=12, radius=None, spacing="li
         ``step_distances`` (each image to the next, the last to the first), ``radius``.
     """
     n_images = check_count(n_images, "n_images", minimum=3)
-    if spacing not in ("linear", "equal"):
-        raise InputError(f"spacing must be 'linear' or 'equal'; got {spacing!r}")
+    check_spacing(spacing, "wheel")
     check_metric(metric, model, model.image_size)
     radius = _check_positive(radius, "--radius", "latent units")
     step_distance = _check_positive(step_distance, "--step-distance", f"a distance in {metric}")
