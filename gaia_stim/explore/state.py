@@ -384,17 +384,11 @@ class ExploreSession:
 
     @staticmethod
     def _wheel_basis(state):
-        """The wheel's plane and default radius, as :func:`gaia_stim.stimuli.wheels.wheel` computes them."""
+        """The wheel's plane and default radius (:func:`gaia_stim.stimuli.wheels.wheel_plane`), kept with the codes."""
         if "wheel" not in state:
-            codes = state["codes"]
-            to_a, to_b = codes[1] - codes[0], codes[2] - codes[0]
-            e1 = to_a / max(np.linalg.norm(to_a), 1e-12)
-            e2 = to_b - (to_b @ e1) * e1
-            if np.linalg.norm(to_a) < 1e-9 or np.linalg.norm(e2) < 1e-9 * max(1.0, np.linalg.norm(to_b)):
-                raise InputError("the wheel's images a and b must span a plane around the centre: give two images"
-                                 " that differ from the centre and from each other's direction")
-            e2 = e2 / np.linalg.norm(e2)
-            state["wheel"] = (e1, e2, float((np.linalg.norm(to_a) + np.linalg.norm(to_b)) / 4))
+            from gaia_stim.stimuli.wheels import wheel_plane
+
+            state["wheel"] = wheel_plane(state["codes"])
         return state["wheel"]
 
     def _direction(self, name, orthogonal_to):
@@ -415,27 +409,28 @@ class ExploreSession:
             raise InputError(f"position must be an object; got {position!r}")
         kind = spec["kind"]
         if kind == "continuum":
-            from gaia_stim.stimuli.continua import _path  # the continuum's own polyline
+            from gaia_stim.stimuli.continua import latent_path  # the continuum's own polyline
 
             level = _number(position.get("level"), "level")
             if abs(level) > MAX_LEVEL + 1:
                 raise InputError(f"level {level:g} is more than {MAX_LEVEL:g} source distances out; keep the slider"
                                  " within the range")
-            return _path(codes, np.array([level]))
+            return latent_path(codes, np.array([level]))
         if kind == "grid":
-            from gaia_stim.stimuli.grids import _latents  # the grid's own plane or corners
+            from gaia_stim.stimuli.grids import plane_latents  # the grid's own plane or corners
 
             u, v = _number(position.get("u"), "u"), _number(position.get("v"), "v")
             if max(abs(u), abs(v)) > MAX_LEVEL:
                 raise InputError(f"u {u:g}, v {v:g}: keep the pad within {MAX_LEVEL:g} source distances")
-            return _latents(codes, [u], [v])
+            return plane_latents(codes, [u], [v])
         if kind == "wheel":
+            from gaia_stim.stimuli.wheels import wheel_latents  # the wheel's own circle
+
             e1, e2, default = self._wheel_basis(state)
             angle = _number(position.get("angle"), "angle")
             radius = position.get("radius", spec["params"]["radius"])
             radius = default if radius is None else _number(radius, "radius", positive=True)
-            angles = np.asarray([angle])[:, None]
-            return codes[0] + radius * (np.cos(angles) * e1 + np.sin(angles) * e2)
+            return wheel_latents(codes[0], e1, e2, radius, [angle])
         amounts = position.get("amounts") or {}
         if not isinstance(amounts, dict):
             raise InputError(f"amounts must map axis names to numbers; got {amounts!r}")

@@ -25,7 +25,7 @@ from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 
-__all__ = ["ScaleWarning", "continuum", "from_parameters", "monotone_scale", "perceptual_levels"]
+__all__ = ["ScaleWarning", "continuum", "latent_path", "from_parameters", "monotone_scale", "perceptual_levels"]
 
 # The spacings (gaia_stim.core.spacings): "linear", equal steps of the morph level along the latent
 # path; "equal", steps of equal distance between consecutive images in the chosen metric;
@@ -48,8 +48,26 @@ class ScaleWarning(UserWarning):
     """A scale that needed mending before use (it fell somewhere, so its monotone version was used)."""
 
 
-def _path(codes, levels):
-    """Latent codes at ``levels`` on the polyline through ``codes`` (float64; exact at whole levels)."""
+def latent_path(codes, levels):
+    """The continuum's latent codes at morph ``levels`` on the polyline through ``codes``.
+
+    Level 0 is ``codes[0]``, 1 ``codes[1]`` and so on; between two whole levels the code is the
+    straight mix of their codes, and levels below 0 or beyond the last extrapolate along the first
+    or last segment. :class:`gaia_stim.stimuli.live.LiveMorph` and the explorer decode on this same
+    path, so a level gives the code the continuum gives it.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_sources, latent_dim)
+        The sources' codes, in order (2 or more).
+    levels : ndarray of shape (n,)
+        Morph levels.
+
+    Returns
+    -------
+    ndarray of shape (n, latent_dim)
+        float64 for float64 codes; exact at whole levels.
+    """
     segment = np.clip(np.floor(levels), 0, len(codes) - 2).astype(int)
     fraction = (levels - segment)[:, None]
     return (1.0 - fraction) * codes[segment] + fraction * codes[segment + 1]
@@ -358,7 +376,7 @@ def _continuum(model, images, n_steps, spacing, metric, level_range, levels, inc
     codes = encode_sources(model, sources)
 
     def render(levels):
-        return decode(model, _path(codes, levels))
+        return decode(model, latent_path(codes, levels))
 
     if spacing == EXPLICIT:
         levels = given

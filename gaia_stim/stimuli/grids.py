@@ -13,13 +13,27 @@ from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric
 from gaia_stim.stimuli._common import check_count, check_range, decode, encode_sources, equal_steps, prepare_sources
 
-__all__ = ["MAX_IMAGES", "grid", "from_parameters"]
+__all__ = ["MAX_IMAGES", "grid", "plane_latents", "from_parameters"]
 
 MAX_IMAGES = 1_000_000  # 64 px colour: 12 GiB of PNGs; the writer streams, so memory is not the limit
 
 
-def _latents(codes, u, v):
-    """Codes at every (v, u) pair, rows of v: (len(v) * len(u), latent_dim) float64."""
+def plane_latents(codes, u, v):
+    """The grid's codes at every (v, u) pair: the plane of three codes, or bilinear between four corners.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (3 or 4, latent_dim)
+        A, B, C (the plane ``z_A + u (z_B - z_A) + v (z_C - z_A)``) or A, B, C, D (corners: A at
+        u = v = 0, B at u = 1, C at v = 1, D at u = v = 1).
+    u, v : sequence of float
+        The levels along the columns and down the rows.
+
+    Returns
+    -------
+    ndarray of shape (len(v) * len(u), latent_dim)
+        Row by row (v outer, u inner); float64 for float64 codes.
+    """
     uu, vv = np.meshgrid(u, v)  # (rows, columns)
     uu, vv = uu.reshape(-1, 1), vv.reshape(-1, 1)
     if len(codes) == 3:
@@ -71,9 +85,9 @@ def grid(model, images, n_rows=5, n_columns=5, spacing="linear", metric="pixel",
     v = v_range[0] + (v_range[1] - v_range[0]) * np.arange(n_rows) / (n_rows - 1)
     if spacing == "equal":
         middle_u, middle_v = np.mean(u_range), np.mean(v_range)
-        u = equal_steps(u, lambda levels: decode(model, _latents(codes, levels, [middle_v])), metric, model)[0]
-        v = equal_steps(v, lambda levels: decode(model, _latents(codes, [middle_u], levels)), metric, model)[0]
-    latents = _latents(codes, u, v).astype(np.float32)
+        u = equal_steps(u, lambda levels: decode(model, plane_latents(codes, levels, [middle_v])), metric, model)[0]
+        v = equal_steps(v, lambda levels: decode(model, plane_latents(codes, [middle_u], levels)), metric, model)[0]
+    latents = plane_latents(codes, u, v).astype(np.float32)
     width = max(2, len(str(max(n_rows, n_columns) - 1)))
     rows, names, labels = [], [], []
     for row in range(n_rows):

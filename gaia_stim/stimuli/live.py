@@ -29,7 +29,7 @@ import numpy as np
 
 from gaia_stim.core.errors import InputError
 from gaia_stim.stimuli._common import MAX_LEVEL
-from gaia_stim.stimuli.continua import _path
+from gaia_stim.stimuli.continua import latent_path
 
 __all__ = ["LiveMorph", "to_imagestim"]
 
@@ -80,7 +80,7 @@ class LiveMorph:
                 f" got {levels[np.argmax(np.abs(levels - 0.5))]:g}, where the model draws nothing meaningful"
             )
         # The continuum's own path (in float64), so the same level gives the same code.
-        return _path(np.stack([self.latent_a, self.latent_b]).astype(np.float64), levels).astype(np.float32)
+        return latent_path(np.stack([self.latent_a, self.latent_b]).astype(np.float64), levels).astype(np.float32)
 
     def images(self, levels):
         """(N,) morph levels -> (N, H, W, C) float32 images in [0, 1] (file orientation)."""

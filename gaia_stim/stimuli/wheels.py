@@ -16,7 +16,7 @@ from gaia_stim.io.results import StimulusResult
 from gaia_stim.metrics import check_metric, coefficient_of_variation, step_distances
 from gaia_stim.stimuli._common import check_count, decode, encode_sources, equal_steps, prepare_sources
 
-__all__ = ["wheel", "from_parameters"]
+__all__ = ["wheel", "wheel_plane", "wheel_latents", "from_parameters"]
 
 
 def _check_positive(value, name, unit):
@@ -29,6 +29,48 @@ def _check_positive(value, name, unit):
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"{name} must be a finite number above 0 ({unit}); got {value}")
     return value
+
+
+def wheel_plane(codes):
+    """The wheel's plane around the centre's code, and its default radius.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (3, latent_dim)
+        The codes of the centre, image a and image b.
+
+    Returns
+    -------
+    e1, e2 : ndarray of shape (latent_dim,)
+        Orthonormal directions (Gram-Schmidt): ``e1`` towards a (angle 0), ``e2`` towards the part
+        of b orthogonal to it (90 degrees).
+    default_radius : float
+        Half the mean distance of a's and b's codes from the centre's (latent units).
+
+    Raises
+    ------
+    InputError
+        a and b do not span a plane around the centre (either is the centre, or they point the same way).
+    """
+    to_a, to_b = codes[1] - codes[0], codes[2] - codes[0]
+    e1 = to_a / max(np.linalg.norm(to_a), 1e-12)
+    e2 = to_b - (to_b @ e1) * e1
+    if np.linalg.norm(to_a) < 1e-9 or np.linalg.norm(e2) < 1e-9 * max(1.0, np.linalg.norm(to_b)):
+        raise InputError("the wheel's images a and b must span a plane around the centre: give two images"
+                         " that differ from the centre and from each other's direction")
+    e2 /= np.linalg.norm(e2)
+    default_radius = float((np.linalg.norm(to_a) + np.linalg.norm(to_b)) / 4)
+    return e1, e2, default_radius
+
+
+def wheel_latents(centre, e1, e2, radius, angles):
+    """Codes on the wheel: ``centre + radius (cos(angle) e1 + sin(angle) e2)`` at each angle (radians).
+
+    ``centre`` is the centre's code and ``e1``, ``e2`` the plane from :func:`wheel_plane`; returns an
+    ndarray of shape (len(angles), latent_dim).
+    """
+    angles = np.asarray(angles)[:, None]
+    return centre + radius * (np.cos(angles) * e1 + np.sin(angles) * e2)
 
 
 def _radius_for(step_distance, start, neighbour_distance, tolerance=0.01, max_doublings=12, max_rounds=30):
@@ -104,19 +146,11 @@ def wheel(model, centre, image_a, image_b, n_images=12, radius=None, spacing="li
         raise InputError("give --radius or --step-distance, not both")
     sources = prepare_sources(model, (centre, image_a, image_b), 3, "a wheel")
     codes = encode_sources(model, sources)
-    to_a, to_b = codes[1] - codes[0], codes[2] - codes[0]
-    e1 = to_a / max(np.linalg.norm(to_a), 1e-12)
-    e2 = to_b - (to_b @ e1) * e1
-    if np.linalg.norm(to_a) < 1e-9 or np.linalg.norm(e2) < 1e-9 * max(1.0, np.linalg.norm(to_b)):
-        raise InputError("the wheel's images a and b must span a plane around the centre: give two images"
-                         " that differ from the centre and from each other's direction")
-    e2 /= np.linalg.norm(e2)
-    default_radius = float((np.linalg.norm(to_a) + np.linalg.norm(to_b)) / 4)
+    e1, e2, default_radius = wheel_plane(codes)
     radius = default_radius if radius is None else radius
 
     def render_at(radius, angles):
-        angles = np.asarray(angles)[:, None]
-        return decode(model, codes[0] + radius * (np.cos(angles) * e1 + np.sin(angles) * e2))
+        return decode(model, wheel_latents(codes[0], e1, e2, radius, angles))
 
     angles = 2 * np.pi * np.arange(n_images) / n_images
     if step_distance is not None:
