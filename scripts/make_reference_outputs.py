@@ -3,7 +3,7 @@
     python scripts/make_reference_outputs.py
 
 - tests/data/face_checksums.json: sha256 (and shape) of the uint8 bytes of synthetic faces
-  rendered by ``gaia_stim.datasets.datasets.render`` from fixed parameter vectors (stored in
+  rendered by ``gaia_stim.datasets.face_render.render`` from fixed parameter vectors (stored in
   the file) at 32 and 64 px: the default model's training data must not drift unnoticed.
 - tests/data/default_model_fingerprint.npz: the shipped default model's latents of the
   example faces in examples/faces/, and its decoded images of those latents and of
@@ -61,7 +61,9 @@ def face_checksums():
                 {"name": name, "size": size, "parameters": parameters, "shape": list(images.shape),
                  "sha256": image_sha256(images)}
             )
-    return {"renderer": "gaia_stim.datasets.datasets.render, uint8 = round(255 * image)", "faces": entries}
+    # the renderer by its home module, so the name follows it if it moves
+    renderer = f"{datasets.render.__module__}.{datasets.render.__name__}"
+    return {"renderer": f"{renderer}, uint8 = round(255 * image)", "faces": entries}
 
 
 def example_faces():

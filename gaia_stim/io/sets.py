@@ -38,13 +38,9 @@ import numpy as np
 from PIL import Image
 
 from gaia_stim._version import __version__
+from gaia_stim.core.atomic import atomic_write, file_sha256
 from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.core.images import display_pixels
-from gaia_stim.io.images import luminance, save_png, to_uint8
-from gaia_stim.io.results import StimulusResult, json_default
-from gaia_stim.io.sheets import contact_sheet, sheet_layout
-from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
-from gaia_stim.core.atomic import atomic_write, file_sha256
 from gaia_stim.core.ownership import (
     MANIFEST_FILE,
     check_output_file,
@@ -53,6 +49,10 @@ from gaia_stim.core.ownership import (
     manifest_files,
     staging_folder,
 )
+from gaia_stim.io.images import luminance, save_png, to_uint8
+from gaia_stim.io.results import StimulusResult, json_default
+from gaia_stim.io.sheets import contact_sheet, sheet_layout
+from gaia_stim.io.tables import check_table, read_table, table_bytes, text_cell
 
 __all__ = [
     "TABLE_FILE",
