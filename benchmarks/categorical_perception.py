@@ -189,6 +189,7 @@ def write_record(path, rows, script=__file__):
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.platform(terse=True)}",
         "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "cpu_seconds": round(time.process_time(), 1),
         "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "rows": rows,
     }

@@ -53,6 +53,7 @@ from scipy import optimize, special, stats
 
 from gaia_stim.analysis import psychometric
 from gaia_stim.core.errors import InputError
+from gaia_stim.core.progress import progress_bar
 
 __all__ = [
     "DISCRIMINATION_DESIGNS", "ABX_MODELS", "INTERVALS", "PAIR_COLUMNS", "EXCESS_COLUMNS",
@@ -745,7 +746,7 @@ def excess_table(design, levels, responses, estimate, identification_levels=None
     type_correct = indicator @ trials["correct"]
     observed_draws, predicted_draws = [], []
     summary_draws = {name: [] for name in point}
-    for _ in range(n_bootstrap):
+    for _ in progress_bar(range(n_bootstrap), description="bootstrap", unit="fit"):
         id_index = _resample(id_strata, rng)
         refit = psychometric.fit("identification", id_levels[id_index], id_responses[id_index], sigmoid=sigmoid,
                                  lapse=lapse, start=estimate)
@@ -1077,7 +1078,9 @@ def discrimination_curve(design, levels, responses, estimate=None, sigmoid="logi
         x = rows["mean_level"].to_numpy()
         grid = np.linspace(x.min(), x.max(), n_grid)
         difference = np.interp(grid, x, rows["difference"].to_numpy())
-        successes, n = rows["n_correct"].to_numpy(float), rows["n_trials"].to_numpy(float)
+        # the pair's proportion correct as its count (same-different: the balanced proportion)
+        n = rows["n_trials"].to_numpy(float)
+        successes = rows["proportion_correct"].to_numpy(float) * n
         h = bandwidth if bandwidth is not None else _choose_bandwidth(x, successes, n, span)
         frame = pd.DataFrame({
             "separation": int(separation), "mean_level": grid, "difference": difference,
