@@ -187,11 +187,12 @@ def test_abx_pair_table_and_bad_trials_give_input_errors():
 @pytest.mark.parametrize("design", D.DISCRIMINATION_DESIGNS)
 def test_prediction_is_what_a_labelling_observer_does(design):
     # Per pair, the simulated covert-labelling process (labels drawn per image) over many blocks.
-    levels = trial_levels(design, 3000, separation=2, seed=1)
+    levels = np.tile(trial_levels(design, 1, separation=2, seed=1), (3000, 1))  # the order does not matter
     answers = P.simulate_discrimination(design, levels, rng=np.random.default_rng(2), **TRUE)
     observed = D.pair_table(design, levels, answers)
     predicted = D.excess_table(design, levels, answers, TRUE, n_bootstrap=0)["pairs"]
-    assert np.max(np.abs(observed["proportion_correct"] - predicted["predicted_pc"])) < 0.012
+    standard_error = np.sqrt(0.25 / observed["n_trials"])
+    assert np.all(np.abs(observed["proportion_correct"] - predicted["predicted_pc"]) < 4.5 * standard_error)
     canonical = D.predicted_proportion_correct(design, predicted["level_low"], predicted["level_high"], TRUE)
     assert np.max(np.abs(canonical - predicted["predicted_pc"])) < 1e-12  # balanced lists: every order once
 
