@@ -482,9 +482,12 @@ def test_mp4_when_imageio_ffmpeg_is_installed(tmp_path, model):
 
 
 @pytest.mark.parametrize("edit, says", [
-    (lambda m: m.update(images=5), "'images' is not a list of file records"),
-    (lambda m: m.update(table="x"), "'table' is not a table record"),
-    (lambda m: m.update(parameters=[1, 2]), "'parameters' is not a table of values"),
+    (lambda m: m.update(images=5), r"images is 5 \(a whole number\), not a list"),
+    (lambda m: m.update(table="x"), r"table is 'x' \(text\), not a table of named values"),
+    (lambda m: m.update(parameters=[1, 2]), r"parameters is \[1, 2\] \(a list\), not a table of named values"),
+    (lambda m: m["images"][0].update(file="../../outside/secret.txt"), "outside the set"),
+    (lambda m: m["inputs"][0].update(given_file="../../outside/face.png"), r"inputs\[0\]\.given_file is .*outside the set"),
+    (lambda m: m.update(n_images=1000000), "n_images is 1000000, but 'images' lists"),
     (lambda m: m["files"].append({"file": "../../outside/secret.txt", "sha256": "0" * 64}), "outside the set"),
     (lambda m: m["files"].append({"file": "/etc/passwd", "sha256": "0" * 64}), "outside the set"),
 ])

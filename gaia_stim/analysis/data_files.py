@@ -8,25 +8,32 @@ carry, or from the columns a design's fit reads (its record's ``columns``); the 
 ``participant`` column, or the file name when there is none.
 """
 
+import io
 import os
 
 import numpy as np
 import pandas as pd
 
 from gaia_stim.core.errors import DataError
+from gaia_stim.core.limits import MAX_DATA_LEVEL
+from gaia_stim.core.schemas import read_text
 from gaia_stim.designs.records import DESIGNS
 
 __all__ = ["read_data_file", "read_data_files"]
 
 
+def _line(row):
+    return int(row) + 2  # the header is line 1
+
+
 def _read_csv(path):
     try:
-        table = pd.read_csv(
-            path, encoding="utf-8-sig", index_col=False, skipinitialspace=True, dtype={"participant": str}
-        )
+        text = read_text(path, "data file")  # UTF-8 (a byte-order mark is fine), or one clear error
     except FileNotFoundError:
         raise DataError(f"data file {path!r} does not exist") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+    try:
+        table = pd.read_csv(io.StringIO(text), index_col=False, skipinitialspace=True, dtype={"participant": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise DataError(f"{path!r} is not a readable CSV data file ({str(error).splitlines()[0]})") from None
     # A trailing comma on every line gives one unnamed, empty column.
     return table.loc[:, [not str(name).startswith("Unnamed:") for name in table.columns]]
@@ -34,6 +41,15 @@ def _read_csv(path):
 
 def _design_of(table, path):
     if "design" in table.columns:
+        answers = [design.columns[-1] for design in DESIGNS.values() if design.columns[-1] in table.columns]
+        answered = table[answers].notna().any(axis=1) if answers else pd.Series(False, index=table.index)
+        blank = np.flatnonzero((table["design"].isna() & answered).to_numpy())
+        if len(blank):
+            raise DataError(
+                f"{path!r} line {_line(blank[0])}: an answered trial ({', '.join(answers)}) has an empty design cell,"
+                f" so it cannot be told which design it belongs to; fill in its design ({', '.join(DESIGNS)}) or"
+                " drop the row"
+            )
         designs = sorted({str(value) for value in table["design"].dropna().unique()})
         unknown = [name for name in designs if name not in DESIGNS]
         if unknown:
@@ -78,6 +94,14 @@ def read_data_file(path):
             raise DataError(f"{path!r}: the columns {', '.join(columns)} must hold numbers") from None
         if not np.all(np.isfinite(levels)):
             raise DataError(f"{path!r}: a {', '.join(columns[:-1])} cell of an answered trial is empty")
+        far = np.flatnonzero(np.any(np.abs(levels) > MAX_DATA_LEVEL, axis=1))
+        if len(far):
+            row = rows.index[far[0]]
+            raise DataError(
+                f"{path!r} line {_line(row)}: a level of {np.abs(levels[far[0]]).max():g} lies outside"
+                f" -{MAX_DATA_LEVEL:g} to {MAX_DATA_LEVEL:g}, further out than any gaia-stim set's levels (the fit cannot use it); correct"
+                " the cell or drop the row"
+            )
         if not np.all((responses == 0) | (responses == 1)):
             bad = responses[(responses != 0) & (responses != 1)][0]
             raise DataError(f"{path!r}: {columns[-1]} must be 0 or 1; found {bad!r}")

@@ -47,6 +47,7 @@ import numpy as np
 
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import DataError, InputError
+from gaia_stim.core.progress import progress_bar
 from gaia_stim.designs.mlds_trials import MIN_STIMULI, MLDS_DESIGNS, RESPONSE_COLUMN, TUPLE_SIZE
 
 __all__ = [
@@ -519,7 +520,7 @@ def bootstrap(trials, responses, estimate, n_bootstrap=200, seed=0, ci=0.95, lab
     probability = np.asarray(estimate["fitted"])
     start = np.asarray(estimate["glm_scale"])[1:]
     scales, sigmas, runs, sorted_residuals, separated, unusable = [], [], [], [], 0, 0
-    for _ in range(int(n_bootstrap)):
+    for _ in progress_bar(range(int(n_bootstrap)), description=f"bootstrap {label}".strip(), unit="fit"):
         simulated = (rng.random(len(probability)) < probability).astype(np.float64)
         if simulated.min() == simulated.max():
             unusable += 1

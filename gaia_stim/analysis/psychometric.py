@@ -15,6 +15,7 @@ import numpy as np
 from scipy import optimize
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.core.progress import progress_bar
 from gaia_stim.designs.records import DESIGNS, SIGMOIDS, get_design, label_probability
 
 __all__ = ["SIGMOIDS", "DESIGN_COLUMNS", "label_probability", "response_probability", "fit", "bootstrap"]
@@ -144,7 +145,7 @@ def bootstrap(design, levels, responses, estimate, n_bootstrap=200, seed=0, sigm
     rng = np.random.default_rng(seed)
     p = response_probability(design, levels, estimate["pse"], estimate["slope"], estimate["lapse"], sigmoid)
     draws = {"pse": [], "slope": [], "lapse": []}
-    for _ in range(n_bootstrap):
+    for _ in progress_bar(range(n_bootstrap), description="bootstrap", unit="fit"):
         simulated = (rng.random(len(p)) < p).astype(np.float64)
         refit = fit(design, levels, simulated, sigmoid=sigmoid, lapse=lapse, start=estimate)
         for name in draws:

@@ -10,6 +10,7 @@ import numpy as np
 from gaia_stim.analysis import psychometric
 from gaia_stim.analysis.data_files import read_data_files
 from gaia_stim.core.errors import InputError, OutputExistsError
+from gaia_stim.core.limits import check_work
 from gaia_stim.designs.records import DESIGNS, get_design
 from gaia_stim.io.tables import spreadsheet_safe
 from gaia_stim.core.atomic import atomic_write
@@ -144,7 +145,7 @@ def _plot(path, groups, results, sigmoid):
 
 
 def analyze(paths, out_dir, sigmoid="logistic", n_bootstrap=200, seed=0, lapse=None, ci=0.95,
-            fitter="auto", plot=True, force=False):
+            fitter="auto", plot=True, force=False, yes=False):
     """Fit each participant and all participants pooled, per design; write the summary and a plot.
 
     Parameters
@@ -168,6 +169,9 @@ def analyze(paths, out_dir, sigmoid="logistic", n_bootstrap=200, seed=0, lapse=N
     plot : bool, default=True
     force : bool, default=False
         Replace existing output files.
+    yes : bool, default=False
+        Fit more bootstrap samples in all than the cap of :data:`gaia_stim.core.limits.CAPS`
+        (``"bootstrap_fits"``), which is otherwise refused before any fit.
 
     Returns
     -------
@@ -190,6 +194,10 @@ def analyze(paths, out_dir, sigmoid="logistic", n_bootstrap=200, seed=0, lapse=N
             responses = np.concatenate([groups[key][1] for key in participants])
             groups[(design, POOLED)] = (levels, responses)
 
+    fitters = {design: _choose_fitter(fitter, design) for design in designs}
+    bootstrapped = sum(fitters[design] == "scipy" for design, _ in groups)  # psignifit needs no bootstrap
+    check_work("bootstrap_fits", bootstrapped * int(n_bootstrap), yes,
+               f"--bootstrap {int(n_bootstrap):,} x {bootstrapped} groups", "lower --bootstrap")
     records, results = [], {}
     for key in sorted(groups, key=lambda k: (k[0], k[1] == POOLED, k[1])):
         design, participant = key

@@ -199,6 +199,18 @@ def model_option(help="'default' (the shipped model), or a run folder or model f
     return click.option("--model", "model_name", default="default", show_default=True, help=help)
 
 
+def yes_option(cap_name):
+    """``--yes``: go past the cap ``gaia_stim.core.limits.CAPS[cap_name]`` (named in the help)."""
+    from gaia_stim.core.limits import CAPS
+
+    cap = CAPS[cap_name]
+    return click.option(
+        "--yes", is_flag=True,
+        help=f"Go ahead with more than {cap.limit:,} {cap.counts} ({cap.how}), which is otherwise refused with an"
+             " estimate (docs/errors.md, caps on work).",
+    )
+
+
 # ``--device`` of the commands that generate with a model (training has its own, defaulting to auto)
 device_option = click.option(
     "--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),

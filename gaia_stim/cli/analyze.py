@@ -2,7 +2,7 @@
 
 import click
 
-from gaia_stim.cli._common import reports_errors
+from gaia_stim.cli._common import reports_errors, yes_option
 
 
 @click.command("analyze")
@@ -32,8 +32,9 @@ from gaia_stim.cli._common import reports_errors
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the bootstrap.")
 @click.option("--no-plot", is_flag=True, help="Write only summary.csv.")
 @click.option("--force", is_flag=True, help="Replace summary.csv and psychometric.png in --out.")
+@yes_option("bootstrap_fits")
 @reports_errors
-def analyze(data_files, out_dir, sigmoid, fitter, lapse, n_bootstrap, ci, seed, no_plot, force):
+def analyze(data_files, out_dir, sigmoid, fitter, lapse, n_bootstrap, ci, seed, no_plot, force, yes):
     """Fit psychometric functions to PsychoPy data files (wide CSV).
 
     Reports the PSE and slope (dF/dx at the PSE) with confidence intervals for
@@ -47,7 +48,7 @@ def analyze(data_files, out_dir, sigmoid, fitter, lapse, n_bootstrap, ci, seed, 
 
     records = run_analysis(
         list(data_files), out_dir, sigmoid=sigmoid, n_bootstrap=n_bootstrap, seed=seed, lapse=lapse,
-        ci=ci, fitter=fitter, plot=not no_plot, force=force,
+        ci=ci, fitter=fitter, plot=not no_plot, force=force, yes=yes,
     )
     for r in records:
         click.echo(

@@ -5,9 +5,7 @@ import os
 import click
 
 from gaia_stim.cli._common import FiniteFloat, device_option, echo, model_option, reports_errors
-
-# A series is held in memory while it is written (64 px: 48 KiB an image).
-MAX_STEPS = 10_000
+from gaia_stim.core.limits import MAX_STEPS
 
 
 @click.command("attribute")

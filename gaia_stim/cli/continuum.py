@@ -10,8 +10,7 @@ import math
 from gaia_stim.cli._common import FiniteFloat, echo, reports_errors
 from gaia_stim.cli._stimuli import load, set_options, spacing_options, write
 
-# Steps are decoded and held while they are measured (64 px: 48 KiB an image).
-MAX_STEPS = 10_000
+from gaia_stim.core.limits import MAX_STEPS
 
 
 class LevelList(click.ParamType):

@@ -2,10 +2,9 @@
 
 import click
 
-from gaia_stim.cli._common import FiniteFloat, reports_errors
+from gaia_stim.cli._common import FiniteFloat, reports_errors, yes_option
 from gaia_stim.cli._stimuli import load, set_options, spacing_options, write
-
-MAX_SIDE = 1000
+from gaia_stim.core.limits import MAX_GRID_SIDE as MAX_SIDE
 
 
 @click.command("grid")
@@ -21,8 +20,9 @@ MAX_SIDE = 1000
               help="Extent down (LOW HIGH).")
 @spacing_options("grid")
 @set_options
+@yes_option("set_images")
 @reports_errors
-def grid(images, n_rows, n_columns, u_range, v_range, spacing, metric, options):
+def grid(images, n_rows, n_columns, u_range, v_range, spacing, metric, options, yes):
     """A grid of images in the plane of three images, or between four corners.
 
     \b
@@ -30,8 +30,10 @@ def grid(images, n_rows, n_columns, u_range, v_range, spacing, metric, options):
       gaia-stim grid --image a.png --image b.png --image c.png --rows 7 --columns 7
       gaia-stim grid --image a.png --image b.png --image c.png --image d.png --spacing equal
     """
+    from gaia_stim.core.limits import check_work
     from gaia_stim.stimuli.grids import grid as make_grid
 
+    check_work("set_images", n_rows * n_columns, yes, f"a {n_rows} x {n_columns} grid", "lower --rows or --columns")
     model, adjust, movie = load(options)
     result = make_grid(model, images, n_rows, n_columns, spacing, metric, u_range, v_range)
     write(result, model, options, adjust, movie, "grid")

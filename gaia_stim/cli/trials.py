@@ -2,7 +2,7 @@
 
 import click
 
-from gaia_stim.cli._common import reports_errors
+from gaia_stim.cli._common import reports_errors, yes_option
 
 
 class DesignChoice(click.Choice):
@@ -59,9 +59,10 @@ class DesignChoice(click.Choice):
     help="Trial CSV to write; the seed and design go into the JSON file beside it.",
 )
 @click.option("--force", is_flag=True, help="Replace --out and its JSON file if they exist.")
+@yes_option("trials")
 @reports_errors
 def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance_images, level_columns, out_file,
-           force):
+           force, yes):
     """Write a trial list for a PsychoPy loop (loopType 'sequential').
 
     Image paths in the CSV are relative to the CSV; the order is drawn from --seed.
@@ -76,7 +77,7 @@ def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance
         separations = (2,)
     record = write_trials(
         stimulus_dir, design, reps, seed, out_file, separations=separations, no_repeats=not allow_repeats,
-        force=force, level_columns=level_columns or None, balance_images=balance_images,
+        force=force, level_columns=level_columns or None, balance_images=balance_images, yes=yes,
     )
     sidecar = sidecar_path(out_file)
     click.echo(f"wrote {record['n_trials']} {design} trials to {out_file} (seed, design and the times each image"

@@ -2,7 +2,7 @@
 
 import click
 
-from gaia_stim.cli._common import CommandError, echo, reports_errors
+from gaia_stim.cli._common import CommandError, echo, reports_errors, yes_option
 
 
 @click.command("verify")
@@ -11,8 +11,9 @@ from gaia_stim.cli._common import CommandError, echo, reports_errors
               help="Also rebuild the set from its manifest and its own sources, and compare every byte.")
 @click.option("--model", "model_path", default=None, type=click.Path(exists=True),
               help="The model file (or run folder) the set was made with [default: found by its sha256].")
+@yes_option("set_images")
 @reports_errors
-def verify(folder, regenerate, model_path):
+def verify(folder, regenerate, model_path, yes):
     """Check every file of a stimulus set: hashes, table, paths, luminance figures.
 
     Exits with status 1 on any mismatch, naming the file.
@@ -28,7 +29,7 @@ def verify(folder, regenerate, model_path):
     if regenerate and not problems:
         from gaia_stim.stimuli.regenerate import regenerate_set  # the kinds and a model: only when asked
 
-        problems = regenerate_set(folder, model=model_path)
+        problems = regenerate_set(folder, model=model_path, yes=yes)
     if problems:
         for problem in problems[1:]:
             echo(f"  {problem}", err=True)

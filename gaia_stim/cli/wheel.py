@@ -4,13 +4,14 @@ import click
 
 from gaia_stim.cli._common import FiniteFloat, reports_errors
 from gaia_stim.cli._stimuli import load, set_options, spacing_options, write
+from gaia_stim.core.limits import MAX_WHEEL_IMAGES
 
 
 @click.command("wheel")
 @click.option("--centre", required=True, type=click.Path(exists=True, dir_okay=False), help="The wheel's centre image.")
 @click.option("--towards", "towards", nargs=2, required=True, type=click.Path(exists=True, dir_okay=False),
               help="Two images that set the wheel's plane (0 degrees points towards the first).")
-@click.option("--n", "n_images", default=24, show_default=True, type=click.IntRange(3, 3600),
+@click.option("--n", "n_images", default=24, show_default=True, type=click.IntRange(3, MAX_WHEEL_IMAGES),
               help="Images around the wheel.")
 @click.option("--radius", type=FiniteFloat(0, min_open=True), default=None,
               help="Radius in latent units [default: half the mean distance from the centre to the --towards images].")

@@ -8,6 +8,10 @@
 * :mod:`gaia_stim.core.images` -- reading and preparing images (the trainer, the API and the
   stimulus layer prepare images the same way);
 * :mod:`gaia_stim.core.tiles` -- the one image tiler (sample sheets, contact sheets);
+* :mod:`gaia_stim.core.schemas` -- one schema per kind of file read, so every value read from a file
+  is checked like the option it stands for; text read as UTF-8, arrays read without unpickling;
+* :mod:`gaia_stim.core.limits` -- the caps on work and the options' limits, one table;
+* :mod:`gaia_stim.core.progress` -- the one progress bar (on stderr, only when it is a terminal);
 * :mod:`gaia_stim.core.device` -- which torch device a run uses;
 * :mod:`gaia_stim.core.spacings` -- the spacings of a stimulus set's steps, and which kinds take which.
 

@@ -186,6 +186,12 @@ def staging_folder(out_dir, force, format_name, what):
     of a new folder (0777 less the umask).
     """
     path = _resolve(out_dir)
+    enclosing = enclosing_output_folder(path)
+    if enclosing is not None:
+        raise OutputExistsError(
+            f"--out {os.fspath(out_dir)!r} is inside {enclosing!r}, a folder gaia-stim wrote as a whole (a stimulus"
+            " set, face set or cache): a folder added there would break it; write beside it instead"
+        )
     parent = os.path.dirname(path)
     if os.path.lexists(parent) and not os.path.isdir(parent):
         raise InputError(f"--out {os.fspath(out_dir)!r}: {parent!r} is a file, not a folder; choose another --out")

@@ -17,6 +17,7 @@ from gaia_stim._version import __version__
 from gaia_stim.core.atomic import file_sha256
 from gaia_stim.core.errors import InputError
 from gaia_stim.core.ownership import MANIFEST_FILE, commit_folder, discard_folder, staging_folder
+from gaia_stim.core.progress import progress_bar
 from gaia_stim.datasets.face_parameters import PARAMETERS, SAMPLING, _as_generator, _check_count, sample_parameters
 from gaia_stim.datasets.face_render import _check_size, _chunk_length, render
 
@@ -138,7 +139,6 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
         If ``n``, ``size`` or ``seed`` is invalid, or the set would not fit on the disk.
     """
     from PIL import Image
-    from tqdm import tqdm
 
     n = _check_count(n)
     size = _check_size(size)
@@ -148,8 +148,8 @@ def write_faces(out_dir, n, size=64, seed=0, force=False, progress=False):
         step = _chunk_length(size)
         files = []
         table_path = os.path.join(staging, "attributes.csv")
-        with open(table_path, "w", newline="") as table, tqdm(
-            total=n, unit="face", disable=None if progress else True
+        with open(table_path, "w", newline="") as table, progress_bar(
+            total=n, description="drawing faces", unit="face", enabled=progress
         ) as bar:
             for start in range(0, n, step):
                 # one generator drawn chunk after chunk gives the same numbers as one draw of n

@@ -35,6 +35,7 @@ import collections
 import numpy as np
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.core.limits import check_work
 from gaia_stim.designs.records import DESIGNS, get_design
 
 __all__ = ["DESIGNS", "design_trials", "shown_images", "image_counts", "balancing_pairs"]
@@ -211,7 +212,7 @@ def _conditions(record, stimuli, separations, balance_images):
     return rows
 
 
-def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, balance_images=False):
+def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, balance_images=False, yes=False):
     """Trial rows of one design, pre-randomised block by block.
 
     Parameters
@@ -233,6 +234,9 @@ def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, b
     balance_images : bool, default=False
         Add balancing pairs so that every image is shown equally often (designs that pair
         images); the rows then carry ``balancing`` (1 for an added pair, 0 for the design's own).
+    yes : bool, default=False
+        Build more trials than the cap of :data:`gaia_stim.core.limits.CAPS` (``"trials"``), which is
+        otherwise refused before any trial is drawn.
 
     Returns
     -------
@@ -243,7 +247,8 @@ def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, b
     ------
     InputError
         Unknown design, ``reps`` < 1, fewer than two stimuli, a separation that does not fit, a
-        pair design over two level columns, or no order that keeps consecutive trials apart.
+        pair design over two level columns, no order that keeps consecutive trials apart, or more
+        trials than the cap without ``yes``.
     """
     record = get_design(design)
     if isinstance(reps, (bool, np.bool_)) or int(reps) != reps or reps < 1:
@@ -258,6 +263,8 @@ def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, b
         )
     separations = _check_separations(stimuli, list(separations), record)
     conditions = _conditions(record, stimuli, separations, balance_images)
+    check_work("trials", int(reps) * len(conditions), yes, f"--reps {int(reps):,} x {len(conditions)} conditions",
+               "lower --reps")
     keys = [frozenset(shown_images(condition)) for condition in conditions]
 
     rows, previous = [], None

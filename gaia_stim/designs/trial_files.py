@@ -14,6 +14,7 @@ command with the same seed writes the same bytes.
 import collections
 import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -23,7 +24,9 @@ import numpy as np
 from gaia_stim._version import __version__
 from gaia_stim.designs.orders import design_trials, image_counts
 from gaia_stim.core.errors import DataError, InputError
-from gaia_stim.io.sets import MANIFEST_FILE, TABLE_FILE
+from gaia_stim.core.limits import MAX_DATA_LEVEL
+from gaia_stim.core.schemas import Equals, Record, SchemaProblem, Sha256, Text, load_json, read_text
+from gaia_stim.io.sets import MANIFEST_FILE, TABLE_FILE, read_manifest
 from gaia_stim.io.tables import psychopy_table_bytes
 from gaia_stim.core.atomic import atomic_write, file_sha256
 from gaia_stim.core.ownership import check_output_file
@@ -34,6 +37,12 @@ SIDECAR_FORMAT = "gaia-stim trial list"
 # The level columns of each kind of set, in the order they are looked for: a continuum, an
 # attribute series, a wheel, a grid (two levels, for identification only).
 DEFAULT_LEVEL_COLUMNS = (("morph_level",), ("amount",), ("angle_deg",), ("u", "v"))
+
+# What a trial list's JSON file must hold for gaia-stim to take it for its own (and replace it with --force).
+SIDECAR = Record({
+    "format": Equals(SIDECAR_FORMAT),
+    "trial_file": Record({"file": Text(), "sha256": Sha256()}, extra=True),
+}, extra=True)
 
 
 def _level_columns(header, table, requested):
@@ -71,6 +80,9 @@ def _number(record, name, table, row):
         value = math.nan
     if not math.isfinite(value):
         raise DataError(f"{table!r} row {row}: {name} {record[name]!r} is not a number")
+    if abs(value) > MAX_DATA_LEVEL:
+        raise DataError(f"{table!r} row {row}: {name} {record[name]!r} lies outside -{MAX_DATA_LEVEL:g} to"
+                        f" {MAX_DATA_LEVEL:g}, further out than any gaia-stim set's levels; check the table, or write the set again")
     return value
 
 
@@ -108,10 +120,12 @@ def read_stimuli(stimulus_dir, level_columns=None):
             f"{stimulus_dir!r} has no {TABLE_FILE}; give a stimulus set folder written by gaia-stim"
             " (e.g. 'gaia-stim continuum')"
         )
-    with open(table, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(io.StringIO(read_text(table, "the stimulus table"), newline=""))
+    try:
         records = list(reader)
-        header = list(reader.fieldnames or [])
+    except csv.Error as error:
+        raise DataError(f"{table!r} is not a readable CSV table ({error}); write the set again") from None
+    header = list(reader.fieldnames or [])
     if not records:
         raise DataError(f"{table!r} lists no images")
     if "image_file" not in header:
@@ -188,7 +202,7 @@ def sidecar_path(trial_file):
 
 
 def make_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_repeats=True, level_columns=None,
-                balance_images=False):
+                balance_images=False, yes=False):
     """Trial rows for ``design`` over the set in ``stimulus_dir``, paths relative to ``out_file``.
 
     Returns ``(rows, stimuli, level_columns)``: the stimuli as :func:`read_stimuli` gives them, each
@@ -203,7 +217,7 @@ def make_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_r
     table_stimuli = [{key: value for key, value in s.items() if key != "path"} for s in stimuli]
     rng = np.random.default_rng(int(seed))
     rows = design_trials(table_stimuli, design, reps, rng, separations=separations, no_repeats=no_repeats,
-                         balance_images=balance_images)
+                         balance_images=balance_images, yes=yes)
     return rows, stimuli, level_columns
 
 
@@ -269,18 +283,15 @@ def _source_note(manifest, stimuli):
 def _trial_list_written_by_us(trial_file, sidecar):
     """True if ``sidecar`` is the JSON file gaia-stim wrote for ``trial_file`` and the table is as written."""
     try:
-        with open(sidecar, encoding="utf-8") as stream:
-            record = json.load(stream)
-        recorded = record["trial_file"]
-        return (record.get("format") == SIDECAR_FORMAT and os.path.isfile(trial_file)
-                and not os.path.islink(trial_file) and recorded["file"] == os.path.basename(trial_file)
-                and recorded["sha256"] == file_sha256(trial_file))
-    except (OSError, ValueError, KeyError, TypeError):
+        recorded = SIDECAR.check(load_json(sidecar, "trial list JSON file"), "", {})["trial_file"]
+        return (os.path.isfile(trial_file) and not os.path.islink(trial_file)
+                and recorded["file"] == os.path.basename(trial_file) and recorded["sha256"] == file_sha256(trial_file))
+    except (OSError, DataError, SchemaProblem):
         return False
 
 
 def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_repeats=True, force=False,
-                 level_columns=None, balance_images=False):
+                 level_columns=None, balance_images=False, yes=False):
     """Write ``out_file`` (trial CSV) and its sidecar JSON; return the sidecar's record.
 
     The record (a dict, as written to ``FILE.json``) holds ``n_trials``, ``level_columns``,
@@ -290,7 +301,9 @@ def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_
 
     Raises OutputExistsError if either file exists and ``force`` is false, or if ``force`` is given
     but the files are not a trial list and its JSON file that gaia-stim wrote (unchanged since), or
-    if ``out_file`` lies inside a stimulus set (or another folder gaia-stim wrote as a whole).
+    if ``out_file`` lies inside a stimulus set (or another folder gaia-stim wrote as a whole);
+    InputError past the cap on trials without ``yes`` (:mod:`gaia_stim.core.limits`). Nothing is
+    written, not even the folder of ``out_file``, until the trials are made.
     """
     out_file = os.fspath(out_file)
     if not out_file.lower().endswith(".csv"):
@@ -299,17 +312,15 @@ def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_
     check_output_file(out_file, force, "a trial list", owned=lambda path: _trial_list_written_by_us(path, sidecar))
     check_output_file(sidecar, force, "a trial list's JSON file",
                       owned=lambda path: os.path.lexists(out_file) and _trial_list_written_by_us(out_file, path))
-    os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
     rows, stimuli, level_columns = make_trials(stimulus_dir, design, reps, seed, out_file, separations, no_repeats,
-                                               level_columns, balance_images)
+                                               level_columns, balance_images, yes)
     table = psychopy_table_bytes(rows)
 
     stimulus_dir = os.path.abspath(os.fspath(stimulus_dir))
     manifest = os.path.join(stimulus_dir, MANIFEST_FILE)
     try:
-        with open(manifest, encoding="utf-8") as stream:
-            manifest_record = json.load(stream)
-    except (OSError, ValueError):
+        manifest_record = read_manifest(stimulus_dir)  # checked like verify checks it; a set without one has no notes
+    except DataError:
         manifest_record = None
     separations = sorted({int(d) for d in separations})
     counts = _image_count_records(rows, stimuli, level_columns)
@@ -339,6 +350,7 @@ def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_
         "image_counts_equal": len({count["shown"] for count in counts}) == 1,
         "notes": notes,
     }
+    os.makedirs(os.path.dirname(os.path.abspath(out_file)), exist_ok=True)
     atomic_write(out_file, lambda stream: stream.write(table))
     text = json.dumps(record, indent=2) + "\n"
     atomic_write(sidecar, lambda stream: stream.write(text.encode("utf-8")))

@@ -18,12 +18,14 @@ The shape ``gaia-stim faces`` writes (``attributes.csv``) is the model::
   of numbers, an empty or infinite cell, a column with one value, fewer images than attributes.
 """
 
+import io
 import os
 
 import numpy as np
 import pandas as pd
 
 from gaia_stim.core.errors import DataError
+from gaia_stim.core.schemas import check_inside, read_text
 
 __all__ = ["FILE_COLUMNS", "read_labels_table"]
 
@@ -71,16 +73,17 @@ def read_labels_table(labels_path, images_dir):
     labels_path, images_dir = os.fspath(labels_path), os.fspath(images_dir)
     where = repr(labels_path)
     decimal_comma = False
+    text = read_text(labels_path, "labels table")  # UTF-8 (with or without a byte-order mark), or one clear error
     try:
         # Every cell as text first, so the checks below can name the exact cell that is wrong.
-        table = pd.read_csv(labels_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
         if len(table.columns) == 1 and ";" in str(table.columns[0]):
             # a spreadsheet saved in a locale that separates with ';' and writes decimal commas
-            table = pd.read_csv(labels_path, dtype=str, keep_default_na=False, skipinitialspace=True, sep=";")
+            table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True, sep=";")
             decimal_comma = True
     except pd.errors.EmptyDataError:
         raise DataError(f"labels table {where} is empty; it needs a header line and one line per image") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except pd.errors.ParserError as error:
         raise DataError(f"labels table {where} is not a readable CSV ({str(error).splitlines()[0]})") from None
     if len(table) == 0:
         raise DataError(f"labels table {where} has a header but no rows; add one line per image")
@@ -103,6 +106,16 @@ def read_labels_table(labels_path, images_dir):
             f"labels table {where}: image {first!r} is listed more than once (lines {_some(lines)});"
             " give each image one row"
         )
+    for row, name in enumerate(names):
+        if not name:
+            raise DataError(f"labels table {where}, column {file_column!r}, line {_line(row)}: the cell is empty;"
+                            " fill it in or drop the row")
+        reason = check_inside(name)  # a file name reaches only images inside --images, as --images would
+        if reason is not None:
+            raise DataError(
+                f"labels table {where}, column {file_column!r}, line {_line(row)}: {name!r} is {reason}, outside"
+                f" {images_dir!r}; name each image relative to the image folder (e.g. face_001.png or sub/face_001.png)"
+            )
     paths = [os.path.join(images_dir, *name.split("/")) for name in names]
     missing = [name for name, path in zip(names, paths) if not os.path.isfile(path)]
     if missing:

@@ -49,6 +49,19 @@ from gaia_stim.core.ownership import (
     manifest_files,
     staging_folder,
 )
+from gaia_stim.core.progress import progress_bar
+from gaia_stim.core.schemas import (
+    Equals,
+    InsidePath,
+    ListOf,
+    MapOf,
+    Nullable,
+    Record,
+    SchemaProblem,
+    Sha256,
+    Text,
+    Whole,
+)
 from gaia_stim.io.images import luminance, save_png, to_uint8
 from gaia_stim.io.results import StimulusResult, json_default
 from gaia_stim.io.sheets import contact_sheet, sheet_layout
@@ -99,12 +112,19 @@ class LatentImages:
             yield np.asarray(self.model.decode(self.latents[start : start + self.batch_size]), dtype=np.float32)
 
 
-def _batches(images):
+def _batches(images, description=None):
+    """``images`` a batch at a time (LatentImages decoded as they go), with a progress bar if ``description``."""
     if isinstance(images, LatentImages):
-        yield from images.batches()
+        batches = images.batches()
+    else:
+        batches = (images[start : start + _BATCH] for start in range(0, len(images), _BATCH))
+    if description is None:
+        yield from batches
         return
-    for start in range(0, len(images), _BATCH):
-        yield images[start : start + _BATCH]
+    with progress_bar(total=len(images), description=description, unit="img") as bar:
+        for batch in batches:
+            yield batch
+            bar.update(len(batch))
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,7 +359,7 @@ def write_stimulus_set(
         if adjust is not None:
             adjust = adjust.fitted(_batches(images))
         image_records, tiles, frames, shape, index = [], [None] * len(sheet_indices), [], None, 0
-        for batch in _batches(images):
+        for batch in _batches(images, "writing images"):
             pixels, figures = to_uint8(batch), None
             if adjust is not None:
                 pixels, figures = adjust.apply_with_figures(pixels)  # figures: (B, H, W) bool, or None
@@ -575,40 +595,43 @@ def read_manifest(out_dir):
     return manifest
 
 
-def _file_records(value):
-    return isinstance(value, list) and all(
-        isinstance(record, dict) and isinstance(record.get("file"), str) and isinstance(record.get("sha256"), str)
-        for record in value
-    )
+# A stimulus set's manifest as the writer writes it (format versions 1 and 2): every entry verify or
+# regeneration reads has its type, every file it names lies inside the set, and the counts agree.
+_INSIDE = InsidePath("the set")
+_FILE_RECORD = Record({"file": _INSIDE, "sha256": Sha256()}, extra=True)
+_TABLE = Record({}, extra=True)
+SET_MANIFEST = Record({
+    "format": Equals(FORMAT_NAME),
+    "format_version": Whole(1),
+    "kind": Text(),
+    "model": Record({"file_sha256": Nullable(Text()), "name": Nullable(Text())}, optional=True, extra=True),
+    "parameters": _TABLE,
+    "adjust": Nullable(_TABLE),
+    "movie": Nullable(Text(choices=("gif", "mp4"))),
+    "summary": _TABLE,
+    "inputs": ListOf(Record({"source": Text(), "given_file": _INSIDE, "prepared_file": _INSIDE}, optional=True,
+                            extra=True)),
+    "n_images": Whole(1),
+    "image_shape": ListOf(Whole(1), min_length=2, max_length=3),
+    "table": Record({"file": _INSIDE, "sha256": Sha256(), "columns": MapOf(Text())}, optional=("sha256",),
+                    extra=True),
+    "contact_sheet": _FILE_RECORD,
+    "images": ListOf(_FILE_RECORD, min_length=1),
+    "files": ListOf(_FILE_RECORD),
+}, optional=("format_version", "kind", "model", "parameters", "adjust", "movie", "summary", "inputs", "n_images",
+             "image_shape", "contact_sheet", "files"), extra=True)
 
 
 def _check_manifest(manifest, path):
     """The manifest's entries have the types the writer gives them, and name only paths inside the set."""
-    problems = []
-    if not _file_records(manifest.get("images")):
-        problems.append("'images' is not a list of file records")
-    if "files" in manifest and not _file_records(manifest["files"]):
-        problems.append("'files' is not a list of file records")
-    table = manifest.get("table")
-    if not (isinstance(table, dict) and isinstance(table.get("file"), str) and isinstance(table.get("columns"), dict)):
-        problems.append("'table' is not a table record")
-    for key in ("parameters", "summary", "model"):
-        if key in manifest and not isinstance(manifest[key], dict):
-            problems.append(f"{key!r} is not a table of values")
-    if "inputs" in manifest and not (isinstance(manifest["inputs"], list)
-                                     and all(isinstance(record, dict) for record in manifest["inputs"])):
-        problems.append("'inputs' is not a list of records")
-    if not problems:
-        for name in manifest_files(manifest):
-            parts = name.split("/")
-            if not name or name.startswith("/") or os.path.isabs(name) or ".." in parts or "" in parts or "\\" in name:
-                problems.append(f"it lists {name!r}, a path outside the set")
-                break
-    if problems:
+    try:
+        SET_MANIFEST.check(manifest, "", {})
+        if "n_images" in manifest and manifest["n_images"] != len(manifest["images"]):
+            raise SchemaProblem("n_images", f"is {manifest['n_images']}, but 'images' lists {len(manifest['images'])}")
+    except SchemaProblem as problem:
         raise DataError(
-            f"{path!r} is damaged or was edited: {'; '.join(problems)}; write the set again (or restore its"
-            " manifest.json)"
-        )
+            f"{path!r} is damaged or was edited: {problem}; write the set again (or restore its manifest.json)"
+        ) from None
 
 
 def _same_number(text, value):

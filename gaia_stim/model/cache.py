@@ -31,6 +31,8 @@ import numpy as np
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import DataError, InputError, OutputExistsError
 from gaia_stim.core.atomic import remove_leftovers, temporary_name
+from gaia_stim.core.progress import progress_bar
+from gaia_stim.core.schemas import Equals, Items, Record, SchemaProblem, Sha256, Text, Whole, load_json
 
 __all__ = ["CACHE_FORMAT", "ImageCache", "is_cache", "prepare_cache", "write_cache", "listing_fingerprint"]
 
@@ -39,6 +41,30 @@ logger = logging.getLogger(__name__)
 CACHE_FORMAT = "gaia-stim-image-cache"
 FORMAT_VERSION = 1
 _MANIFEST, _IMAGES, _SOURCES = "manifest.json", "images.npy", "sources.txt"
+
+# A cache's manifest, checked like the options of ``gaia-stim prepare`` that made it.
+CACHE_MANIFEST = Record({
+    "format": Equals(CACHE_FORMAT),
+    "format_version": Whole(1),
+    "gaia_stim_version": Text(),
+    "shape": Items(Whole(1), Whole(16, 1024, option="--image-size"), Whole(16, 1024, option="--image-size"),
+                   Whole(choices=(1, 3), option="--channels")),
+    "data_fingerprint": Sha256(),
+    "source": Record({"folder": Text(), "n_files": Whole(0), "listing_fingerprint": Sha256()}, optional=True),
+}, optional=("format_version", "gaia_stim_version", "source"))
+
+
+def _checked_manifest(path):
+    """The cache manifest at ``path``, checked (DataError naming the field and the fix)."""
+    manifest = load_json(path, "cache manifest", fix="prepare the cache again")
+    try:
+        manifest = CACHE_MANIFEST.check(manifest, "", {})
+        if manifest["shape"][1] != manifest["shape"][2]:
+            raise SchemaProblem("shape", f"is {manifest['shape']}: the images are not square")
+    except SchemaProblem as problem:
+        raise DataError(f"cache manifest {_quote(path)}: {problem}; it was damaged or edited: prepare the cache"
+                        " again") from None
+    return manifest
 
 
 def is_cache(path):
@@ -92,7 +118,7 @@ def write_cache(out, images, n_images, image_size, channels, source=None, names=
         written = 0
         with open(os.path.join(temporary, _IMAGES), "wb") as stream:
             np.lib.format.write_array_header_1_0(stream, {"descr": "|u1", "fortran_order": False, "shape": shape})
-            for array in _progress(images, n_images, progress):
+            for array in progress_bar(images, n_images, "preparing images", "img", enabled=progress):
                 array = np.ascontiguousarray(array, dtype=np.uint8)
                 if array.shape[-3:] != shape[1:]:
                     raise InputError(f"an image of shape {array.shape[-3:]} does not fit a cache of {shape[1:]}")
@@ -140,27 +166,17 @@ def _check_cache_owned(out):
             f" ({shown}); it was left as it is: choose another folder, or move those files out"
         )
     try:
-        with open(os.path.join(out, _MANIFEST), encoding="utf-8") as stream:
-            manifest = json.load(stream)
-        shape = [int(value) for value in manifest["shape"]]
+        shape = _checked_manifest(os.path.join(out, _MANIFEST))["shape"]
         images = os.path.join(out, _IMAGES)
-        owned = (manifest.get("format") == CACHE_FORMAT and len(shape) == 4 and os.path.isfile(images)
-                 and not os.path.islink(images) and os.path.getsize(images) >= int(np.prod(shape)))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        owned = (os.path.isfile(images) and not os.path.islink(images)
+                 and os.path.getsize(images) >= int(np.prod(shape)))
+    except (OSError, DataError):
         owned = False
     if not owned:
         raise OutputExistsError(
             f"--out {_quote(out)} is not an image cache that gaia-stim wrote (no valid cache manifest and images"
             " file); it was left as it is: choose another folder"
         )
-
-
-def _progress(iterable, total, enabled):
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, total=total, desc="preparing images", unit="img", leave=False, disable=None)
 
 
 def prepare_cache(folder, out, image_size, channels, force=False, progress=False):
@@ -231,13 +247,12 @@ class ImageCache:
         path = os.path.join(self.folder, _MANIFEST)
         try:
             with open(path, encoding="utf-8") as stream:
-                manifest = json.load(stream)
-            ok = manifest.get("format") == CACHE_FORMAT and len(manifest["shape"]) == 4
-            ok = ok and isinstance(manifest["data_fingerprint"], str)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            ok = False
-        if not ok:
+                is_cache_manifest = json.load(stream).get("format") == CACHE_FORMAT
+        except (OSError, ValueError, AttributeError):
+            is_cache_manifest = False
+        if not is_cache_manifest:
             raise DataError(f"{_quote(path)} is not a gaia-stim image cache manifest; prepare the cache again")
+        manifest = _checked_manifest(path)
         if manifest.get("format_version", 0) > FORMAT_VERSION:
             raise DataError(f"the cache {_quote(self.folder)} was written by a newer gaia-stim; upgrade to read it")
         return manifest

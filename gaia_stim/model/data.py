@@ -11,6 +11,7 @@ import numpy as np
 
 from gaia_stim.core.errors import DataError
 from gaia_stim.core.images import IMAGE_SUFFIXES, find_images, load_image, quote_path
+from gaia_stim.core.progress import progress_bar
 
 __all__ = ["load_image_folder"]
 
@@ -31,12 +32,7 @@ def load_image_folder(folder, image_size, channels, progress=False):
             f" ({', '.join(IMAGE_SUFFIXES)}), sub-folders are searched too"
         )
     images = np.empty((len(paths), image_size, image_size, channels), dtype=np.uint8)
-    iterator = paths
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(paths, desc="reading images", unit="img", leave=False, disable=None)  # None: off when not a terminal
-    for index, path in enumerate(iterator):
+    for index, path in enumerate(progress_bar(paths, description="reading images", unit="img", enabled=progress)):
         prepared = load_image(path, image_size, channels)
         images[index] = np.round(prepared.pixels * 255.0).astype(np.uint8)
         logger.debug("%s: %s", path, ", ".join(prepared.changes) or "used as is")

@@ -38,7 +38,6 @@ import logging
 import math
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -49,6 +48,7 @@ from gaia_stim._version import __version__
 from gaia_stim.core.errors import InputError, ModelFileError, Terminated, TrainingDiverged
 from gaia_stim.model import checkpoint as checkpoints
 from gaia_stim.core.atomic import atomic_write
+from gaia_stim.core.progress import progress_bar
 from gaia_stim.model.cache import ImageCache
 from gaia_stim.model.config import ModelConfig
 from gaia_stim.model.distributed import SINGLE_PROCESS
@@ -407,20 +407,14 @@ class Trainer:
         last metrics row. In a data-parallel launch all processes stop at the same step (a signal
         or the time budget of any of them stops all), and only rank 0 writes.
         """
-        from tqdm.auto import tqdm
-
         writes = self.world.is_main
         if writes:
             os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
             self._write_run_json()
             self._truncate_metrics()
-        if progress is None:
-            progress = sys.stderr.isatty()
-        progress = progress and writes
-        bar = tqdm(
-            total=steps, initial=self.step, disable=not progress, unit="step",
-            file=sys.stderr, dynamic_ncols=True, desc="training",
-        )
+        # on stderr when it is a terminal (and progress is not False), from one process only
+        bar = progress_bar(total=steps, description="training", unit="step", enabled=progress is not False and writes,
+                           initial=self.step)
         started = time.perf_counter()
         cpu_started = time.process_time()
         interval_start, interval_images = started, 0

@@ -9,6 +9,7 @@ from PIL import Image
 
 from gaia_stim.core.errors import InputError
 from gaia_stim.core.images import load_image, prepare_image
+from gaia_stim.core.progress import progress_bar
 from gaia_stim.io.images import array_sha256
 from gaia_stim.metrics import coefficient_of_variation, step_distances
 from gaia_stim.core.atomic import file_sha256
@@ -218,11 +219,14 @@ def equal_steps(levels, render, metric, model=None, closed=False, period=None, t
         knots[-1] = end
         return knots
 
+    bar = progress_bar(total=rounds + 2, description="equal spacing", unit="round")  # the dense pass, then rounds
     dense = np.linspace(levels[0], end, 2 * (n if closed else n - 1) + 1)
     _, dense_images = render(dense)
     current = invert(dense, step_distances(dense_images, metric, model))
+    bar.update(1)
     best, previous, exponent = None, None, 1.0
     for _ in range(rounds + 1):
+        bar.update(1)
         latents, images = render(current)
         steps = step_distances(images, metric, model, closed=closed)
         cv = coefficient_of_variation(steps)
@@ -241,4 +245,5 @@ def equal_steps(levels, render, metric, model=None, closed=False, period=None, t
                 exponent = float(np.clip(np.median(distance_ratio[usable] / width_ratio[usable]), 0.2, 2.0))
         previous = (widths(current), steps)
         current = from_widths(widths(current) * (steps.mean() / steps) ** (1.0 / exponent))
+    bar.close()
     return best[1], best[2], best[3], best[4]

@@ -46,6 +46,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gaia_stim.core.errors import GaiaStimError, InputError, ModelFileError
 from gaia_stim.core.atomic import atomic_write
+from gaia_stim.core.schemas import Array, Equals, ListOf, Nullable, Record, Sha256, Text, Whole, check
 
 __all__ = [
     "METHODS",
@@ -509,6 +510,35 @@ def calibrate_axes(axes, model, codes, n_codes=32):
 _ARRAYS = ("directions_", "intercept_", "r2_", "attribute_scale_", "readout_coef_", "readout_intercept_",
            "metric_matrix_", "readout_gain_")
 
+# What an axes file holds, checked like the options of AttributeAxes: its metadata (JSON) and its
+# arrays, whose shapes must agree (n_attributes directions in a latent_dim-dimensional space).
+AXES_METADATA = Record({
+    "format": Equals(AXES_FORMAT),
+    "format_version": Whole(1),
+    "model_sha256": Sha256(),
+    "params": Record({
+        "method": Text(choices=METHODS),
+        "metric": Text(choices=METRICS),
+        "cv": Whole(2, 100, option="--cv"),
+        "random_state": Nullable(Whole(0)),
+    }),
+    "attribute_names": ListOf(Text(), min_length=1),
+    "categorical_columns": ListOf(Text()),
+    "dropped_attributes": ListOf(Text()),
+    "n_images": Whole(1),
+})
+AXES_ARRAYS = Record({
+    "directions": Array("f", ("n_attributes", "latent_dim"), finite=True),
+    "intercept": Array("f", ("latent_dim",), finite=True),
+    "r2": Array("f", ("n_attributes",)),
+    "attribute_scale": Array("f", ("n_attributes",), finite=True),
+    "readout_coef": Array("f", ("n_attributes", "latent_dim"), finite=True),
+    "readout_intercept": Array("f", ("n_attributes",), finite=True),
+    "metric_matrix": Array("f", ("latent_dim", "latent_dim"), finite=True),
+    "readout_gain": Array("f", ("n_attributes",)),  # NaN until calibrated
+})
+_AXES_FIX = "it is not a file 'gaia-stim axes fit' wrote, or it was damaged: fit the axes again"
+
 
 def save_axes(axes, path, model_sha256):
     """Write fitted axes to ``path`` (an ``.npz`` without pickled objects) with the model's sha256.
@@ -582,8 +612,16 @@ def load_axes(path, model_sha256=None):
         ) from None
     if not isinstance(metadata, dict) or metadata.get("format") != AXES_FORMAT:
         raise ModelFileError(f"{path!r} is not a gaia-stim attribute axes file")
-    if metadata.get("format_version", 0) > AXES_FORMAT_VERSION:
+    metadata = check(metadata, AXES_METADATA, path, _AXES_FIX, ModelFileError, "axes file")
+    if metadata["format_version"] > AXES_FORMAT_VERSION:
         raise ModelFileError(f"axes file {path!r} was written by a newer gaia-stim; upgrade gaia-stim to read it")
+    # checked by the names they are stored under (directions), set as the fitted attributes (directions_)
+    arrays = check({name.rstrip("_"): value for name, value in arrays.items()}, AXES_ARRAYS, path, _AXES_FIX,
+                   ModelFileError, "axes file")
+    arrays = {name + "_": value for name, value in arrays.items()}
+    if len(metadata["attribute_names"]) != len(arrays["directions_"]):
+        raise ModelFileError(f"axes file {path!r}: {len(metadata['attribute_names'])} attribute names for"
+                             f" {len(arrays['directions_'])} directions; {_AXES_FIX}")
     if model_sha256 is not None:
         check_model(metadata["model_sha256"], model_sha256, path)
     axes = AttributeAxes(**metadata["params"])

@@ -72,6 +72,12 @@ def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, meas
             "changes": changes[0]}
 
 
+# An amount is in attribute units. Further out than this many times the attribute's spread in the
+# labelled images (its standard deviation), a code lies nowhere near a face the model learnt (and at
+# 1e300 it overflows), as morph levels past 100 source distances do.
+MAX_SPREADS = 100.0
+
+
 def check_amounts(model, axes, amounts):
     """``amounts`` as float64 (n_steps,), once the axes are known to belong to ``model``."""
     model_sha256 = getattr(axes, "model_sha256_", None)
@@ -91,6 +97,14 @@ def move_along_axis(model, axes, start, axis, amounts, orthogonal_to=None, measu
     ``attribute_series`` but for ``changes``.
     """
     direction = axes.direction(axis, orthogonal_to)
+    spread = float(axes.attribute_scale_[list(axes.attribute_names_).index(axis)])
+    farthest = float(np.abs(amounts).max())
+    if spread > 0 and farthest > MAX_SPREADS * spread:
+        raise InputError(
+            f"amounts (--range) reach {farthest:g}, {farthest / spread:.3g} times the spread of {axis!r} in the"
+            f" labelled images (sd {spread:.3g}); the model draws nothing meaningful that far out: keep them within"
+            f" -{MAX_SPREADS * spread:.3g} {MAX_SPREADS * spread:.3g}"
+        )
     codes = (start.astype(np.float64) + amounts[:, None] * direction).astype(np.float32)
     images = model.decode(codes)
     readout = pd.DataFrame(axes.transform(model.encode(images)), columns=axes.attribute_names_)

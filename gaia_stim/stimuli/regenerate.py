@@ -11,14 +11,46 @@ import dataclasses
 import os
 import tempfile
 
-import numpy as np
-
 from gaia_stim.core.atomic import file_sha256
 from gaia_stim.core.errors import DataError, ModelFileError
+from gaia_stim.core.limits import MAX_GRID_SIDE, MAX_STEPS, MAX_WHEEL_IMAGES, check_work
+from gaia_stim.core.schemas import Items, ListOf, Nullable, Number, Record, Text, Whole, check, load_array
 from gaia_stim.io.sets import compare_sets, read_manifest, write_set
 from gaia_stim.stimuli import KINDS
 
-__all__ = ["find_model", "regenerate_set"]
+__all__ = ["SET_PARAMETERS", "find_model", "regenerate_set"]
+
+# A manifest's parameters that stand for options, checked like those options before a rebuild starts:
+# a manifest edited to n_steps: 1000000 is refused as --steps 1000000 is. The kinds name their
+# parameters alike (docs/architecture.md), so one table serves every kind; what a kind alone reads
+# (spacing names, level bounds) its own function checks, as it checks the options.
+_PAIR = Items(Number(), Number())
+SET_PARAMETERS = Record({
+    "sources": ListOf(Text()),
+    "n_steps": Whole(2, MAX_STEPS, option="--steps"),
+    "levels": ListOf(Number(), min_length=2, max_length=MAX_STEPS, option="--steps"),
+    "amounts": ListOf(Number(), min_length=2, max_length=MAX_STEPS, option="--steps"),
+    "level_range": _PAIR,
+    "n_rows": Whole(2, MAX_GRID_SIDE, option="--rows"),
+    "n_columns": Whole(2, MAX_GRID_SIDE, option="--columns"),
+    "u_range": _PAIR,
+    "v_range": _PAIR,
+    "n_images": Whole(3, MAX_WHEEL_IMAGES, option="--n"),
+    "radius": Nullable(Number(0)),
+    "spacing": Text(),
+    "metric": Text(),
+    "seed": Nullable(Whole(0)),
+}, optional=True, extra=True)
+
+
+def _images_asked(manifest, parameters):
+    """How many images rebuilding the set makes: its own count, or more if its parameters ask for more."""
+    counts = [manifest.get("n_images", len(manifest["images"]))]
+    if "n_rows" in parameters and "n_columns" in parameters:
+        counts.append(parameters["n_rows"] * parameters["n_columns"])
+    counts += [parameters[name] for name in ("n_steps", "n_images") if name in parameters]
+    counts += [len(parameters[name]) for name in ("levels", "amounts") if name in parameters]
+    return max(counts)
 
 
 def find_model(manifest, model=None):
@@ -58,13 +90,16 @@ def find_model(manifest, model=None):
     )
 
 
-def regenerate_set(out_dir, model=None):
+def regenerate_set(out_dir, model=None, yes=False):
     """Rebuild a set from its manifest and its own copies of the sources; returns the differences.
 
     The model is ``model`` (a loaded model or a path) or, if None, the shipped model or the path
     the manifest records, whichever has the recorded sha256. Every file but the manifest must be
     byte-identical, and the manifest identical but for its time stamp and environment
-    (:func:`gaia_stim.io.sets.compare_sets`).
+    (:func:`gaia_stim.io.sets.compare_sets`). The manifest's parameters are checked like the
+    options they stand for (:data:`SET_PARAMETERS`), and a rebuild of more images than the cap of
+    :data:`gaia_stim.core.limits.CAPS` (``"set_images"``) is refused unless ``yes``, before the model
+    is loaded.
 
     Returns
     -------
@@ -74,8 +109,11 @@ def regenerate_set(out_dir, model=None):
     Raises
     ------
     DataError
-        The set's manifest is unreadable, its kind cannot be regenerated, or its parameters lack
-        what its kind needs (e.g. an attribute series whose axes file is gone).
+        The set's manifest is unreadable, its kind cannot be regenerated, its parameters lack what
+        its kind needs (e.g. an attribute series whose axes file is gone) or break an option's
+        limits, or a source copy is not an image or a numeric array.
+    InputError
+        The rebuild would make more images than the cap, and ``yes`` is false.
     ModelFileError
         No model file with the recorded sha256 was found.
     """
@@ -91,15 +129,21 @@ def regenerate_set(out_dir, model=None):
             f"{out_dir!r} was written by a gaia-stim without copies of its source images (format version"
             f" {manifest.get('format_version')}), so it cannot be regenerated; verify it without --regenerate"
         )
-    loaded = find_model(manifest, model)
-    loaded.name = manifest["model"].get("name", loaded.name)
+    manifest_path = os.path.join(out_dir, "manifest.json")
+    parameters = check(manifest.get("parameters", {}), SET_PARAMETERS, manifest_path,
+                       "write the set again (or restore its manifest.json)", what="the parameters of")
+    asked = _images_asked(manifest, parameters)
+    check_work("set_images", asked, yes, f"{asked:,} images of a {kind}",
+               "verify it without --regenerate")
     sources = []
     for record in manifest.get("inputs", []):
         if "given_file" not in record:
             continue
         path = os.path.join(out_dir, *record["given_file"].split("/"))
-        sources.append(np.load(path, allow_pickle=False) if path.endswith(".npy") else path)
-    parameters = manifest["parameters"]
+        sources.append(load_array(path, "the source copy") if path.endswith(".npy") else path)
+    loaded = find_model(manifest, model)
+    loaded.name = manifest["model"].get("name", loaded.name)
+    parameters = manifest.get("parameters", {})
     try:
         result = KINDS[kind].from_parameters(loaded, sources, parameters)
     except KeyError as error:
