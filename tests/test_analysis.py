@@ -231,3 +231,88 @@ def test_spreadsheet_safe_marks_formula_text_only(value, shown):
     from gaia_stim.io.tables import spreadsheet_safe
 
     assert spreadsheet_safe(value) == shown
+
+
+def write_plain_file(folder, participant, design, levels, answers):
+    """A plain CSV data file (no PsychoPy needed): participant, design, the level columns and the answer."""
+    path = os.path.join(str(folder), f"{participant}_{design}.csv")
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["participant", "design", *DESIGN_COLUMNS[design]])
+        for row, answer in zip(levels, answers):
+            writer.writerow([participant, design, *(repr(float(v)) for v in row), int(answer)])
+    return path
+
+
+def simulated_experiment(folder, participants=("P01", "P02"), designs=("identification", "2afc"), reps=None):
+    """Data files of known observers (pse 0.45 +- 0.05 between participants) and the trials in them."""
+    reps = reps or {"identification": 20, "2afc": 30}
+    paths, data = [], {}
+    for index, participant in enumerate(participants):
+        observer = {**TRUE, "pse": TRUE["pse"] + 0.1 * (index - 0.5)}
+        for design in designs:
+            levels = design_levels(design, reps[design], seed=index)
+            answers = covert_labelling_answers(design, levels, rng=np.random.default_rng(20 + index), **observer)
+            paths.append(write_plain_file(folder, participant, design, levels, answers))
+            data[(design, participant)] = (levels, answers)
+    return paths, data
+
+
+def test_analyze_compares_discrimination_with_the_labelling_prediction(tmp_path):
+    from gaia_stim.analysis.discrimination import EXCESS_COLUMNS
+
+    paths, data = simulated_experiment(tmp_path)
+    out = tmp_path / "analysis"
+    result = CliRunner().invoke(main, ["analyze", *paths, "--out", str(out), "--bootstrap", "20", "--fitter", "scipy",
+                                       "--no-plot"])
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(out / "discrimination.csv", dtype={"participant": str})
+    assert list(pairs.columns) == ["participant", *EXCESS_COLUMNS]
+    for participant in ("P01", "P02"):
+        levels, answers = data[("2afc", participant)]
+        low, high = levels.min(axis=1), levels.max(axis=1)
+        rows = pairs[pairs["participant"] == participant]
+        expected = sorted({(float(a), float(b)) for a, b in zip(low, high)})
+        assert [(float(a), float(b)) for a, b in zip(rows["level_low"], rows["level_high"])] == expected
+        for (a, b), (_, row) in zip(expected, rows.iterrows()):
+            chosen = (low == a) & (high == b)
+            assert (row["n_trials"], row["n_correct"]) == (chosen.sum(), answers[chosen].sum())
+        assert rows["d_prime"].notna().all() and rows["predicted_pc"].notna().all()
+        assert f"2afc {participant}: excess " in result.output and "boundary p=" in result.output
+    excess = pd.read_csv(out / "excess.csv", dtype={"participant": str})
+    assert list(excess["participant"]) == ["P01", "P02"] and set(excess["design"]) == {"2afc"}
+    for column in ("mean_excess", "mean_excess_ci_low", "mean_excess_ci_high", "p_overall", "p_boundary",
+                   "p_location", "p_omnibus"):
+        assert excess[column].notna().all(), column
+    assert "summary.csv, discrimination.csv, excess.csv and group.csv to" in result.output
+
+
+def test_group_estimates_are_means_of_the_participants_fits_not_the_pooled_fit(tmp_path):
+    paths, data = simulated_experiment(tmp_path, designs=("identification",), reps={"identification": 20})
+    out = tmp_path / "analysis"
+    analyze(paths, str(out), n_bootstrap=10, fitter="scipy", plot=False)
+    group = pd.read_csv(out / "group.csv")
+    pse = group[(group["design"] == "identification") & (group["quantity"] == "pse")].iloc[0]
+    own = [fit("identification", *data[("identification", p)])["pse"] for p in ("P01", "P02")]
+    assert pse["n_participants"] == 2
+    assert pse["mean"] == pytest.approx(np.mean(own), abs=1e-6)
+    assert pse["ci_low"] < pse["mean"] < pse["ci_high"]
+    # The pooled row of summary.csv is one fit of the concatenated trials: a different number.
+    summary = pd.read_csv(out / "summary.csv", dtype={"participant": str})
+    assert summary.iloc[-1]["participant"] == "pooled"
+
+
+def test_force_never_replaces_a_discrimination_table_that_analyze_did_not_write(tmp_path):
+    paths, _ = simulated_experiment(tmp_path, participants=("P01",))
+    out = tmp_path / "analysis"
+    out.mkdir()
+    (out / "discrimination.csv").write_text("participant,mine\nP01,keep\n")
+    with pytest.raises(Exception, match="will not be replaced"):
+        analyze(paths, str(out), n_bootstrap=10, fitter="scipy", plot=False, force=True)
+    assert (out / "discrimination.csv").read_text() == "participant,mine\nP01,keep\n"
+    assert not (out / "summary.csv").exists()
+    # analyze's own files are replaced with --force.
+    (out / "discrimination.csv").unlink()
+    analyze(paths, str(out), n_bootstrap=10, fitter="scipy", plot=False)
+    analyze(paths, str(out), n_bootstrap=10, fitter="scipy", plot=False, force=True)
+    assert (out / "excess.csv").exists() and not (out / "group.csv").exists()
