@@ -32,6 +32,11 @@ instead. This is the model ``gaia-stim analyze`` fits (each design's record in
 every protocol's observer against it exactly), so a run with a known pse and slope checks the whole
 chain. The observer is drawn here, not imported, because the protocols run without gaia-stim.
 
+A protocol with an observer of its own (the MLDS protocols, through ``_mlds.py``) also defines
+``add_simulation_options(group)``, ``check_simulation_options(parser, args)``,
+``simulation_info(args)`` and ``simulated_observer(args)``, which replace the labelling observer's
+``--sim-pse``, ``--sim-slope`` and ``--sim-lapse``.
+
 A protocol module defines ``DESIGN``, ``KEYS`` (default keys) and ``KEY_ROLES`` (their names in the
 instructions and the data), ``SWAPPABLE``, ``IMAGE_DURATION`` (default ``--duration``),
 ``SHOWN`` and ``ANSWER_FROM`` (see ``_display.Display``), ``IMAGES`` (its image and level columns),
@@ -174,9 +179,13 @@ def build_parser(protocol):
 
     group = parser.add_argument_group("simulated observer (tests and demonstrations)")
     group.add_argument("--simulate", action="store_true", help="answer with a simulated observer")
-    group.add_argument("--sim-pse", type=float, default=0.5, help="simulated observer's PSE [0.5]")
-    group.add_argument("--sim-slope", type=float, default=4.0, help="simulated observer's slope dF/dx at the PSE [4]")
-    group.add_argument("--sim-lapse", type=float, default=0.02, help="simulated observer's lapse rate [0.02]")
+    if hasattr(protocol, "add_simulation_options"):  # an observer of its own (MLDS: a perceptual scale)
+        protocol.add_simulation_options(group)
+    else:
+        group.add_argument("--sim-pse", type=float, default=0.5, help="simulated observer's PSE [0.5]")
+        group.add_argument("--sim-slope", type=float, default=4.0,
+                           help="simulated observer's slope dF/dx at the PSE [4]")
+        group.add_argument("--sim-lapse", type=float, default=0.02, help="simulated observer's lapse rate [0.02]")
     group.add_argument("--sim-seed", type=int, default=0, help="seed of the simulated observer [0]")
     group.add_argument("--fast", action="store_true",
                        help="draw every display for one frame and skip all waits (with --simulate, for tests)")
@@ -194,7 +203,9 @@ def parse_arguments(protocol, argv=None):
     args = parser.parse_args(argv)
     if args.fast and not args.simulate:
         parser.error("--fast needs --simulate: a person cannot answer one-frame trials")
-    if not 0 <= args.sim_lapse <= 1 or args.sim_slope <= 0:
+    if hasattr(protocol, "check_simulation_options"):
+        protocol.check_simulation_options(parser, args)
+    elif not 0 <= args.sim_lapse <= 1 or args.sim_slope <= 0:
         parser.error("--sim-lapse must be in [0, 1] and --sim-slope positive")
     if re.search(r"[\\/:*?\"<>|]", args.participant + args.session) or not args.participant.strip():
         parser.error("--participant and --session go into file names: no / \\ : * ? \" < > |")
@@ -375,7 +386,9 @@ def session_info(args, protocol, date, sidecar, frame_rate, measured, background
         "feedback": int(args.feedback),
         "simulated": int(args.simulate),
     }
-    if args.simulate:
+    if args.simulate and hasattr(protocol, "simulation_info"):
+        info.update(protocol.simulation_info(args))
+    elif args.simulate:
         info.update(sim_pse=args.sim_pse, sim_slope=args.sim_slope, sim_lapse=args.sim_lapse, sim_seed=args.sim_seed)
     return info
 
@@ -470,8 +483,12 @@ def run(protocol):
             print("warning: " + message, file=sys.stderr)
         display = _display.Display(win, args, folder, frame_rate, keys, protocol.SHOWN, protocol.ANSWER_FROM,
                                    args.screenshots)
-        observer = (SimulatedObserver(args.sim_pse, args.sim_slope, args.sim_lapse, args.sim_seed)
-                    if args.simulate else None)
+        if not args.simulate:
+            observer = None
+        elif hasattr(protocol, "simulated_observer"):
+            observer = protocol.simulated_observer(args)
+        else:
+            observer = SimulatedObserver(args.sim_pse, args.sim_slope, args.sim_lapse, args.sim_seed)
         session = Session(protocol, args, display, texts, observer, data_file, experiment, info, win)
 
         endpoints = None

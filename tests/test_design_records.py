@@ -137,6 +137,9 @@ def test_every_design_has_its_protocol_and_they_agree(name, stimulus_set, tmp_pa
     assert set(table["design"]) == {name}
     assert set(record.level_columns) <= set(table.columns)
 
+    if record.scale_probability is not None:
+        assert_scale_observer_agrees(record, protocol)
+        return
     # The protocol's simulated observer: every trial's data hold the coded response, and its
     # probability, summed over every way the trial can be answered, is the record's.
     for keys in (protocol.KEYS, protocol.KEYS[::-1]):
@@ -150,6 +153,50 @@ def test_every_design_has_its_protocol_and_they_agree(name, stimulus_set, tmp_pa
             levels = [[trial[column] for column in record.level_columns]]
             expected = response_probability(name, levels, OBSERVER["pse"], OBSERVER["slope"], OBSERVER["lapse"])
             assert observed == pytest.approx(float(expected[0]), abs=1e-12), (keys, trial)
+
+
+# A perceptual scale with its simulation text for the MLDS protocols (numpy, independent of their parser).
+SCALES = [
+    ("logistic:0.35:0.1", lambda x: 1 / (1 + np.exp(-(np.asarray(x) - 0.35) / 0.1)), 0.2),
+    ("power:2.5", lambda x: np.asarray(x) ** 2.5, 0.05),
+    ("table:0=0,0.5=0.8,1=1", (np.array([0, 0.5, 1.0]), np.array([0, 0.8, 1.0])), 0.3),
+]
+
+
+def assert_scale_observer_agrees(record, protocol):
+    """Scale designs (MLDS): the protocol's observer answers "second pair" with the record's probability.
+
+    The observer makes one draw per trial; replacing it by the two outcomes enumerates every answer.
+    """
+    import _mlds
+
+    class Scripted(_mlds.ScaleObserver):
+        def __init__(self, scale, sigma, outcome):
+            super().__init__(scale, sigma, seed=0)
+            self.outcome, self.probabilities = outcome, []
+
+        def draw(self, probability):
+            self.probabilities.append(probability)
+            return self.outcome
+
+    for text, scale, sigma in SCALES:
+        for keys in (protocol.KEYS, protocol.KEYS[::-1]):
+            args = types.SimpleNamespace(keys=keys, size=0.4, duration=0.0, isi=0.0)
+            trials = trial_rows(record, STIMULI)
+            levels = np.array([[trial[column] for column in record.level_columns] for trial in trials])
+            expected = record.scale_probability(levels, scale, sigma)
+            for trial, p in zip(trials, expected):
+                answered = {}
+                for outcome in (True, False):
+                    observer = Scripted(text, sigma, outcome)
+                    data = protocol.run_trial(NoDisplay(), trial, args, observer)
+                    assert len(observer.probabilities) == 1
+                    assert observer.probabilities[0] == pytest.approx(float(p), abs=1e-12), (text, trial)
+                    assert data["response"] == keys[1 if outcome else 0]
+                    answered[outcome] = data[record.response_column]
+                assert answered == {True: 1, False: 0}
+    # The probability is not symmetric in the pairs: a scale that makes them differ is seen to.
+    assert len({round(float(p), 6) for p in expected}) > 3
 
 
 @pytest.mark.parametrize("name", [name for name, record in DESIGNS.items() if record.builder_protocol])
@@ -196,7 +243,18 @@ def simulated_data(record, rows, path, seed=0):
     return path
 
 
-@pytest.mark.parametrize("name", list(DESIGNS))
+def test_analyze_refuses_scale_designs_in_one_line_pointing_to_scale(tmp_path):
+    for name in [name for name, record in DESIGNS.items() if record.scale_probability is not None]:
+        rows = trial_rows(DESIGNS[name], STIMULI)
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame([{**row, "chose_second_pair": 1} for row in rows]).to_csv(path, index=False)
+        result = CliRunner().invoke(main, ["analyze", str(path), "--out", str(tmp_path / "out")])
+        assert result.exit_code != 0
+        assert f"holds {name} trials" in result.output and "gaia-stim scale" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", [name for name, record in DESIGNS.items() if record.from_labels is not None])
 def test_the_analysis_fits_every_design(name, tmp_path):
     record = DESIGNS[name]
     path = simulated_data(record, trial_rows(record, STIMULI, reps=30), tmp_path / "data.csv")

@@ -54,7 +54,7 @@ def _design_of(table, path):
         unknown = [name for name in designs if name not in DESIGNS]
         if unknown:
             raise DataError(f"{path!r}: design {unknown[0]!r} is not one of {', '.join(DESIGNS)}")
-        return designs
+        return _psychometric(designs, path)
     found = [name for name, design in DESIGNS.items() if set(design.columns) <= set(table.columns)]
     if not found:
         expected = "; ".join(f"{name}: {', '.join(design.columns)}" for name, design in DESIGNS.items())
@@ -62,7 +62,16 @@ def _design_of(table, path):
             f"{path!r} has neither a 'design' column nor the columns of any design ({expected});"
             " is it a data file from a gaia-stim protocol?"
         )
-    return found[:1]
+    return _psychometric(found[:1], path)
+
+
+def _psychometric(designs, path):
+    """``designs``, unless one of them measures a perceptual scale (MLDS), which analyze does not fit."""
+    scaled = [name for name in designs if DESIGNS[name].from_labels is None]
+    if scaled:
+        raise DataError(f"{path!r} holds {scaled[0]} trials, which measure a perceptual scale, not a psychometric"
+                        f" function: fit them with gaia-stim scale {path} --stimuli SET --out FOLDER")
+    return designs
 
 
 def read_data_file(path):

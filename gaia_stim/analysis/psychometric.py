@@ -21,17 +21,26 @@ from gaia_stim.designs.records import DESIGNS, SIGMOIDS, get_design, label_proba
 __all__ = ["SIGMOIDS", "DESIGN_COLUMNS", "label_probability", "response_probability", "fit", "bootstrap"]
 
 
+def _psychometric_designs():
+    return [name for name, record in DESIGNS.items() if record.from_labels is not None]
+
+
 class _DesignColumns(Mapping):
-    """design name -> the columns its fit reads (levels, then the coded response): a view of DESIGNS."""
+    """design name -> the columns its fit reads (levels, then the coded response): a view of DESIGNS.
+
+    Only the designs whose psychometric function this module fits (not MLDS, fitted by ``gaia-stim scale``).
+    """
 
     def __getitem__(self, design):
+        if DESIGNS[design].from_labels is None:
+            raise KeyError(design)
         return DESIGNS[design].columns
 
     def __iter__(self):
-        return iter(DESIGNS)
+        return iter(_psychometric_designs())
 
     def __len__(self):
-        return len(DESIGNS)
+        return len(_psychometric_designs())
 
     def __repr__(self):
         return f"DESIGN_COLUMNS({dict(self)!r})"

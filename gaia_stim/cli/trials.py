@@ -50,6 +50,11 @@ class DesignChoice(click.Choice):
     help="Add pairs so every image is shown equally often (in designs that pair images; marked balancing = 1).",
 )
 @click.option(
+    "--n-conditions", type=click.IntRange(min=1), metavar="K",
+    help="MLDS designs: a balanced subset of K triads (quadruples), every image about equally often, the same"
+         " subset in every block  [default: all of them].",
+)
+@click.option(
     "--level-column", "level_columns", multiple=True, metavar="NAME",
     help="The set's numeric column to order images by (default: morph_level, amount, angle_deg, or a grid's u"
          " and v); give two for a grid's identification design.",
@@ -61,8 +66,8 @@ class DesignChoice(click.Choice):
 @click.option("--force", is_flag=True, help="Replace --out and its JSON file if they exist.")
 @yes_option("trials")
 @reports_errors
-def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance_images, level_columns, out_file,
-           force, yes):
+def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance_images, n_conditions, level_columns,
+           out_file, force, yes):
     """Write a trial list for a PsychoPy loop (loopType 'sequential').
 
     Image paths in the CSV are relative to the CSV; the order is drawn from --seed.
@@ -70,6 +75,7 @@ def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance
     \b
     Example:
       gaia-stim trials --stimuli continuum_a_to_b --design 2afc --reps 20 --seed 1 --out trials.csv
+      gaia-stim trials --stimuli continuum_a_to_b --design mlds-triads --reps 2 --seed 1 --out triads.csv
     """
     from gaia_stim.designs import DESIGNS, sidecar_path, write_trials
 
@@ -78,6 +84,7 @@ def trials(stimulus_dir, design, reps, seed, separations, allow_repeats, balance
     record = write_trials(
         stimulus_dir, design, reps, seed, out_file, separations=separations, no_repeats=not allow_repeats,
         force=force, level_columns=level_columns or None, balance_images=balance_images, yes=yes,
+        n_conditions=n_conditions,
     )
     sidecar = sidecar_path(out_file)
     click.echo(f"wrote {record['n_trials']} {design} trials to {out_file} (seed, design and the times each image"

@@ -212,7 +212,8 @@ def _conditions(record, stimuli, separations, balance_images):
     return rows
 
 
-def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, balance_images=False, yes=False):
+def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, balance_images=False, yes=False,
+                  n_conditions=None):
     """Trial rows of one design, pre-randomised block by block.
 
     Parameters
@@ -237,6 +238,9 @@ def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, b
     yes : bool, default=False
         Build more trials than the cap of :data:`gaia_stim.core.limits.CAPS` (``"trials"``), which is
         otherwise refused before any trial is drawn.
+    n_conditions : int or None, default=None
+        For a design that builds its own blocks (the record's ``trials``, MLDS): a balanced subset
+        of that many conditions (triads, quadruples) instead of all of them.
 
     Returns
     -------
@@ -253,6 +257,17 @@ def design_trials(stimuli, design, reps, rng, separations=(), no_repeats=True, b
     record = get_design(design)
     if isinstance(reps, (bool, np.bool_)) or int(reps) != reps or reps < 1:
         raise InputError(f"reps must be a whole number >= 1; got {reps!r}")
+    if record.trials is not None:
+        # The design orders its own blocks (MLDS: balanced presentation orders, no-repeat rule).
+        if list(separations):
+            raise InputError(f"--separation does not apply to the {record.name} design; leave it out")
+        if balance_images:
+            raise InputError(f"the {record.name} design balances its own images; leave out --balance-images")
+        if any("levels" in stimulus for stimulus in stimuli):
+            raise InputError(f"the {record.name} design needs a set with one level column (a continuum)")
+        return record.trials(stimuli, int(reps), rng, no_repeats=no_repeats, n_conditions=n_conditions, yes=yes)
+    if n_conditions is not None:
+        raise InputError(f"--n-conditions applies to the MLDS designs only, not to {record.name}")
     if len(stimuli) < 2:
         raise InputError(f"a stimulus set needs at least two images; got {len(stimuli)}")
     if record.takes_separations and any("levels" in stimulus for stimulus in stimuli):

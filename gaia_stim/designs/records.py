@@ -19,6 +19,13 @@ Conditions, each balanced within every block:
   same pairs (i, i) and (i + d, i + d), so half the trials are "same" and each pair shows its two
   images equally often.
 
+- mlds-triads, mlds-quadruples (maximum likelihood difference scaling): two pairs of images, "which
+  pair differs more?"; their blocks are built by :func:`gaia_stim.designs.mlds_trials.mlds_trials`
+  (the record's ``trials``: balanced presentation orders, no triad twice in a row) and their data
+  are fitted by ``gaia-stim scale``, not ``analyze``. Their observer is a perceptual scale psi with
+  decision noise sigma: P(second pair) = Phi((|psi_d - psi_c| - |psi_b - psi_a|) / sigma)
+  (:func:`gaia_stim.analysis.mlds.observer_probability`), the record's ``scale_probability``.
+
 The designs that pair images build their conditions from a list of pairs (``pair_conditions``), so
 :func:`gaia_stim.designs.design_trials` can add pairs that even out how often each image is shown.
 
@@ -121,6 +128,16 @@ class Design:
         ``design_trials(..., balance_images=True)`` add pairs.
     psignifit : bool, default=False
         Whether psignifit can fit the data (the response is the label itself, P = F).
+    trials : callable or None, default=None
+        ``trials(stimuli, reps, rng, no_repeats=True, n_conditions=None) -> rows``: a design that
+        orders its own blocks (with ``block``, ``trial`` and ``design`` in every row), used by
+        :func:`gaia_stim.designs.design_trials` instead of the shuffle of ``conditions`` that keeps
+        consecutive trials' images apart (MLDS: its balanced presentation orders and no-repeat rule).
+    scale_probability : callable or None, default=None
+        ``scale_probability(levels, scale, sigma) -> P``: for a design fitted by ``gaia-stim scale``
+        (a perceptual scale, MLDS) rather than by ``gaia-stim analyze``, the probability of response 1
+        of an observer with perceptual scale ``scale`` (a callable of the level) and decision noise
+        ``sigma``. Such a design has no ``from_labels`` and ``analyze`` refuses its data.
     """
 
     name: str
@@ -128,7 +145,7 @@ class Design:
     conditions: Callable
     takes_separations: bool
     columns: tuple
-    from_labels: Callable
+    from_labels: Optional[Callable] = None
     y_label: str
     x_label: str = "mean morph level of the images"
     curve_groups: Optional[Callable] = None
@@ -136,12 +153,16 @@ class Design:
     builder_protocol: Optional[str] = None
     psignifit: bool = False
     pair_conditions: Optional[Callable] = None
+    trials: Optional[Callable] = None
+    scale_probability: Optional[Callable] = None
 
     def __post_init__(self):
         # Mistakes in a record are a programmer's, found when the registry is imported.
         if len(self.columns) < 2:
             raise ValueError(f"design {self.name!r}: columns needs at least one level column and the response")
-        if self.curve_groups is None and len(self.columns) > 2:
+        if (self.from_labels is None) == (self.scale_probability is None):
+            raise ValueError(f"design {self.name!r} needs one observer model: from_labels or scale_probability")
+        if self.from_labels is not None and self.curve_groups is None and len(self.columns) > 2:
             raise ValueError(f"design {self.name!r} has several level columns, so it needs curve_groups")
 
     @property
@@ -167,6 +188,9 @@ class Design:
         -------
         ndarray of shape (n_trials,)
         """
+        if self.from_labels is None:
+            raise InputError(f"the {self.name} design measures a perceptual scale, not a psychometric function:"
+                             " fit its data with gaia-stim scale")
         levels = np.asarray(levels, dtype=np.float64)
         if levels.ndim == 1:
             levels = levels[:, None]
@@ -289,6 +313,53 @@ def _same_different_from_labels(F, levels):
     return F[:, 0] * (1 - F[:, 1]) + F[:, 1] * (1 - F[:, 0])
 
 
+# mlds-triads, mlds-quadruples (gaia_stim.designs.mlds_trials; fitted by gaia-stim scale) -------------
+
+def _mlds_trials(design):
+    def trials(stimuli, reps, rng, no_repeats=True, n_conditions=None, yes=False):
+        from gaia_stim.core.limits import check_work
+        from gaia_stim.designs.mlds_trials import TUPLE_SIZE, mlds_trials
+
+        per_block = math.comb(len(stimuli), TUPLE_SIZE[design]) if n_conditions is None else n_conditions
+        if isinstance(reps, int) and isinstance(per_block, int):
+            check_work("trials", reps * per_block, yes, f"--reps {reps:,} x {per_block:,} {design[5:]}",
+                       "lower --reps or choose --n-conditions")
+        return mlds_trials(stimuli, design, reps, rng, n_conditions=n_conditions, no_repeats=no_repeats)
+
+    return trials
+
+
+def _mlds_conditions(design):
+    def conditions(stimuli, separations):
+        from gaia_stim.designs import mlds_trials
+
+        return (mlds_trials.triad_conditions if design == "mlds-triads" else mlds_trials.quadruple_conditions)(
+            stimuli, separations)
+
+    return conditions
+
+
+def _mlds_probability(levels, scale, sigma):
+    """P(second pair judged more different) = Phi((|psi_d - psi_c| - |psi_b - psi_a|) / sigma)."""
+    from gaia_stim.analysis.mlds import observer_probability
+
+    return observer_probability(levels, scale, sigma)
+
+
+def _mlds_design(name, size, description, protocol):
+    return Design(
+        name=name,
+        description=description,
+        conditions=_mlds_conditions(name),
+        trials=_mlds_trials(name),
+        takes_separations=False,
+        columns=(*(f"morph_{k}" for k in range(1, size + 1)), "chose_second_pair"),
+        scale_probability=_mlds_probability,
+        y_label="proportion 'second pair differs more'",
+        protocol=protocol,
+    )
+
+
 DESIGNS = {
     design.name: design
     for design in (
@@ -344,6 +415,10 @@ DESIGNS = {
             protocol="same_different.py",
             builder_protocol="same_different.psyexp",
         ),
+        _mlds_design("mlds-triads", 3, "three images a, b, c in a row: which pair differs more, (a, b) or (b, c)?"
+                     " (MLDS; fitted by gaia-stim scale)", "mlds_triads.py"),
+        _mlds_design("mlds-quadruples", 4, "two pairs of images side by side: which pair differs more?"
+                     " (MLDS; fitted by gaia-stim scale)", "mlds_quadruples.py"),
     )
 }
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from gaia_stim._version import __version__
 from gaia_stim.designs.orders import design_trials, image_counts
+from gaia_stim.designs.records import get_design
 from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.core.limits import MAX_DATA_LEVEL
 from gaia_stim.core.schemas import Equals, Record, SchemaProblem, Sha256, Text, load_json, read_text
@@ -202,7 +203,7 @@ def sidecar_path(trial_file):
 
 
 def make_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_repeats=True, level_columns=None,
-                balance_images=False, yes=False):
+                balance_images=False, yes=False, n_conditions=None):
     """Trial rows for ``design`` over the set in ``stimulus_dir``, paths relative to ``out_file``.
 
     Returns ``(rows, stimuli, level_columns)``: the stimuli as :func:`read_stimuli` gives them, each
@@ -217,7 +218,7 @@ def make_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_r
     table_stimuli = [{key: value for key, value in s.items() if key != "path"} for s in stimuli]
     rng = np.random.default_rng(int(seed))
     rows = design_trials(table_stimuli, design, reps, rng, separations=separations, no_repeats=no_repeats,
-                         balance_images=balance_images, yes=yes)
+                         balance_images=balance_images, yes=yes, n_conditions=n_conditions)
     return rows, stimuli, level_columns
 
 
@@ -231,7 +232,7 @@ def _image_count_records(rows, stimuli, level_columns):
     return records
 
 
-def _count_note(records, separations, balance_images):
+def _count_note(records, separations, balance_images, own_blocks=False):
     shown = [record["shown"] for record in records]
     if min(shown) == max(shown):
         return None
@@ -241,6 +242,8 @@ def _count_note(records, separations, balance_images):
     why = (f"an image near an end of the set is in fewer pairs {'/'.join(map(str, separations))} {steps} apart"
            if separations else "the design shows some images more often than others")
     fix = "" if balance_images else "; --balance-images adds pairs that even this out"
+    if own_blocks:  # MLDS: a subset of triads (quadruples) cannot always show every image equally often
+        why, fix = "the chosen triads (quadruples) cannot hold every image equally often", ""
     return f"images are shown {min(shown)} to {max(shown)} times each{unseen}: {why}{fix}"
 
 
@@ -291,7 +294,7 @@ def _trial_list_written_by_us(trial_file, sidecar):
 
 
 def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_repeats=True, force=False,
-                 level_columns=None, balance_images=False, yes=False):
+                 level_columns=None, balance_images=False, yes=False, n_conditions=None):
     """Write ``out_file`` (trial CSV) and its sidecar JSON; return the sidecar's record.
 
     The record (a dict, as written to ``FILE.json``) holds ``n_trials``, ``level_columns``,
@@ -313,7 +316,7 @@ def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_
     check_output_file(sidecar, force, "a trial list's JSON file",
                       owned=lambda path: os.path.lexists(out_file) and _trial_list_written_by_us(out_file, path))
     rows, stimuli, level_columns = make_trials(stimulus_dir, design, reps, seed, out_file, separations, no_repeats,
-                                               level_columns, balance_images, yes)
+                                               level_columns, balance_images, yes, n_conditions)
     table = psychopy_table_bytes(rows)
 
     stimulus_dir = os.path.abspath(os.fspath(stimulus_dir))
@@ -325,7 +328,8 @@ def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_
     separations = sorted({int(d) for d in separations})
     counts = _image_count_records(rows, stimuli, level_columns)
     sources, source_note = _source_note(manifest_record, stimuli)
-    notes = [note for note in (_count_note(counts, separations, balance_images), source_note) if note]
+    own_blocks = get_design(design).trials is not None
+    notes = [note for note in (_count_note(counts, separations, balance_images, own_blocks), source_note) if note]
     record = {
         "format": SIDECAR_FORMAT,
         "format_version": 2,
@@ -336,6 +340,7 @@ def write_trials(stimulus_dir, design, reps, seed, out_file, separations=(), no_
         "separations": separations,
         "no_repeats": bool(no_repeats),
         "balance_images": bool(balance_images),
+        **({"n_conditions": int(n_conditions)} if n_conditions is not None else {}),
         "level_columns": level_columns,
         "n_trials": len(rows),
         "loop_type": "sequential",
