@@ -169,6 +169,19 @@ def test_a_plain_csv_without_bom_or_design_column_is_read_by_its_columns(tmp_pat
     assert levels[:, 0].tolist() == [0.0, 0.5, 1.0] and answers.tolist() == [0, 1, 1]
 
 
+def test_practice_trials_are_not_data(tmp_path):
+    # the protocols' --practice rows carry is_practice=1; only the main trials are fitted
+    path = tmp_path / "P01.csv"
+    rows = [("identification", 0.0, 1, 1), ("identification", 1.0, 0, 1),
+            ("identification", 0.0, 0, 0), ("identification", 0.5, 1, 0), ("identification", 1.0, 1, "")]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["design", "morph_level", "chose_b", "is_practice"])
+        writer.writerows(rows)
+    [(design, participant, levels, answers)] = read_data_file(path)
+    assert levels[:, 0].tolist() == [0.0, 0.5, 1.0] and answers.tolist() == [0, 1, 1]
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

@@ -93,6 +93,10 @@ def read_data_file(path):
         if missing:
             raise DataError(f"{path!r}: {design} data need the column(s) {', '.join(missing)}")
         rows = table[table["design"].astype(str) == design] if "design" in table.columns else table
+        if "is_practice" in rows.columns:
+            # practice trials (the protocols' --practice) train the participant; they are not data
+            practice = pd.to_numeric(rows["is_practice"], errors="coerce").fillna(0) != 0
+            rows = rows[~practice]
         rows = rows[rows[columns[-1]].notna()]
         if rows.empty:
             raise DataError(f"{path!r} holds no answered {design} trials (column {columns[-1]!r} is empty)")
