@@ -7,7 +7,9 @@ simulated failure of the system (a read-only disk, a full disk), since tests run
 """
 
 import errno
+import hashlib
 import io
+import json
 import os
 import pickle
 import shutil
@@ -240,6 +242,157 @@ def fitted_axes(folder, model_sha256=None):
 def attribute(*extra, axes=fitted_axes):
     return lambda d: ["attribute", "--axes", axes(d), "--axis", "skin_tone", "--image", FACE_A, "--range", "-1", "1",
                       "--steps", "3", "--out", str(d / "out"), *extra]
+
+
+def edited_manifest(edit, make=None):
+    """A set (``make(folder)``, by default a 2-step continuum) whose manifest.json ``edit(manifest, set)`` changed."""
+
+    def argv_folder(d):
+        folder = Path(make(d) if make else existing_set(d))
+        path = folder / "manifest.json"
+        manifest = json.loads(path.read_text())
+        edit(manifest, folder)
+        path.write_text(json.dumps(manifest))
+        return str(folder)
+
+    return argv_folder
+
+
+def parameter(name, value):
+    return lambda manifest, folder: manifest["parameters"].update({name: value})
+
+
+def object_array_source(manifest, folder):
+    """Replace the set's copy of source a by an object array, recorded with its sha256 (so verify passes)."""
+    record = manifest["inputs"][0]
+    old, new = record["given_file"], "sources/given/a_array.npy"
+    os.remove(folder / old)
+    np.save(folder / new, np.array([{"not": "numbers"}], dtype=object), allow_pickle=True)
+    table = folder / "stimuli.csv"
+    table.write_text(table.read_text().replace(old, new))
+    hashes = {new: hashlib.sha256((folder / new).read_bytes()).hexdigest(),
+              "stimuli.csv": hashlib.sha256(table.read_bytes()).hexdigest()}
+    record["given_file"] = new
+    manifest["table"]["sha256"] = hashes["stimuli.csv"]
+    for entry in manifest["files"]:
+        entry["file"] = new if entry["file"] == old else entry["file"]
+        entry["sha256"] = hashes.get(entry["file"], entry["sha256"])
+
+
+def grid_set(d):
+    result = CliRunner().invoke(main, grid(FACE_A, FACE_B, FACE_C)(d))
+    assert result.exit_code == 0, result.output
+    return str(d / "out")
+
+
+def linked_images(whole_folder):
+    """A set one of whose images (or its whole images/ folder) is a link to an identical copy outside it."""
+
+    def make(d):
+        existing_set(d)
+        shutil.copytree(d / "out" / "images", d / "elsewhere")
+        if whole_folder:
+            shutil.rmtree(d / "out" / "images")
+            os.symlink(d / "elsewhere", d / "out" / "images")
+        else:
+            name = sorted(os.listdir(d / "out" / "images"))[0]
+            os.remove(d / "out" / "images" / name)
+            os.symlink(d / "elsewhere" / name, d / "out" / "images" / name)
+        return ["verify", str(d / "out")]
+
+    return make
+
+
+def edited_table(edit):
+    """A set whose stimuli.csv ``edit(text) -> bytes`` rewrote."""
+
+    def make(d):
+        existing_set(d)
+        table = d / "out" / "stimuli.csv"
+        table.write_bytes(edit(table.read_text()))
+        return str(d / "out")
+
+    return make
+
+
+def replace_cell(column, row, value):
+    def edit(text):
+        lines = text.splitlines()
+        header = lines[0].split(",")
+        cells = lines[row].split(",")
+        cells[header.index(column)] = value
+        lines[row] = ",".join(cells)
+        return ("\n".join(lines) + "\n").encode()
+
+    return edit
+
+
+def trials(*extra, stimuli=None):
+    return lambda d: ["trials", "--stimuli", stimuli(d) if stimuli else existing_set(d), "--design", "identification",
+                      "--seed", "1", "--out", str(d / "t.csv"), *extra]
+
+
+def edited_axes(metadata=None, arrays=None):
+    """An axes file fitted for the shipped model, its metadata or arrays then changed."""
+
+    def make(d):
+        path = fitted_axes(d)
+        with np.load(path) as stored:
+            stored = {name: stored[name] for name in stored.files}
+        record = json.loads(str(stored["metadata"]))
+        if metadata is not None:
+            metadata(record)
+        if arrays is not None:
+            arrays(stored)
+        stored["metadata"] = np.array(json.dumps(record))
+        np.savez(path, **stored)
+        return path
+
+    return make
+
+
+def data_file(d, lines=None, level=None, participant="p1", encoding="utf-8", name="data.csv"):
+    """An identification data file (a PsychoPy wide CSV) of 60 answered trials; ``lines`` edits its lines."""
+    rows = ["design,participant,morph_level,chose_b"]
+    # "b" from level 0.6 up, but for every seventh trial: answers a fit can take a finite slope from
+    rows += [f"identification,{participant},{(i % 6) / 5 if level is None or i else level},"
+             f"{int((i % 6 >= 3) != (i % 7 == 0))}" for i in range(60)]
+    rows = lines(rows) if lines else rows
+    path = d / name
+    path.write_bytes(("\n".join(rows) + "\n").encode(encoding))
+    return str(path)
+
+
+def analyze(*extra, **data):
+    return lambda d: ["analyze", data_file(d, **data), "--bootstrap", "10", "--no-plot", "--out", str(d / "out"),
+                      *extra]
+
+
+def many_images(d, n=27):
+    faces = sorted(EXAMPLES.glob("*.png"))
+    paths = [d / f"face_{index:02d}.png" for index in range(n)]
+    for index, path in enumerate(paths):
+        shutil.copyfile(faces[index % len(faces)], path)
+    return [str(path) for path in paths]
+
+
+HELD_LOCKS = []
+
+
+def held_run(d):
+    """A trained run whose folder lock another process holds (here: this one, through a second open file)."""
+    from gaia_stim.core.atomic import folder_lock
+
+    run = trained_run(d)
+    lock = folder_lock(run, "the run folder")
+    lock.__enter__()
+    HELD_LOCKS.append(lock)
+    return run
+
+
+def release_locks(d):
+    while HELD_LOCKS:
+        HELD_LOCKS.pop().__exit__(None, None, None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -554,6 +707,132 @@ CASES = [
     # --- info
     Case("info-corrupt-model", "`info --model` a damaged file", lambda d: ["info", "--model", write(d / "m.pt", b"\x80")],
          1, ("m.pt", "cannot read")),
+    # --- data loss: a command never replaces what it did not write
+    Case("prepare-cache-with-notes-force", "`prepare --out` a real cache the user put notes in, with `--force`",
+         lambda d: ["prepare", image_folder(d / "data"), "--out", (prepared_cache(d), write(d / "cache" / "notes.txt",
+                    "mine"))[0], "--force"], 1, ("notes.txt", "not an image cache that gaia-stim wrote"),
+         must_not_exist=(), extra_check=lambda d: (d / "cache" / "notes.txt").read_text() == "mine"
+         or pytest.fail("notes lost")),
+    Case("attribute-force-user-report", "`attribute --out DIR/smile --force` beside the user's `DIR/smile.leakage.csv`",
+         lambda d: (write(d / "smile.leakage.csv", "my notes"),
+                    attribute("--force")(d)[:-3] + ["--out", str(d / "smile"), "--force"])[1], 1,
+         ("smile.leakage.csv", "will not be replaced"), must_not_exist=("smile",),
+         extra_check=lambda d: (d / "smile.leakage.csv").read_text() == "my notes" or pytest.fail("report lost")),
+    Case("trials-out-set-table", "`trials --out SET/stimuli.csv --force` (the set's own table)",
+         lambda d: trials()(d)[:-2] + ["--out", str(d / "out" / "stimuli.csv"), "--force"], 1,
+         ("inside", "write beside it"), must_not_exist=(),
+         extra_check=lambda d: CliRunner().invoke(main, ["verify", str(d / "out")]).exit_code == 0
+         or pytest.fail("the set was broken")),
+    Case("axes-out-is-labels", "`axes fit --out` the `--labels` table itself, with `--force`",
+         lambda d: axes_fit()(d)[:-1] + [str(d / "faces" / "attributes.csv"), "--force"], 1,
+         ("one of this command's inputs",), must_not_exist=(),
+         extra_check=lambda d: "face_00000.png" in (d / "faces" / "attributes.csv").read_text()
+         or pytest.fail("labels lost")),
+    Case("out-inside-set", "`continuum --out` a new folder inside an existing set",
+         lambda d: (existing_set(d), continuum()(d)[:-2] + ["--out", str(d / "out" / "sub")])[1], 1,
+         ("inside", "a folder gaia-stim wrote as a whole"), must_not_exist=("out/sub",),
+         extra_check=lambda d: CliRunner().invoke(main, ["verify", str(d / "out")]).exit_code == 0
+         or pytest.fail("the set was broken")),
+    Case("train-resume-while-running", "`train --resume` a run another process is training",
+         lambda d: ["train", "--out", held_run(d), "--resume", "--steps", "2"], 1, ("in use", "pid"),
+         must_not_exist=(), extra_check=release_locks),
+    # --- work sized before it starts
+    Case("trials-reps-absurd", "`trials --reps 1000000000`", trials("--reps", "1000000000"), 1,
+         ("2,000,000,000 trials", "--reps", "--yes"), must_not_exist=("t.csv", "t.json")),
+    Case("trials-sidecar-is-folder", "`trials --out t.csv --force` where `t.json` is a folder",
+         lambda d: ((d / "t.json").mkdir(), trials("--force")(d))[1], 1, ("t.json", "will not be replaced"),
+         must_not_exist=("t.csv",)),
+    Case("analyze-bootstrap-absurd", "`analyze --bootstrap 1000000000`", analyze("--bootstrap", "1000000000"), 1,
+         ("1,000,000,000 fits", "days", "--bootstrap", "--yes")),
+    Case("analyze-blank-design", "`analyze` a data file with a blank design cell on an answered trial",
+         analyze(lines=lambda rows: rows[:4] + [rows[4].replace("identification", "", 1)] + rows[5:]), 1,
+         ("line 5", "empty design cell")),
+    Case("grid-million-images", "`grid --rows 1000 --columns 1000`",
+         lambda d: grid(FACE_A, FACE_B, FACE_C)(d) + ["--rows", "1000", "--columns", "1000"], 1,
+         ("1,000,000 images", "GB", "--rows", "--yes")),
+    Case("verify-regenerate-n-steps-absurd", "`verify --regenerate` a manifest edited to `n_steps: 1000000`",
+         lambda d: ["verify", edited_manifest(parameter("n_steps", 1000000))(d), "--regenerate"], 1,
+         ("n_steps is 1000000", "--steps allows (2 to 10000)"), must_not_exist=()),
+    Case("verify-regenerate-grid-past-cap", "`verify --regenerate` a grid whose manifest asks for 1000 x 1000",
+         lambda d: ["verify", edited_manifest(lambda m, f: m["parameters"].update(n_rows=1000, n_columns=1000),
+                                              make=grid_set)(d), "--regenerate"], 1,
+         ("1,000,000 images", "--yes"), must_not_exist=()),
+    # --- values read from files, checked like options
+    Case("verify-manifest-images-number", "`verify` a manifest edited to `\"images\": 5`",
+         lambda d: ["verify", edited_manifest(lambda m, f: m.update(images=5))(d)], 1,
+         ("manifest.json", "images is 5", "write the set again"), must_not_exist=()),
+    Case("verify-manifest-table-text", "`verify` a manifest edited to `\"table\": \"x\"`",
+         lambda d: ["verify", edited_manifest(lambda m, f: m.update(table="x"))(d)], 1,
+         ("table is 'x'",), must_not_exist=()),
+    Case("verify-manifest-path-outside", "`verify` a manifest listing `../../outside/secret.txt`",
+         lambda d: ["verify", edited_manifest(lambda m, f: m["files"].append(
+             {"file": "../../outside/secret.txt", "sha256": "0" * 64}))(d)], 1, ("outside the set",),
+         must_not_exist=()),
+    Case("verify-image-link-outside", "`verify` a set one of whose images is a link to a copy outside it",
+         linked_images(whole_folder=False), 1, ("a link to a file elsewhere",), must_not_exist=()),
+    Case("verify-images-folder-link", "`verify` a set whose `images/` is a link to a copy outside it",
+         linked_images(whole_folder=True), 1, ("a link to a file elsewhere",), must_not_exist=()),
+    Case("verify-regenerate-n-steps-fraction", "`verify --regenerate` a manifest edited to `n_steps: 1.5`",
+         lambda d: ["verify", edited_manifest(parameter("n_steps", 1.5))(d), "--regenerate"], 1,
+         ("n_steps is 1.5", "not a whole number"), must_not_exist=()),
+    Case("verify-regenerate-object-array-source", "`verify --regenerate` a set whose source copy is an object-array .npy",
+         lambda d: ["verify", edited_manifest(object_array_source)(d), "--regenerate"], 1,
+         ("a_array.npy", "Python objects", "allow_pickle=False"), must_not_exist=()),
+    Case("trials-latin1-table", "`trials --stimuli` a set whose stimuli.csv was saved as Latin-1",
+         trials(stimuli=edited_table(lambda text: text.replace("default", "d\u00e9fault").encode("latin-1"))), 1,
+         ("stimuli.csv", "not UTF-8", "save it as UTF-8"), must_not_exist=("t.csv", "t.json")),
+    Case("trials-step-fraction", "`trials --stimuli` a set whose table has `step = 1.5`",
+         trials(stimuli=edited_table(replace_cell("step", 1, "1.5"))), 1, ("step '1.5' is not a whole number",),
+         must_not_exist=("t.csv", "t.json")),
+    Case("trials-table-path-outside", "`trials --stimuli` a set whose table names `../../../../etc/passwd`",
+         trials(stimuli=edited_table(replace_cell("image_file", 1, "../../../../etc/passwd"))), 1,
+         ("outside the stimulus set",), must_not_exist=("t.csv", "t.json")),
+    Case("trials-level-huge", "`trials --stimuli` a set whose table has `morph_level = 1e308`",
+         trials(stimuli=edited_table(replace_cell("morph_level", 1, "1e308"))), 1, ("morph_level", "outside"),
+         must_not_exist=("t.csv", "t.json")),
+    Case("axes-format-version-text", "`attribute --axes` an axes file with `format_version: \"2\"`",
+         attribute(axes=edited_axes(metadata=lambda m: m.update(format_version="2"))), 1,
+         ("axes.npz", "format_version is '2'", "not a whole number")),
+    Case("axes-unknown-parameter", "`attribute --axes` an axes file with an unknown parameter",
+         attribute(axes=edited_axes(metadata=lambda m: m["params"].update(beard=1))), 1,
+         ("params holds 'beard'", "known names")),
+    Case("axes-array-shapes", "`attribute --axes` an axes file whose arrays disagree in shape",
+         attribute(axes=edited_axes(arrays=lambda a: a.update(intercept=a["intercept"][:3]))), 1,
+         ("intercept has shape (3,)", "latent_dim of directions")),
+    Case("cache-manifest-string-shape", "`train --data` a cache whose manifest's shape is text",
+         train(data=lambda d: (prepared_cache(d), write(d / "cache" / "manifest.json", json.dumps({
+             **json.loads((d / "cache" / "manifest.json").read_text()), "shape": ["16", "32", "32", "3"]})))[0]), 1,
+         ("manifest.json", "shape[0] is '16' (text)", "prepare the cache again")),
+    Case("labels-latin1", "`axes fit --labels` a table saved as Latin-1",
+         lambda d: (axes_fit(lambda t: t.assign(glasses=["ronde", "carr\u00e9e"] * 12))(d),
+                    write(d / "faces" / "attributes.csv", (d / "faces" / "attributes.csv").read_text()
+                          .encode("latin-1")))[0], 1, ("attributes.csv", "not UTF-8", "save it as UTF-8")),
+    Case("labels-bom-works", "`axes fit --labels` a table saved as Excel's CSV UTF-8, with a byte-order mark (works)",
+         lambda d: (axes_fit()(d), write(d / "faces" / "attributes.csv", (d / "faces" / "attributes.csv").read_text()
+                                          .encode("utf-8-sig")))[0], 0, (), must_not_exist=()),
+    Case("labels-path-outside", "`axes fit` labels naming `../outside.png`",
+         axes_fit(cell("file", 3, "../outside.png")), 1, ("'../outside.png'", "outside", "relative to the image folder")),
+    Case("analyze-latin1", "`analyze` a data file saved as Latin-1", analyze(participant="Zo\u00e9", encoding="latin-1"),
+         1, ("data.csv", "not UTF-8", "save it as UTF-8")),
+    Case("analyze-formula-participant", "`analyze` a participant named `=1+1` (works: escaped in summary.csv)",
+         analyze(participant="=1+1"), 0, (), must_not_exist=(),
+         extra_check=lambda d: "'=1+1" in (d / "out" / "summary.csv").read_text() or pytest.fail("not escaped")),
+    # --- numbers and names
+    Case("analyze-level-huge", "`analyze` a data file with a level of 1e308", analyze(level=1e308), 1,
+         ("line 2", "1e+308", "outside")),
+    Case("continuum-range-huge", "`--range -1e308 1e308`", continuum("--range", "-1e308", "1e308"), 1,
+         ("--range", "100 source distances")),
+    Case("continuum-range-1e6", "`--range -1e6 1e6`", continuum("--range", "-1e6", "1e6"), 1,
+         ("--range", "keep it within")),
+    Case("grid-v-range-huge", "`grid --v-range 0 1e308`", lambda d: grid(FACE_A, FACE_B, FACE_C)(d) + [
+        "--v-range", "0", "1e308"], 1, ("--v-range",)),
+    Case("attribute-range-huge", "`attribute --range -1e300 1e300`",
+         lambda d: attribute()(d) + ["--range", "-1e300", "1e300"], 1, ("--range", "spread of 'skin_tone'")),
+    Case("continuum-newline-name", "`--from` a file whose name holds a newline (works)",
+         continuum(a=lambda d: (shutil.copyfile(FACE_A, d / "new\nline.png"), str(d / "new\nline.png"))[1]), 0, (),
+         must_not_exist=()),
+    Case("mean-many-images", "`mean` of 27 images, as `gaia-stim mean faces/*.png` (works)",
+         lambda d: ["mean", *many_images(d), "--out", str(d / "out")], 0, (), must_not_exist=()),
 ]
 
 

@@ -206,8 +206,8 @@ def yes_option(cap_name):
     cap = CAPS[cap_name]
     return click.option(
         "--yes", is_flag=True,
-        help=f"Go ahead with more than {cap.limit:,} {cap.counts} ({cap.how}), which is otherwise refused with an"
-             " estimate (docs/errors.md, caps on work).",
+        help=f"Go ahead with more than {cap.limit:,} {cap.counts}, which is otherwise refused with an estimate of"
+             " the time and disk it takes (docs/errors.md, caps on work).",
     )
 
 

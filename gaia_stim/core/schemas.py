@@ -33,7 +33,7 @@ import re
 from gaia_stim.core.errors import DataError
 
 __all__ = [
-    "SchemaProblem", "Spec", "Anything", "Equals", "Whole", "Number", "Text", "Flag", "Sha256", "InsidePath",
+    "SchemaProblem", "Spec", "Equals", "Whole", "Number", "Text", "Flag", "Sha256", "InsidePath",
     "ListOf", "Items", "Record", "MapOf", "Nullable", "Array", "check", "check_inside", "read_text", "load_json",
     "load_array",
 ]
@@ -84,13 +84,6 @@ class Spec:
 
     def _fail(self, field, value, wanted):
         raise SchemaProblem(field, f"is {_shown(value)} ({_kind(value)}), not {wanted}")
-
-
-class Anything(Spec):
-    """Any value (a field that must be present but is not read)."""
-
-    def check(self, value, field, bindings):
-        return value
 
 
 class Equals(Spec):

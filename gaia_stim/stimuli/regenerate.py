@@ -133,7 +133,7 @@ def regenerate_set(out_dir, model=None, yes=False):
     parameters = check(manifest.get("parameters", {}), SET_PARAMETERS, manifest_path,
                        "write the set again (or restore its manifest.json)", what="the parameters of")
     asked = _images_asked(manifest, parameters)
-    check_work("set_images", asked, yes, f"{asked:,} images of a {kind}",
+    check_work("set_images", asked, yes, f"rebuilding this {kind} as its manifest describes it",
                "verify it without --regenerate")
     sources = []
     for record in manifest.get("inputs", []):
