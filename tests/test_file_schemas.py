@@ -68,7 +68,8 @@ SPEC_CASES = [
     (InsidePath("the set"), "../../outside/secret.txt", None, "climbs out with '..', outside the set"),
     (InsidePath("the set"), "/etc/passwd", None, "an absolute path, outside the set"),
     (InsidePath("the set"), "a//b.png", None, "not a plain relative path"),
-    (ListOf(Whole(), max_length=3, option="--steps"), [1, 2, 3, 4], None, "holds 4 values, more than --steps allows (3)"),
+    (ListOf(Whole(), max_length=3, option="--steps"), [1, 2, 3, 4], None,
+     "holds 4 values, more than --steps allows (3)"),
     (ListOf(Whole()), [1, "x"], None, "n[1] is 'x' (text), not a whole number"),
     (Items(Whole(), Text()), [1, 2], None, "n[1] is 2 (a whole number), not text"),
     (Items(Whole(), Whole()), [1], None, "n holds 1 values, not 2"),
@@ -120,7 +121,8 @@ def test_whole_numbers_come_back_as_int_and_numbers_as_float():
 def test_text_is_read_as_utf8_with_or_without_a_byte_order_mark(tmp_path):
     (tmp_path / "a.csv").write_bytes("file,note\nx.png,café\n".encode("utf-8"))
     (tmp_path / "b.csv").write_bytes("file,note\nx.png,café\n".encode("utf-8-sig"))
-    assert read_text(tmp_path / "a.csv", "table") == read_text(tmp_path / "b.csv", "table") == "file,note\nx.png,café\n"
+    expected = "file,note\nx.png,café\n"
+    assert read_text(tmp_path / "a.csv", "table") == read_text(tmp_path / "b.csv", "table") == expected
 
 
 @pytest.mark.parametrize("encoding, says", [
@@ -168,7 +170,8 @@ def test_work_at_the_cap_starts_and_past_it_is_refused_with_the_estimate():
 
 
 def test_yes_goes_past_the_cap_and_says_how_much():
-    with pytest.warns(limits.WorkWarning, match=r"200,000 trials, past the cap of 100,000 as --yes asks: about 20 s and 14.0 MB"):
+    said = r"200,000 trials, past the cap of 100,000 as --yes asks: about 20 s and 14.0 MB"
+    with pytest.warns(limits.WorkWarning, match=said):
         limits.check_work("trials", 200_000, yes=True)
 
 

@@ -112,8 +112,8 @@ def read_data_file(path):
             row = rows.index[far[0]]
             raise DataError(
                 f"{path!r} line {_line(row)}: a level of {np.abs(levels[far[0]]).max():g} lies outside"
-                f" -{MAX_DATA_LEVEL:g} to {MAX_DATA_LEVEL:g}, further out than any gaia-stim set's levels (the fit cannot use it); correct"
-                " the cell or drop the row"
+                f" -{MAX_DATA_LEVEL:g} to {MAX_DATA_LEVEL:g}, further out than any gaia-stim set's levels (the fit"
+                " cannot use it); correct the cell or drop the row"
             )
         if not np.all((responses == 0) | (responses == 1)):
             bad = responses[(responses != 0) & (responses != 1)][0]

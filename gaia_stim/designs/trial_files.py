@@ -83,7 +83,8 @@ def _number(record, name, table, row):
         raise DataError(f"{table!r} row {row}: {name} {record[name]!r} is not a number")
     if abs(value) > MAX_DATA_LEVEL:
         raise DataError(f"{table!r} row {row}: {name} {record[name]!r} lies outside -{MAX_DATA_LEVEL:g} to"
-                        f" {MAX_DATA_LEVEL:g}, further out than any gaia-stim set's levels; check the table, or write the set again")
+                        f" {MAX_DATA_LEVEL:g}, further out than any gaia-stim set's levels; check the table, or write"
+                        " the set again")
     return value
 
 
