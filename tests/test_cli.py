@@ -1,5 +1,6 @@
 """The gaia-stim command line: fast help, training through the CLI, one-line errors."""
 
+import os
 import subprocess
 import sys
 
@@ -9,13 +10,34 @@ from click.testing import CliRunner
 from gaia_stim.cli import main
 
 
+def _command_paths(group=main, prefix=()):
+    """Every command and subcommand of the registry (the click group), as argument lists."""
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        paths.append(list(prefix) + [name])
+        if hasattr(command, "commands"):
+            paths += _command_paths(command, prefix + (name,))
+    return paths
+
+
+COMMAND_PATHS = _command_paths()
+
+
+def test_the_registry_holds_every_command_module():
+    # one module per command in gaia_stim/cli/ (besides the shared _*.py), each registered on the group
+    import gaia_stim.cli
+
+    folder = os.path.dirname(gaia_stim.cli.__file__)
+    modules = {name[:-3] for name in os.listdir(folder) if name.endswith(".py") and not name.startswith("_")}
+    assert modules == set(main.commands), "a command module is not registered, or a command has no module"
+
+
 def test_help_does_not_import_torch():
     code = (
         "import sys\n"
         "from gaia_stim.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "for name in ('train', 'continuum', 'faces', 'info', 'trials', 'analyze', 'axes', 'axes fit', 'attribute'):\n"
-        "    try:\n        main(name.split() + ['--help'])\n    except SystemExit:\n        pass\n"
+        f"for path in [[]] + {COMMAND_PATHS!r}:\n"
+        "    try:\n        main(path + ['--help'])\n    except SystemExit:\n        pass\n"
         "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -25,8 +47,19 @@ def test_help_does_not_import_torch():
 def test_help_lists_the_commands():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in ("train", "continuum", "faces", "info", "trials", "analyze", "axes", "attribute"):
-        assert name in result.output
+    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == set(main.commands)
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=" ".join)
+def test_every_command_has_help_with_a_description(path):
+    result = CliRunner().invoke(main, path + ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Usage: ")
+    description = result.output.split("\n\n")[1].strip()
+    assert description, f"gaia-stim {' '.join(path)} --help has no description"
+    assert "--help" in result.output
 
 
 def test_train_writes_a_loadable_run_and_resumes(tmp_path, blob_folder):
