@@ -246,6 +246,40 @@ def test_spreadsheet_safe_marks_formula_text_only(value, shown):
     assert spreadsheet_safe(value) == shown
 
 
+@pytest.mark.parametrize("ci", [0.95, 0.9])
+def test_bootstrap_interval_is_the_central_ci_range_of_the_refits(monkeypatch, ci):
+    # Refits that are the quantiles of a standard normal: the ci interval must be its central ci range,
+    # +-1.96 at 95 % and +-1.645 at 90 % (scipy's normal quantiles, not numpy's percentiles).
+    from scipy import stats
+
+    from gaia_stim.analysis import psychometric
+
+    n_bootstrap = 4000
+    quantiles = iter(stats.norm.ppf((np.arange(n_bootstrap) + 0.5) / n_bootstrap))
+    monkeypatch.setattr(psychometric, "fit", lambda *args, **kwargs: {
+        "pse": next(quantiles), "slope": 1.0, "lapse": 0.0})
+    levels = np.linspace(0, 1, 11)
+    estimate = {"pse": 0.5, "slope": 3.0, "lapse": 0.02}
+    intervals = psychometric.bootstrap("identification", levels, (levels > 0.5).astype(float), estimate,
+                                       n_bootstrap=n_bootstrap, ci=ci)
+    z = stats.norm.ppf(0.5 + ci / 2)
+    assert intervals["pse"] == pytest.approx((-z, z), abs=0.005)
+
+
+def test_files_of_one_participant_are_joined_trial_for_trial(tmp_path):
+    from gaia_stim.analysis import read_data_files
+
+    trials = {"first.csv": [(0.0, 0), (0.25, 0), (0.5, 1)], "second.csv": [(0.75, 1), (1.0, 0)]}
+    paths = []
+    for name, rows in trials.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_text("participant,morph_level,chose_b\n" + "".join(f"P1,{x},{y}\n" for x, y in rows))
+    [(key, (levels, answers))] = read_data_files([str(path) for path in paths]).items()
+    assert key == ("identification", "P1")
+    joined = trials["first.csv"] + trials["second.csv"]
+    assert levels[:, 0].tolist() == [x for x, _ in joined] and answers.tolist() == [y for _, y in joined]
+
+
 def write_plain_file(folder, participant, design, levels, answers):
     """A plain CSV data file (no PsychoPy needed): participant, design, the level columns and the answer."""
     path = os.path.join(str(folder), f"{participant}_{design}.csv")

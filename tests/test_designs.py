@@ -265,3 +265,41 @@ def test_a_table_naming_files_outside_its_set_is_refused(stimulus_set, tmp_path,
     with pytest.raises(DataError, match=message):
         write_trials(stimulus_set, "identification", 1, 0, tmp_path / "t.csv")
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_2afc_correct_side_follows_the_morph_level_not_the_step_number(tmp_path):
+    # A set whose step numbers run against its morph levels (step 0 is the B end): the correct image
+    # is the one with the lower morph level as the set's table gives it, whatever its step number.
+    images = np.stack([np.full((8, 8, 1), 30 * i, dtype=np.uint8) for i in range(N_STEPS)])
+    rows = [{"image_file": f"images/x{i}.png", "step": i, "morph_level": (N_STEPS - 1 - i) / (N_STEPS - 1)}
+            for i in range(N_STEPS)]
+    folder = tmp_path / "set"
+    write_stimulus_set(folder, images, rows, {"seed": None}, types.SimpleNamespace(name="test"), kind="continuum")
+    level_of = {f"../set/{row['image_file']}": row["morph_level"] for row in rows}
+    out = tmp_path / "lists" / "trials.csv"
+    write_trials(folder, "2afc", 1, 0, out, separations=[1, 3])
+    table = pd.read_csv(out)
+    assert len(table) == 2 * ((N_STEPS - 1) + (N_STEPS - 3))
+    for _, trial in table.iterrows():
+        left, right = level_of[trial["image_left"]], level_of[trial["image_right"]]
+        assert (trial["morph_left"], trial["morph_right"]) == (left, right)
+        assert trial["correct_side"] == ("left" if left < right else "right")
+
+
+def test_the_largest_separation_pairs_the_first_image_with_the_last():
+    rows = rows_of("2afc", reps=1, separations=[N_STEPS - 1], no_repeats=False)  # one pair: it must repeat
+    assert sorted((row["image_left"], row["image_right"], row["correct_side"]) for row in rows) == [
+        ("s0.png", f"s{N_STEPS - 1}.png", "left"), (f"s{N_STEPS - 1}.png", "s0.png", "right")]
+
+
+def test_the_sidecar_hashes_are_those_of_the_files_named(stimulus_set, tmp_path):
+    import hashlib
+
+    out = tmp_path / "trials.csv"
+    write_trials(stimulus_set, "abx", 1, 0, out, separations=[2])
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    digest = {path: hashlib.sha256(path.read_bytes()).hexdigest()
+              for path in (stimulus_set / "stimuli.csv", stimulus_set / "manifest.json", out)}
+    assert sidecar["stimulus_set"]["table_sha256"] == digest[stimulus_set / "stimuli.csv"]
+    assert sidecar["stimulus_set"]["manifest_sha256"] == digest[stimulus_set / "manifest.json"]
+    assert sidecar["trial_file"] == {"file": "trials.csv", "sha256": digest[out]}

@@ -391,3 +391,79 @@ def test_simulated_identification_follows_the_lapse_and_sigmoid():
     means = answers.reshape(3, -1).mean(axis=1)
     expected = 0.05 + 0.9 * stats.norm.cdf(math.sqrt(2 * math.pi) * 2.0 * (np.array([0.0, 0.5, 0.7]) - 0.5))
     assert np.max(np.abs(means - expected)) < 0.005
+
+
+# --- values by hand behind the excess and the simulated observers --------------------------------
+
+def test_boundary_proximity_is_one_at_the_pse_and_three_quarters_where_f_is_a_quarter():
+    pse, slope = 0.4, 2.0
+    quarter = pse - math.log(3) / (4 * slope)  # the logistic F is 1/4 there: 4 (1/4)(3/4) = 3/4
+    assert D.boundary_proximity(np.array([pse, quarter]), pse, slope) == pytest.approx([1.0, 0.75], abs=1e-12)
+
+
+def test_excess_intervals_are_the_central_ci_range_of_the_draws(monkeypatch):
+    # One trial type, 14 of 20 correct, and a prediction held fixed: each observed draw is
+    # 14/20 + B - E[B] with B ~ Beta(14.5, 6.5), so the 95 % interval is that of scipy's beta, shifted.
+    estimate = {"pse": 0.5, "slope": 4.0, "lapse": 0.02}
+    monkeypatch.setattr(psychometric, "fit", lambda *args, **kwargs: estimate)
+    levels, answers = [[0.4, 0.6]] * 20, [1] * 14 + [0] * 6
+    id_levels = np.repeat(np.linspace(0, 1, STEPS), 2)
+    id_answers = (id_levels > 0.5).astype(float)
+    pairs = D.excess_table("2afc", levels, answers, estimate, id_levels, id_answers, n_bootstrap=3000,
+                           seed=1)["pairs"].iloc[0]
+    expected = 0.7 + stats.beta.ppf([0.025, 0.975], 14.5, 6.5) - 14.5 / 21
+    assert (pairs["observed_boot_low"], pairs["observed_boot_high"]) == pytest.approx(tuple(expected), abs=0.01)
+    excess = expected - pairs["predicted_pc"]
+    assert (pairs["excess_ci_low"], pairs["excess_ci_high"]) == pytest.approx(tuple(excess), abs=0.01)
+
+
+def test_the_bootstrap_p_value_is_two_sided_by_hand():
+    # draws -1, 1, 2, 3: (1 + 1) / 5 at or below 0, (3 + 1) / 5 at or above; twice the smaller
+    assert D._percentile_p(np.array([-1.0, 1.0, 2.0, 3.0])) == pytest.approx(0.8)
+    assert D._percentile_p(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx(2 / 5)
+
+
+@pytest.mark.parametrize("design, cells_per_pair", [("2afc", 1), ("abx", 2)])
+def test_likelihood_ratio_p_values_come_from_their_reference_distributions(design, cells_per_pair):
+    # The omnibus test: chi-square with one degree of freedom per cell (a pair in either order in 2AFC;
+    # a pair with X at its low or at its high level in ABX). The one-sided tests: the upper tail of the
+    # standard normal at the signed root of the statistic, so a clear excess gives a small p.
+    rng = np.random.default_rng(5)
+    id_levels = np.repeat(np.linspace(0, 1, STEPS), 6)
+    id_answers = P.simulate_identification(id_levels, rng=rng, **TRUE)
+    levels = trial_levels(design, 2, separation=2)
+    answers = P.simulate_discrimination(design, levels, rng=rng, **TRUE)
+    omnibus = D.excess_tests(design, levels, answers, id_levels, id_answers)["omnibus"]
+    assert omnibus["df"] == cells_per_pair * (STEPS - 2)
+    assert omnibus["p"] == pytest.approx(stats.chi2.sf(omnibus["statistic"], cells_per_pair * (STEPS - 2)))
+    better = P.simulate_discrimination(design, np.tile(levels, (4, 1)), rng=rng, bump_d_prime=3.0, bump_width=0.3,
+                                       **TRUE)
+    tests = D.excess_tests(design, np.tile(levels, (4, 1)), better, id_levels, id_answers)
+    for name in ("overall", "boundary", "location"):
+        z = math.copysign(math.sqrt(tests[name]["statistic"]), tests[name]["coefficient"])
+        assert tests[name]["p"] == pytest.approx(stats.norm.sf(z), abs=1e-12)
+    assert tests["overall"]["z"] > 3 and tests["overall"]["p"] < 0.01
+
+
+def test_the_simulated_bump_observers_have_the_d_prime_they_are_given():
+    # A boundary far away (every image labelled A) and a bump wide enough to be flat: every answer
+    # comes from the continuous comparison, correct with Phi(d'/sqrt 2) in 2AFC and, in ABX, the
+    # differencing model's Phi(d'/sqrt 2) Phi(d'/sqrt 6) + Phi(-d'/sqrt 2) Phi(-d'/sqrt 6).
+    n, bump = 40000, 1.5
+    for design, correct in (("2afc", lambda d: stats.norm.cdf(d / math.sqrt(2))),
+                            ("abx", lambda d: stats.norm.cdf(d / math.sqrt(2)) * stats.norm.cdf(d / math.sqrt(6))
+                             + stats.norm.cdf(-d / math.sqrt(2)) * stats.norm.cdf(-d / math.sqrt(6)))):
+        levels = np.tile([[0.4, 0.6, 0.4]] if design == "abx" else [[0.4, 0.6]], (n, 1))
+        answers = P.simulate_discrimination(design, levels, 5.0, 4.0, 0.0, np.random.default_rng(6),
+                                            bump_d_prime=bump, bump_width=100.0)
+        d = bump * math.exp(-0.5 * ((0.5 - 5.0) / 100.0) ** 2)
+        assert answers.mean() == pytest.approx(correct(d), abs=4 * math.sqrt(0.25 / n))
+
+
+def test_interval_widths_are_the_central_ci_range_of_the_estimates(monkeypatch):
+    # Fits that return the quantiles of a normal with SD 0.1: the 95 % range is 2 x 1.96 x 0.1 wide.
+    n = 2000
+    quantiles = iter(stats.norm.ppf((np.arange(n) + 0.5) / n, 0.5, 0.1))
+    monkeypatch.setattr(psychometric, "fit", lambda *args, **kwargs: {"pse": next(quantiles), "slope": 4.0})
+    widths = P.interval_widths(5, 2, n_simulations=n)
+    assert widths["pse_width"] == pytest.approx(2 * stats.norm.ppf(0.975) * 0.1, abs=0.002)

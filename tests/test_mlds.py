@@ -556,3 +556,16 @@ def test_bad_data_give_one_line_errors_and_write_nothing(tmp_path, kind, words):
     assert words in lines[0], lines[0]
     assert "Traceback" not in result.output
     assert not out.exists() and not [name for name in os.listdir(tmp_path) if "gaia-stim-tmp" in name]
+
+
+def test_runs_p_counts_samples_with_as_few_runs_or_fewer(monkeypatch):
+    # R's binom.diagnostics: p = the share of bootstrap samples with as many sign changes as the data
+    # or fewer. Ten samples with 2, 3, 4, 5, 5, 5, 6, 7, 8, 9 changes and data with 5: p = 6 / 10.
+    _, levels, answers = simulated("mlds-triads", 1, 0.2, seed=4)
+    trials, _ = mlds.index_trials(levels)
+    estimate = mlds.fit(trials, answers)
+    counts = iter([2, 3, 4, 5, 5, 5, 6, 7, 8, 9, 5])  # the samples' in order, then the data's
+    monkeypatch.setattr(mlds, "_canonical_runs", lambda residuals, eta, mirrored: next(counts))
+    result = mlds.bootstrap(trials, answers, estimate, n_bootstrap=10, seed=0)
+    assert result["n_used"] == 10 and result["runs"] == 5
+    assert result["runs_p"] == pytest.approx(0.6)

@@ -530,3 +530,115 @@ def test_a_mean_of_more_than_26_images_names_every_source(tmp_path, model):
 
     with pytest.raises(InputError, match="at most 702 images"):
         mean_image(model, paths * 24)
+
+
+# ------------------------------------------------------------------------------------------
+# values computed here, independently of the code under test
+
+
+def grey_power(power):
+    """render(levels) of a path of flat images of grey t ** power: the pixel distance from t = 0 is t ** power."""
+
+    def render(levels):
+        levels = np.asarray(levels, dtype=np.float64)
+        return levels[:, None], np.ones((len(levels), 4, 4, 1)) * (levels**power)[:, None, None, None]
+
+    return render
+
+
+def test_the_first_pass_of_equal_spacing_inverts_the_arc_length():
+    # Grey t ** 2: equal steps lie at t = sqrt(i / 10). The first pass alone (no refinement round) finds
+    # them, to the precision of its piecewise-linear inverse over 21 samples.
+    from gaia_stim.stimuli._common import equal_steps
+
+    levels = equal_steps(np.linspace(0, 1, 11), grey_power(2), "pixel", rounds=0)[0]
+    np.testing.assert_allclose(levels, np.sqrt(np.arange(11) / 10), atol=0.01)
+
+
+def test_equal_spacing_refines_a_coarse_first_pass_until_the_steps_are_equal():
+    # Grey t ** 10: the first pass's 21 samples miss the bend (its steps vary by about 10 %); the rounds
+    # that follow must leave steps, measured here from the images returned, within the 0.5 % tolerance,
+    # at t = (i / 10) ** (1 / 10).
+    from gaia_stim.stimuli._common import equal_steps
+
+    levels, _, images, _ = equal_steps(np.linspace(0, 1, 11), grey_power(10), "pixel")
+    assert cv(rms(images[:-1], images[1:])) <= 0.005
+    np.testing.assert_allclose(levels, (np.arange(11) / 10) ** 0.1, atol=0.002)
+
+
+def test_luminance_matching_reaches_the_sets_mean_luminance_and_contrast():
+    # SHINE's lumMatch: every image gets the mean of the images' mean luminances and the mean of their
+    # RMS contrasts, computed here from the unmatched pixels (means about 0.2, 0.3, 0.7: their median
+    # would be 0.3, their mean is 0.4).
+    rng = np.random.default_rng(0)
+    images = np.stack([np.clip(mean + spread * rng.standard_normal((32, 32, 1)), 0, 1)
+                       for mean, spread in ((0.2, 0.05), (0.3, 0.1), (0.7, 0.15))])
+    pixels = np.round(images * 255).astype(np.uint8)
+    target_mean = np.mean([image.mean() for image in pixels / 255])
+    target_contrast = np.mean([image.std() for image in pixels / 255])
+    matched = Adjustment(match="luminance", figure="whole").fitted([pixels]).apply(pixels) / 255
+    for image in matched:
+        assert image.mean() == pytest.approx(target_mean, abs=1 / 255)
+        assert image.std() == pytest.approx(target_contrast, abs=1 / 255)
+
+
+def test_figure_matching_reaches_the_figures_mean_luminance_and_contrast():
+    # Discs of noise on a plain mid-grey ground: each figure, as drawn, gets the mean of the figures'
+    # mean luminances and of their RMS contrasts (measured here over the discs, before matching), and
+    # the ground becomes the background grey.
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:48, 0:48]
+    disc = np.hypot(yy - 23.5, xx - 23.5) < 14
+    pixels = []
+    for mean, spread in ((0.15, 0.03), (0.25, 0.05), (0.3, 0.04)):
+        image = np.full((48, 48), 0.5)
+        image[disc] = mean + spread * rng.standard_normal(disc.sum())
+        pixels.append(np.round(image * 255).astype(np.uint8)[..., None])
+    pixels = np.stack(pixels)
+    target_mean = np.mean([image[..., 0][disc].mean() for image in pixels / 255])
+    target_contrast = np.mean([image[..., 0][disc].std() for image in pixels / 255])
+    matched, figures = Adjustment(match="luminance", background=0.5).fitted([pixels]).apply_with_figures(pixels)
+    for image, figure in zip(matched / 255, figures):
+        assert np.abs(figure.sum() - disc.sum()) <= 0.02 * disc.sum()
+        # the outline is drawn blended with the ground, so the figure as drawn is a little paler
+        assert image[..., 0][figure].mean() == pytest.approx(target_mean, abs=0.01)
+        assert image[..., 0][figure].std() == pytest.approx(target_contrast, abs=0.01)
+        assert np.all(image[..., 0][~figure] == 128 / 255)
+
+
+def test_histogram_matching_gives_every_image_the_pooled_histogram():
+    # Exact histogram specification: at every grey level, each image's cumulative count is the pooled
+    # cumulative share (counted here) times its pixels, to the nearest pixel.
+    rng = np.random.default_rng(2)
+    pixels = np.round(np.stack([rng.random((24, 24, 1)) ** power for power in (0.5, 1.0, 2.0)]) * 255).astype(np.uint8)
+    pooled = np.cumsum(np.bincount(pixels.ravel(), minlength=256)) / pixels.size
+    matched = Adjustment(match="histogram", figure="whole").fitted([pixels]).apply(pixels)
+    for image in matched:
+        counts = np.cumsum(np.bincount(image.ravel(), minlength=256))
+        assert np.abs(counts - image.size * pooled).max() <= 0.5 + 1e-9
+
+
+def test_the_default_wheel_radius_is_half_the_mean_distance_to_a_and_b(model):
+    centre, a, b = flat(0.4), noise(1), noise(2)
+    codes = model.encode(np.stack([centre, a, b])).astype(np.float64)
+    expected = (np.linalg.norm(codes[1] - codes[0]) + np.linalg.norm(codes[2] - codes[0])) / 2 / 2
+    result = wheel(model, centre, a, b, n_images=6)
+    assert result["radius"] == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(result["latents"] - codes[0], axis=1), expected, rtol=1e-4)
+
+
+def test_each_wheel_row_records_the_distance_to_the_image_before_it(model):
+    # a wide wheel around a dark centre: images clipped at black on one side, so the steps are unequal
+    result = wheel(model, flat(0.05), noise(1), noise(2), n_images=7, radius=3.0)
+    images = result["images"]
+    before = rms(images, np.roll(images, 1, axis=0))  # image i against image i - 1 (the last, for the first)
+    assert np.ptp(before) > 0.3 * before.mean()  # so a column shifted by one image would show
+    np.testing.assert_allclose([row["distance_pixel"] for row in result["rows"]], before, rtol=1e-5)
+
+
+def test_step_distances_around_a_loop_go_to_the_next_image():
+    from gaia_stim.metrics import step_distances
+
+    images = np.stack([flat(value) for value in (0.0, 0.1, 0.3, 0.6)])
+    np.testing.assert_allclose(step_distances(images, closed=True), [0.1, 0.2, 0.3, 0.6], atol=1e-6)
+    np.testing.assert_allclose(step_distances(images), [0.1, 0.2, 0.3], atol=1e-6)

@@ -317,3 +317,12 @@ def test_io_sets_imports_neither_the_kinds_nor_a_model():
             "('gaia_stim.stimuli', 'gaia_stim.api', 'torch'))))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+def test_an_attribute_set_records_the_sha256_of_its_axes_file(tmp_path, model, axes_file):
+    import hashlib
+
+    path = write_png(tmp_path / "face.png", noise(3))
+    parameters = attribute_set(model, axes_file, path, "brightness", [-0.5, 0.5]).parameters
+    assert parameters["axes_sha256"] == hashlib.sha256(open(axes_file, "rb").read()).hexdigest()
+    assert parameters["source_sha256"] == hashlib.sha256(open(path, "rb").read()).hexdigest()

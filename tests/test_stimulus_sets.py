@@ -493,3 +493,40 @@ def test_a_source_whose_name_holds_a_newline_is_shown_on_one_line(tmp_path, mode
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(other)
     write_set(tmp_path / "set", continuum(model, str(path), str(other), n_steps=3), model)
     assert (tmp_path / "set" / "contact_sheet.png").exists()
+
+
+def test_the_table_luminance_of_a_colour_image_is_bt601(tmp_path):
+    # BT.601 luma (0.299 R + 0.587 G + 0.114 B), as Pillow's "L" conversion computes it
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (100, 150, 200)]
+    images = np.stack([np.full((4, 4, 3), colour, dtype=np.uint8) for colour in colours])
+    rows = [{"image_file": f"images/c{i}.png", "step": i} for i in range(len(colours))]
+    write_stimulus_set(tmp_path / "set", images, rows, {}, types.SimpleNamespace(name="t"))
+    table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
+    by_hand = [0.299, 0.587, 0.114, (0.299 * 100 + 0.587 * 150 + 0.114 * 200) / 255]
+    np.testing.assert_allclose(table["mean_luminance"], by_hand, atol=1e-12)
+    pillow = [np.asarray(Image.fromarray(image).convert("L")).mean() / 255 for image in images]
+    np.testing.assert_allclose(table["mean_luminance"], pillow, atol=0.5 / 255)
+    assert np.all(table["rms_contrast"] == 0.0)
+
+
+def test_array_sha256_covers_dtype_shape_and_bytes():
+    from gaia_stim.io.images import array_sha256
+
+    data = np.arange(6, dtype=np.uint8)
+    variants = [data.reshape(2, 3), data.reshape(3, 2), data.reshape(6, 1), data.astype(np.int8).reshape(2, 3),
+                data.reshape(2, 3)[::-1]]
+    assert len({array_sha256(array) for array in variants}) == len(variants)
+    # the C-order bytes: the same array in Fortran order is the same input
+    assert array_sha256(np.asfortranarray(data.reshape(2, 3))) == array_sha256(data.reshape(2, 3))
+    assert array_sha256(data.reshape(2, 3)) == hashlib.sha256(b"|u1(2, 3)" + data.tobytes()).hexdigest()
+
+
+def test_float_cells_read_back_as_the_same_numbers(tmp_path):
+    values = [1 / 3, 0.1, 2 / 7 * 1e-7, 123456.789012345, 1.0]
+    images = np.zeros((len(values), 4, 4, 1), dtype=np.uint8)
+    rows = [{"image_file": f"images/v{i}.png", "morph_level": value} for i, value in enumerate(values)]
+    write_stimulus_set(tmp_path / "set", images, rows, {}, types.SimpleNamespace(name="t"))
+    with open(tmp_path / "set" / "stimuli.csv", newline="") as handle:
+        cells = [row["morph_level"] for row in csv.DictReader(handle)]
+    assert [float(cell) for cell in cells] == values
+    assert cells[-1] == "1.0"  # a whole number in a float column is still written as a float
