@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH) -e ".[test,psychopy,perceptual]"
+	$(BIN)/pip install --quiet $(PIP_TORCH) $(TORCH) -e ".[test,psychopy,perceptual,psignifit]"
 	touch $@
 
 install: $(VENV)/.installed
