@@ -233,3 +233,18 @@ def test_an_axis_the_images_barely_keep_is_left_uncalibrated_with_a_warning():
     with pytest.warns(AttributeAxesWarning, match="'hair': the model's images keep only 0.10"):
         calibrate_axes(axes, LossyModel(0.1, 0.0), codes)
     np.testing.assert_array_equal(axes.direction("hair"), before)
+
+
+def test_a_column_whose_squares_overflow_is_refused_and_a_merely_large_one_fits():
+    codes, labels, _ = linear_codes(n=200)
+    huge = labels.copy()
+    huge["smile"] = huge["smile"] * 1e300  # squared deviations would be inf, R^2 NaN
+    with pytest.raises(InputError, match="'smile'.*rescale"):
+        AttributeAxes(cv=2).fit(codes, huge)
+    # 1e50 is large but finite when squared: the fit works and R^2 is scale-free (same as unscaled)
+    large = labels.copy()
+    large["smile"] = large["smile"] * 1e50
+    r2_large = AttributeAxes(cv=2).fit(codes, large).r2_
+    r2_plain = AttributeAxes(cv=2).fit(codes, labels).r2_
+    assert np.all(np.isfinite(r2_large))
+    np.testing.assert_allclose(r2_large, r2_plain, atol=1e-6)

@@ -74,6 +74,7 @@ _READOUT_ALPHAS = np.logspace(-3, 4, 15)
 LOW_R2 = 0.1
 # Fewer images per attribute than this leave the directions noisy.
 MIN_IMAGES_PER_ATTRIBUTE = 10
+MAX_LABEL_SPREAD = 1e100  # an attribute column may span this much around its mean (its squares stay finite)
 # Below this read-out gain the model barely renders an axis; calibrating would only amplify noise.
 MIN_GAIN = 0.2
 # A projected direction keeping less than this share of its squared length is (nearly) a
@@ -150,6 +151,9 @@ def _usable_columns(matrix, names):
             )
             continue
         centred = matrix[:, keep + [index]] - matrix[:, keep + [index]].mean(axis=0)
+        # each column on its own scale: the rank test's tolerance is relative to the largest column,
+        # so a column in large units would otherwise make the others look like zeros
+        centred = centred / np.abs(centred).max(axis=0)
         if np.linalg.matrix_rank(centred) < len(keep) + 1:
             warnings.warn(
                 f"attribute {name!r} is a linear combination of {[names[k] for k in keep]} in these labels,"
@@ -260,6 +264,15 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         if not np.all(np.isfinite(Z)):
             raise InputError("codes contain NaN or infinite values")
         matrix, names, encoder, categorical = _design_matrix(table)
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = np.abs(matrix - matrix.mean(axis=0)).max(axis=0)
+        huge = [name for name, value in zip(names, spread) if not value <= MAX_LABEL_SPREAD]
+        if huge:
+            # squared deviations (variances, R^2, the read-out) would overflow double precision
+            raise InputError(
+                f"attribute {huge[0]!r} spans more than {MAX_LABEL_SPREAD:.0e} around its mean; its squares"
+                " overflow double precision: rescale the column (e.g. to its units' usual range) and fit again"
+            )
         keep = _usable_columns(matrix, names)
         if not keep:
             raise InputError("no attribute can be estimated: every column is constant or a copy of another")
