@@ -69,7 +69,7 @@ def observer_answers(levels, rng):
 def one_participant(design, blocks, seed, n_bootstrap):
     import numpy as np
 
-    from gaia_stim.analysis import mlds
+    from gaia_stim.analysis import mlds_data, mlds_model
     from gaia_stim.core.errors import DataError
     from gaia_stim.designs.mlds_trials import mlds_trials
 
@@ -79,10 +79,10 @@ def one_participant(design, blocks, seed, n_bootstrap):
     size = 3 if design == "mlds-triads" else 4
     levels = np.array([[row[f"morph_{k}"] for k in range(1, size + 1)] for row in rows])
     answers = observer_answers(levels, rng)
-    trials, _ = mlds.index_trials(levels)
+    trials, _ = mlds_data.index_trials(levels)
     try:
-        estimate = mlds.fit(trials, answers)
-        result = mlds.bootstrap(trials, answers, estimate, n_bootstrap=n_bootstrap, seed=seed)
+        estimate = mlds_model.fit(trials, answers)
+        result = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=n_bootstrap, seed=seed)
     except DataError:
         return None
     sigmas = result["samples"]["sigma"]
@@ -102,7 +102,7 @@ def one_participant(design, blocks, seed, n_bootstrap):
 def summarise(design, blocks, fits, seconds, n_participants):
     import numpy as np
 
-    from gaia_stim.analysis import mlds
+    from gaia_stim.analysis import mlds_model
 
     truth = true_scale(np.arange(N_LEVELS) / 10)[1:-1]
     done = [f for f in fits if f is not None]
@@ -133,7 +133,7 @@ def summarise(design, blocks, fits, seconds, n_participants):
     if groups:
         group_covered, group_width = [], []
         for members in groups:
-            mean = mlds.group_scale([m["scale"] for m in members], [m["sigma"] for m in members])
+            mean = mlds_model.group_scale([m["scale"] for m in members], [m["sigma"] for m in members])
             interval = mean["scale_interval"][1:-1]
             group_covered.append((interval[:, 0] <= truth) & (truth <= interval[:, 1]))
             group_width.append(interval[:, 1] - interval[:, 0])
@@ -147,14 +147,14 @@ def r_reference(folder):
     import numpy as np
     import pandas as pd
 
-    from gaia_stim.analysis import mlds
+    from gaia_stim.analysis import mlds_data, mlds_model
 
     path = os.path.join(folder, "kk_all.csv")
     parts = [pd.read_csv(os.path.join(folder, f"{name}.csv")) for name in ("kk1", "kk2", "kk3")]
     pd.concat(parts).to_csv(path, index=False)
-    (group,) = mlds.read_scale_data([path])["groups"].values()
-    estimate = mlds.fit(group["trials"], group["responses"])
-    runs = mlds.bootstrap(group["trials"], group["responses"], estimate, n_bootstrap=1000, seed=0)
+    (group,) = mlds_data.read_scale_data([path])["groups"].values()
+    estimate = mlds_model.fit(group["trials"], group["responses"])
+    runs = mlds_model.bootstrap(group["trials"], group["responses"], estimate, n_bootstrap=1000, seed=0)
     return {
         "data": "R package MLDS 0.5.1: kk1, kk2, kk3 (990 quadruple trials)",
         "glm_scale": [round(float(v), 4) for v in estimate["glm_scale"]],

@@ -22,7 +22,7 @@ no "correct"/"wrong" (only "too slow" after --response-timeout).
 Simulated observer (``--simulate``): a perceptual scale psi over the morph level and Gaussian
 decision noise sigma; the second pair is judged more different with probability
 P = Phi((|psi(d) - psi(c)| - |psi(b) - psi(a)|) / sigma) for the first pair (a, b) and the second
-(c, d) -- the formula of ``gaia_stim.analysis.mlds.observer_probability`` and of the designs'
+(c, d) -- the formula of ``gaia_stim.analysis.mlds_model.observer_probability`` and of the designs'
 records (tests/test_design_records.py checks the two exactly). ``--sim-scale`` is one of
 
 - ``linear``: psi(x) = x;

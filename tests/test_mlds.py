@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from gaia_stim.analysis import mlds
+from gaia_stim.analysis import mlds_data, mlds_model
 from gaia_stim.cli import main
 from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.designs.mlds_trials import (
@@ -168,25 +168,25 @@ def test_log_likelihood_of_four_triads_is_the_hand_computed_value():
     expected = math.log(0.5792597094) + math.log(0.5) + math.log(0.3445782584) + math.log(0.1150696702)
     assert expected == pytest.approx(-0.54601 - 0.69315 - 1.06541 - 2.16224, abs=1e-4)  # -4.46681
     trials = [[0, 1, 2], [3, 2, 0], [1, 2, 3], [3, 1, 0]]
-    value = mlds.log_likelihood(trials, [1, 0, 0, 1], [0.0, 0.2, 0.5, 1.0], sigma=0.5)
+    value = mlds_model.log_likelihood(trials, [1, 0, 0, 1], [0.0, 0.2, 0.5, 1.0], sigma=0.5)
     assert value == pytest.approx(expected, abs=1e-9)
     # the same scale in units of sigma (the GLM's) with sigma = 1 gives the same likelihood
-    assert mlds.log_likelihood(trials, [1, 0, 0, 1], [0.0, 0.4, 1.0, 2.0]) == pytest.approx(expected, abs=1e-9)
+    assert mlds_model.log_likelihood(trials, [1, 0, 0, 1], [0.0, 0.4, 1.0, 2.0]) == pytest.approx(expected, abs=1e-9)
 
 
 def test_log_likelihood_of_quadruples_is_the_hand_computed_value():
     # (0, 1, 2, 3) r=1: pairs 0.2 and 0.5 -> z = 0.6; (2, 3, 0, 1) r=1: pairs 0.5, 0.2 -> z = -0.6;
     # (0, 1, 2, 3) r=0 -> z = -0.6. Phi(0.6) = 0.7257468822, Phi(-0.6) = 0.2742531178
     expected = math.log(0.7257468822) + 2 * math.log(0.2742531178)
-    value = mlds.log_likelihood([[0, 1, 2, 3], [2, 3, 0, 1], [0, 1, 2, 3]], [1, 1, 0], [0.0, 0.2, 0.5, 1.0], 0.5)
+    value = mlds_model.log_likelihood([[0, 1, 2, 3], [2, 3, 0, 1], [0, 1, 2, 3]], [1, 1, 0], [0.0, 0.2, 0.5, 1.0], 0.5)
     assert value == pytest.approx(expected, abs=1e-9)
 
 
 def test_design_matrix_has_the_r_packages_weights():
     # triad shown in order: (1, -2, 1); shown reversed (c, b, a): the negation; quadruple (1, -1, -1, 1)
-    np.testing.assert_array_equal(mlds.design_matrix([[0, 2, 3], [3, 2, 0]], 4), [[1, 0, -2, 1], [-1, 0, 2, -1]])
+    np.testing.assert_array_equal(mlds_model.design_matrix([[0, 2, 3], [3, 2, 0]], 4), [[1, 0, -2, 1], [-1, 0, 2, -1]])
     np.testing.assert_array_equal(
-        mlds.design_matrix([[0, 1, 3, 4], [3, 4, 0, 1]], 5), [[1, -1, 0, -1, 1], [-1, 1, 0, 1, -1]]
+        mlds_model.design_matrix([[0, 1, 3, 4], [3, 4, 0, 1]], 5), [[1, -1, 0, -1, 1], [-1, 1, 0, 1, -1]]
     )
 
 
@@ -194,13 +194,13 @@ def test_the_simulated_observer_compares_absolute_differences():
     # a scale that falls and rises: (0, 0.5, 0.2, 1); triad (0, 1, 2): pairs 0.5 and 0.3
     levels = np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0], [0.0, 1.0, 2.0]])
     table = ([0.0, 1.0, 2.0, 3.0], [0.0, 0.5, 0.2, 1.0])
-    p = mlds.observer_probability(levels[:2], table, 0.4)
+    p = mlds_model.observer_probability(levels[:2], table, 0.4)
     assert p[0] == pytest.approx(0.5 * math.erfc(-(-0.2 / 0.4) / math.sqrt(2)))  # Phi(-0.5)
     assert p[1] == pytest.approx(0.5 * math.erfc(-(0.2 / 0.4) / math.sqrt(2)))  # Phi(+0.5)
     # a first pair shown falling: levels (1, 0) differ by |0 - 0.5|; the second (0, 3) by 1 -> Phi(1.25)
-    falling = mlds.observer_probability(np.array([[1.0, 0.0, 3.0]]), table, 0.4)
+    falling = mlds_model.observer_probability(np.array([[1.0, 0.0, 3.0]]), table, 0.4)
     assert falling[0] == pytest.approx(0.5 * math.erfc(-1.25 / math.sqrt(2)))
-    answers = mlds.simulate_responses(np.repeat(levels[:1], 20000, axis=0), table, 0.4, np.random.default_rng(0))
+    answers = mlds_model.simulate_responses(np.repeat(levels[:1], 20000, axis=0), table, 0.4, np.random.default_rng(0))
     assert answers.mean() == pytest.approx(0.3085, abs=0.01)
 
 
@@ -213,7 +213,7 @@ def test_a_saturated_design_fits_each_trial_types_proportion_exactly():
     types_ = {(0, 1, 2): [1, 1, 1, 0], (0, 1, 3): [1, 1, 1, 1, 1, 1, 1, 0], (1, 2, 3): [1, 0]}
     trials = [t for t, answers in types_.items() for _ in answers]
     responses = [r for answers in types_.values() for r in answers]
-    estimate = mlds.fit(trials, responses)
+    estimate = mlds_model.fit(trials, responses)
     np.testing.assert_allclose(estimate["glm_scale"], [0.0, -0.198630, 0.277230, 0.753089], atol=2e-6)
     assert estimate["sigma"] == pytest.approx(1 / 0.753089, rel=1e-5)
     np.testing.assert_allclose(estimate["scale"], [0.0, -0.198630 / 0.753089, 0.277230 / 0.753089, 1.0], atol=1e-5)
@@ -223,10 +223,10 @@ def test_fit_recovers_a_non_linear_scale_and_sigma_within_their_intervals():
     # 99 % intervals, so that all nine free levels together cover the truth for most data sets
     # (16 of seeds 0-19; the coverage per level is measured in benchmarks/mlds_recovery.py)
     _, levels, answers = simulated("mlds-triads", 4, 0.15, seed=0)  # 660 trials
-    trials, stimulus_levels = mlds.index_trials(levels)
+    trials, stimulus_levels = mlds_data.index_trials(levels)
     np.testing.assert_allclose(stimulus_levels, [s["morph_level"] for s in STIMULI])
-    estimate = mlds.fit(trials, answers)
-    result = mlds.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=1, ci=0.99)
+    estimate = mlds_model.fit(trials, answers)
+    result = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=1, ci=0.99)
     truth = true_scale(stimulus_levels)
     low, high = result["scale_interval"][:, 0], result["scale_interval"][:, 1]
     assert np.all((low <= truth + 1e-12) & (truth <= high + 1e-12)), np.c_[low, truth, high]
@@ -243,9 +243,9 @@ def test_triads_and_quadruples_recover_the_same_scale():
     fits = {}
     for design, reps, seed in (("mlds-triads", 4, 21), ("mlds-quadruples", 2, 22)):  # 660 trials each
         _, levels, answers = simulated(design, reps, 0.15, seed)
-        trials, _ = mlds.index_trials(levels)
-        estimate = mlds.fit(trials, answers)
-        fits[design] = (estimate, mlds.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=2))
+        trials, _ = mlds_data.index_trials(levels)
+        estimate = mlds_model.fit(trials, answers)
+        fits[design] = (estimate, mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=2))
     (triads, triad_ci), (quads, quad_ci) = fits["mlds-triads"], fits["mlds-quadruples"]
     # at every level the two estimates differ by less than 2.58 bootstrap SDs of their difference (99 %)
     allowed = 2.576 * np.hypot(triad_ci["scale_sd"], quad_ci["scale_sd"])
@@ -258,11 +258,11 @@ def test_triads_and_quadruples_recover_the_same_scale():
 
 def test_bootstrap_is_reproducible_from_its_seed():
     _, levels, answers = simulated("mlds-triads", 1, 0.2, seed=4)
-    trials, _ = mlds.index_trials(levels)
-    estimate = mlds.fit(trials, answers)
-    a = mlds.bootstrap(trials, answers, estimate, n_bootstrap=20, seed=9)
-    b = mlds.bootstrap(trials, answers, estimate, n_bootstrap=20, seed=9)
-    c = mlds.bootstrap(trials, answers, estimate, n_bootstrap=20, seed=10)
+    trials, _ = mlds_data.index_trials(levels)
+    estimate = mlds_model.fit(trials, answers)
+    a = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=20, seed=9)
+    b = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=20, seed=9)
+    c = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=20, seed=10)
     np.testing.assert_array_equal(a["scale_interval"], b["scale_interval"])
     assert a["runs_p"] == b["runs_p"] and not np.array_equal(a["scale_interval"], c["scale_interval"])
 
@@ -271,7 +271,7 @@ def test_runs_are_sign_changes_in_order_of_fitted_value():
     fitted = [0.9, 0.1, 0.5, 0.3, 0.7]
     residuals = [1.0, -1.0, -0.5, 0.2, 0.4]
     # in order of fitted value (0.1, 0.3, 0.5, 0.7, 0.9): -, +, -, +, +  -> 3 changes
-    assert mlds.count_runs(residuals, fitted) == 3
+    assert mlds_model.count_runs(residuals, fitted) == 3
 
 
 def test_the_runs_test_flags_an_observer_the_model_does_not_describe():
@@ -282,29 +282,29 @@ def test_the_runs_test_flags_an_observer_the_model_does_not_describe():
     levels = level_columns(rows)
     careful = observer_answers(levels, true_scale, 0.02, rng)
     answers = np.where(rng.random(len(levels)) < 0.3, rng.integers(0, 2, len(levels)), careful)
-    trials, _ = mlds.index_trials(levels)
-    estimate = mlds.fit(trials, answers)
-    assert mlds.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=0)["runs_p"] < 0.05
+    trials, _ = mlds_data.index_trials(levels)
+    estimate = mlds_model.fit(trials, answers)
+    assert mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=0)["runs_p"] < 0.05
     # the model's own observer passes
     _, levels, answers = simulated("mlds-triads", 3, 0.15, seed=8)
-    trials, _ = mlds.index_trials(levels)
-    estimate = mlds.fit(trials, answers)
-    assert mlds.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=0)["runs_p"] > 0.05
+    trials, _ = mlds_data.index_trials(levels)
+    estimate = mlds_model.fit(trials, answers)
+    assert mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=100, seed=0)["runs_p"] > 0.05
 
 
 def test_separation_is_refused_and_the_quick_proof_never_contradicts_the_linear_program():
     _, levels, _ = simulated("mlds-triads", 1, 0.15, seed=0)
-    trials, _ = mlds.index_trials(levels)
+    trials, _ = mlds_data.index_trials(levels)
     perfect = observer_answers(levels, true_scale, 1e-6, np.random.default_rng(0))
     with pytest.raises(DataError, match="predicted perfectly by a scale"):
-        mlds.fit(trials, perfect)
-    matrix = mlds.design_matrix(trials, N_LEVELS)[:, 1:]
+        mlds_model.fit(trials, perfect)
+    matrix = mlds_model.design_matrix(trials, N_LEVELS)[:, 1:]
     proved, separated = 0, 0
     for seed in range(40):  # sigma 0.08: about a third of these data sets separate
         answers = observer_answers(levels, true_scale, 0.08, np.random.default_rng(seed)).astype(np.float64)
-        beta, *_ = mlds._newton(matrix, answers)
-        has_maximum = mlds._has_maximum(matrix, answers, beta)
-        lp_separates = mlds._separating_direction(matrix, answers) is not None
+        beta, *_ = mlds_model._newton(matrix, answers)
+        has_maximum = mlds_model._has_maximum(matrix, answers, beta)
+        lp_separates = mlds_model._separating_direction(matrix, answers) is not None
         assert not (has_maximum and lp_separates), seed
         proved += has_maximum
         separated += lp_separates
@@ -314,17 +314,17 @@ def test_separation_is_refused_and_the_quick_proof_never_contradicts_the_linear_
 def test_bootstrap_samples_that_separate_are_kept_where_the_fit_stops_and_counted():
     # a reliable observer (sigma 0.1) and one block: the data have a maximum, many resamples do not
     _, levels, answers = simulated("mlds-triads", 1, 0.1, seed=0)
-    trials, _ = mlds.index_trials(levels)
-    estimate = mlds.fit(trials, answers)
-    with pytest.warns(mlds.MLDSWarning, match="separation"):
-        result = mlds.bootstrap(trials, answers, estimate, n_bootstrap=40, seed=0)
+    trials, _ = mlds_data.index_trials(levels)
+    estimate = mlds_model.fit(trials, answers)
+    with pytest.warns(mlds_model.MLDSWarning, match="separation"):
+        result = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=40, seed=0)
     assert result["n_separated"] >= 4 and result["n_used"] == 40 and result["n_left_out"] == 0
     assert np.all(np.isfinite(result["samples"]["scale"])) and np.all(result["samples"]["sigma"] > 0)
 
 
 def test_group_scale_is_the_mean_with_a_t_interval():
     scales = [[0.0, 0.2, 1.0], [0.0, 0.4, 1.0], [0.0, 0.3, 1.0]]
-    group = mlds.group_scale(scales, [0.1, 0.2, 0.4], ci=0.95)
+    group = mlds_model.group_scale(scales, [0.1, 0.2, 0.4], ci=0.95)
     # mean 0.3, SD 0.1, t(0.975, 2) = 4.302652729911275 -> 0.3 +- 0.248414
     np.testing.assert_allclose(group["scale"], [0.0, 0.3, 1.0])
     np.testing.assert_allclose(group["scale_interval"][1], [0.3 - 0.2484138, 0.3 + 0.2484138], atol=1e-6)
@@ -347,7 +347,7 @@ def test_the_r_layout_is_read_with_its_ranks_and_logical_responses(tmp_path):
     path.write_text(
         '"","resp","S1","S2","S3"\n"1",TRUE,1,2,4\n"2",FALSE,5,3,2\n"3",1,2,3,5\n"4",0,4,3,1\n', encoding="utf-8"
     )
-    data = mlds.read_scale_data([str(path)])
+    data = mlds_data.read_scale_data([str(path)])
     (key, group), = data["groups"].items()
     assert key == ("mlds-triads", "kk")
     np.testing.assert_array_equal(group["trials"], [[0, 1, 3], [4, 2, 1], [1, 2, 4], [3, 2, 0]])
@@ -359,16 +359,16 @@ def test_the_r_layout_is_read_with_its_ranks_and_logical_responses(tmp_path):
 def test_an_upper_pair_first_trial_is_the_lower_pair_first_trial_with_the_answer_flipped(tmp_path):
     # R's SwapOrder: a quadruple shown (c, d, a, b) with answer r is (a, b, c, d) with 1 - r.
     rows, levels, answers = simulated("mlds-quadruples", 1, 0.2, seed=3)
-    trials, _ = mlds.index_trials(levels)
+    trials, _ = mlds_data.index_trials(levels)
     reversed_ = trials[:, 0] > trials[:, -1]
     canonical = np.where(reversed_[:, None], trials[:, [2, 3, 0, 1]], trials)
     flipped = np.where(reversed_, 1 - answers, answers)
     assert reversed_.any() and not reversed_.all()
-    one, other = mlds.fit(trials, answers), mlds.fit(canonical, flipped)
+    one, other = mlds_model.fit(trials, answers), mlds_model.fit(canonical, flipped)
     assert one["log_likelihood"] == pytest.approx(other["log_likelihood"], abs=1e-9)
     np.testing.assert_allclose(one["scale"], other["scale"], atol=1e-9)
     # the runs test reads both as R does after SwapOrder: the same runs in the data
-    runs = [mlds.bootstrap(t, r, e, n_bootstrap=10, seed=0)["runs"]
+    runs = [mlds_model.bootstrap(t, r, e, n_bootstrap=10, seed=0)["runs"]
             for t, r, e in ((trials, answers, one), (canonical, flipped, other))]
     assert runs[0] == runs[1]
     # and so does the R layout of the same data, written in R's order
@@ -377,8 +377,8 @@ def test_an_upper_pair_first_trial_is_the_lower_pair_first_trial_with_the_answer
         stream.write("resp,S1,S2,S3,S4\n")
         for row, answer in zip(canonical + 1, flipped):
             stream.write(f"{answer},{row[0]},{row[1]},{row[2]},{row[3]}\n")
-    (group,) = mlds.read_scale_data([str(path)])["groups"].values()
-    assert mlds.fit(group["trials"], group["responses"])["log_likelihood"] == pytest.approx(one["log_likelihood"])
+    (group,) = mlds_data.read_scale_data([str(path)])["groups"].values()
+    assert mlds_model.fit(group["trials"], group["responses"])["log_likelihood"] == pytest.approx(one["log_likelihood"])
 
 
 def test_participants_files_and_non_trial_rows(tmp_path):
@@ -388,7 +388,7 @@ def test_participants_files_and_non_trial_rows(tmp_path):
     # a PsychoPy file: a row without a response (instructions) is skipped
     with open(tmp_path / "b.csv", "a", encoding="utf-8") as stream:
         stream.write("P1,,,,,,,,,,,,,,\n")
-    data = mlds.read_scale_data([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")])
+    data = mlds_data.read_scale_data([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")])
     (key, group), = data["groups"].items()
     assert key == ("mlds-triads", "P1") and len(group["responses"]) == len(rows)
     np.testing.assert_array_equal(group["steps"], np.arange(N_LEVELS))
@@ -474,7 +474,7 @@ def stimulus_set(tmp_path):
 
 def test_stimuli_option_records_the_sets_identity_and_maps_r_ranks_to_its_levels(tmp_path, stimulus_set):
     rows, levels, answers = simulated("mlds-triads", 2, 0.2, seed=5)
-    trials, _ = mlds.index_trials(levels)
+    trials, _ = mlds_data.index_trials(levels)
     path = tmp_path / "r_layout.csv"
     with open(path, "w") as stream:
         stream.write("resp,S1,S2,S3\n")
@@ -562,10 +562,10 @@ def test_runs_p_counts_samples_with_as_few_runs_or_fewer(monkeypatch):
     # R's binom.diagnostics: p = the share of bootstrap samples with as many sign changes as the data
     # or fewer. Ten samples with 2, 3, 4, 5, 5, 5, 6, 7, 8, 9 changes and data with 5: p = 6 / 10.
     _, levels, answers = simulated("mlds-triads", 1, 0.2, seed=4)
-    trials, _ = mlds.index_trials(levels)
-    estimate = mlds.fit(trials, answers)
+    trials, _ = mlds_data.index_trials(levels)
+    estimate = mlds_model.fit(trials, answers)
     counts = iter([2, 3, 4, 5, 5, 5, 6, 7, 8, 9, 5])  # the samples' in order, then the data's
-    monkeypatch.setattr(mlds, "_canonical_runs", lambda residuals, eta, mirrored: next(counts))
-    result = mlds.bootstrap(trials, answers, estimate, n_bootstrap=10, seed=0)
+    monkeypatch.setattr(mlds_model, "_canonical_runs", lambda residuals, eta, mirrored: next(counts))
+    result = mlds_model.bootstrap(trials, answers, estimate, n_bootstrap=10, seed=0)
     assert result["n_used"] == 10 and result["runs"] == 5
     assert result["runs_p"] == pytest.approx(0.6)

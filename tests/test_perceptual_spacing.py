@@ -25,7 +25,8 @@ from PIL import Image
 
 import gaia_stim
 from _stand_ins import SquaringModel
-from gaia_stim.analysis.mlds import analyze_scale, simulate_responses
+from gaia_stim.analysis.mlds_model import simulate_responses
+from gaia_stim.analysis.mlds_report import analyze_scale
 from gaia_stim.cli import main
 from gaia_stim.core.errors import DataError, InputError
 from gaia_stim.designs import read_continuum

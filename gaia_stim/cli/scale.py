@@ -39,7 +39,7 @@ def scale(data_files, out_dir, stimulus_dir, n_bootstrap, ci, seed, no_plot, for
     Example:
       gaia-stim scale data/*.csv --out scale --stimuli continuum_a_to_b
     """
-    from gaia_stim.analysis.mlds import analyze_scale
+    from gaia_stim.analysis.mlds_report import analyze_scale
 
     summaries = analyze_scale(
         list(data_files), out_dir, n_bootstrap=n_bootstrap, seed=seed, ci=ci, stimulus_dir=stimulus_dir,

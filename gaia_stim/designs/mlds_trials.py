@@ -14,7 +14,7 @@ These are the presentation orders of the R package's ``runTriadExperiment`` and
 the second pair images 2 and 3 (triads) or 3 and 4 (quadruples), and ``first_pair`` says whether
 the pair of lower morph levels (``"lower"``) or of higher ones (``"upper"``) comes first. The
 response that the fit reads, ``chose_second_pair``, is 1 when the participant judged the second
-pair more different and 0 for the first (:mod:`gaia_stim.analysis.mlds`).
+pair more different and 0 for the first (:mod:`gaia_stim.analysis.mlds_model`).
 
 A block holds every selected triad (or quadruple) once, shuffled; ``reps`` blocks follow one
 another. Presentation orders are balanced: within a block, as many triads are shown lower pair

@@ -24,7 +24,7 @@ Conditions, each balanced within every block:
   (the record's ``trials``: balanced presentation orders, no triad twice in a row) and their data
   are fitted by ``gaia-stim scale``, not ``analyze``. Their observer is a perceptual scale psi with
   decision noise sigma: P(second pair) = Phi((|psi_d - psi_c| - |psi_b - psi_a|) / sigma)
-  (:func:`gaia_stim.analysis.mlds.observer_probability`), the record's ``scale_probability``.
+  (:func:`gaia_stim.analysis.mlds_model.observer_probability`), the record's ``scale_probability``.
 
 The designs that pair images build their conditions from a list of pairs (``pair_conditions``), so
 :func:`gaia_stim.designs.design_trials` can add pairs that even out how often each image is shown.
@@ -341,7 +341,7 @@ def _mlds_conditions(design):
 
 def _mlds_probability(levels, scale, sigma):
     """P(second pair judged more different) = Phi((|psi_d - psi_c| - |psi_b - psi_a|) / sigma)."""
-    from gaia_stim.analysis.mlds import observer_probability
+    from gaia_stim.analysis.mlds_model import observer_probability
 
     return observer_probability(levels, scale, sigma)
 

@@ -7,7 +7,7 @@ image extrapolate along the first or last segment (caricatures and anti-caricatu
 
 The steps are placed at equal steps of the morph level, at equal image distances in a metric, at
 levels given one by one, or at equal steps of a perceptual scale measured on the same continuum
-(``gaia-stim scale``, :func:`gaia_stim.analysis.mlds.read_scale`): the scale's values at its
+(``gaia-stim scale``, :func:`gaia_stim.analysis.mlds_report.read_scale`): the scale's values at its
 levels are interpolated by a monotone cubic (PCHIP), which is inverted at equally spaced values.
 """
 
@@ -119,7 +119,7 @@ def continuum(model, image_a, image_b, *more_images, n_steps=DEFAULT_STEPS, spac
         sources too; levels within 1e-9 of a source's are that source's level. Linear spacing only.
     scale : str or path-like, optional
         With ``spacing="perceptual"``: a scale folder from ``gaia-stim scale`` or its ``scale.csv``
-        (:func:`gaia_stim.analysis.mlds.read_scale`). It must have been measured with this model
+        (:func:`gaia_stim.analysis.mlds_report.read_scale`). It must have been measured with this model
         on these sources (``scale.json`` records both when the scale was fitted with ``--stimuli``).
     scale_participant : str, optional
         Whose scale: a participant's ID; by default the group mean (or the only participant).
@@ -293,7 +293,7 @@ def perceptual_levels(scale_levels, scale_values, low, high, n_steps):
 
 def _scale_mismatch(found, model, sources):
     """Why the scale ``found`` does not describe this model and these sources ([] when it does)."""
-    from gaia_stim.analysis.mlds import RECORD_FILE, SCALE_FILE
+    from gaia_stim.analysis.mlds_report import RECORD_FILE, SCALE_FILE
 
     if found["record"] is None:
         return [f"it has no {RECORD_FILE} beside its {SCALE_FILE}, so it records no model or sources: keep the folder"
@@ -331,7 +331,7 @@ def _continuum(model, images, n_steps, spacing, metric, level_range, levels, inc
         spacing, n_steps, low, high = EXPLICIT, len(given), float(given[0]), float(given[-1])
         extra = {"levels": [float(level) for level in given]}
     elif spacing == PERCEPTUAL:
-        from gaia_stim.analysis.mlds import read_scale
+        from gaia_stim.analysis.mlds_report import read_scale
 
         found = read_scale(scale, scale_participant)
         problems = _scale_mismatch(found, model, sources)
@@ -467,7 +467,7 @@ def _set_folder(sources):
 
 def _recorded_scale(sources, parameters):
     """The scale the parameters record, found as given or beside the set, unchanged since (both sha256)."""
-    from gaia_stim.analysis.mlds import RECORD_FILE, SCALE_FILE
+    from gaia_stim.analysis.mlds_report import RECORD_FILE, SCALE_FILE
 
     recorded, wanted, wanted_record = (parameters["scale_file"], parameters["scale_sha256"],
                                        parameters["scale_record_sha256"])
