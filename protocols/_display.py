@@ -12,8 +12,9 @@ from that display's onset, and a key pressed while it is still on the screen (X 
 image in same-different) is the answer. Keys pressed earlier are discarded. Escape ends the session
 from any screen.
 
-Window grey. The window is filled with the stimulus set's background (see :func:`set_background`),
-so an image's square edge does not show against it.
+Window grey. The window is filled with the grey the stimulus set's images stand on (see
+:func:`set_background`; :func:`set_ground` reads it from a set's folder), so an image's square
+edge, or a masked image's disc, does not show against it.
 """
 
 import json
@@ -80,22 +81,63 @@ def border_colour(paths):
     return median, share
 
 
+def _is_level(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def recorded_ground(manifest):
+    """The grey a stimulus set's manifest records for its images' ground: ``(0..1 RGB, source)``, or None.
+
+    A set written with a ``ground`` record: its ``level``, the grey the writer gave the ground (the
+    8-bit value written); None where the level is null (the writer left the images' own ground,
+    which need not be flat: measure the borders). A set written before: ``adjust.background`` when
+    ``adjust.mask`` is set (the grey outside the mask) or ``adjust.figure.background_set`` is true
+    (the grey of every ground pixel); None otherwise.
+    """
+    manifest = manifest if isinstance(manifest, dict) else {}
+    ground = manifest.get("ground")
+    if isinstance(ground, dict):
+        if _is_level(ground.get("level")):
+            return np.full(3, float(ground["level"])), "manifest (ground.level)"
+        return None
+    adjust = manifest.get("adjust")
+    if isinstance(adjust, dict) and _is_level(adjust.get("background")):
+        figure = adjust.get("figure")
+        if adjust.get("mask") or (isinstance(figure, dict) and figure.get("background_set") is True):
+            return np.full(3, float(adjust["background"])), "manifest (adjust.background)"
+    return None
+
+
+def set_ground(folder):
+    """The window grey, ``[r, g, b]`` 0..1, that the stimulus set in ``folder`` records, or None.
+
+    Read from the set's ``manifest.json`` by :func:`recorded_ground`. None when the manifest cannot
+    be read or records no flat ground: then the images' borders tell the grey (:func:`border_colour`,
+    as :func:`set_background` does).
+    """
+    try:
+        with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    recorded = recorded_ground(manifest)
+    return None if recorded is None else [float(value) for value in recorded[0]]
+
+
 def set_background(option, manifest, image_paths):
     """The window's colour as 0..1 RGB, and where it came from.
 
-    ``option`` is ``--background``: a grey level 0..1, or ``auto``. With ``auto``: the grey the set
-    was masked onto (the manifest's ``adjust.background`` when ``adjust.mask`` is set); otherwise
-    the median colour of the images' outermost pixels when at least half of them are within 6/255
-    of it (a plain background, as faces on a grey ground); otherwise mid grey, and the images'
-    edges will show. TODO(coordinator): a set's manifest records its background only when it was
-    masked (``--mask``); if every set recorded the grey its images stand on, this guess from the
-    borders would not be needed.
+    ``option`` is ``--background``: a grey level 0..1, or ``auto``. With ``auto``: the grey the
+    set's manifest records for its ground (:func:`recorded_ground`); otherwise (a set whose writer
+    left the model's own ground, or one without a manifest) the median colour of the images'
+    outermost pixels when at least half of them are within 6/255 of it (a plain background, as
+    faces on a grey ground); otherwise mid grey, and the images' edges will show.
     """
     if option != "auto":
         return np.full(3, float(option)), "--background"
-    adjust = (manifest or {}).get("adjust")
-    if isinstance(adjust, dict) and adjust.get("mask") and isinstance(adjust.get("background"), (int, float)):
-        return np.full(3, float(adjust["background"])), "manifest (adjust.background)"
+    recorded = recorded_ground(manifest)
+    if recorded is not None:
+        return recorded
     median, share = border_colour(image_paths)
     if share >= 0.5:
         return median, "image borders (%.0f%% of border pixels)" % (100 * share)

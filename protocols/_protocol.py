@@ -158,8 +158,8 @@ def build_parser(protocol):
     group.add_argument("--resolution", type=int, nargs=2, metavar=("W", "H"),
                        help="the screen's resolution, pixels [--window-size]")
     group.add_argument("--background", type=_background, default="auto", metavar="GREY",
-                       help="window grey, 0 (black) to 1 (white); auto: the stimulus set's background (its "
-                            "manifest's mask grey, else the images' plain border) [auto]")
+                       help="window grey, 0 (black) to 1 (white); auto: the grey the stimulus set's images stand "
+                            "on (its manifest's ground level, else the images' plain border) [auto]")
     group.add_argument("--mask", default="none", choices=["none", "circle", "gauss", "raisedCos"],
                        help="aperture of the images [none]")
     group.add_argument("--fixation", type=_seconds, default=0.5, metavar="S",
@@ -198,6 +198,13 @@ def participant_number(participant):
     return int(digits[-1]) if digits else None
 
 
+def counterbalanced_mapping(number):
+    """The key mapping ``--counterbalance`` gives participant number ``number``: ``standard`` (the
+    keys as they are) for odd numbers, ``swapped`` for even ones. make_psyexp.py copies this rule
+    into the Builder files."""
+    return "standard" if number % 2 else "swapped"
+
+
 def parse_arguments(protocol, argv=None):
     parser = build_parser(protocol)
     args = parser.parse_args(argv)
@@ -228,7 +235,7 @@ def parse_arguments(protocol, argv=None):
         number = participant_number(args.participant)
         if number is None:
             parser.error("--counterbalance needs a number in --participant (e.g. P07); got %r" % args.participant)
-        args.key_mapping = "standard" if number % 2 else "swapped"
+        args.key_mapping = counterbalanced_mapping(number)
     elif getattr(args, "swap_keys", False):
         args.key_mapping = "swapped"
     args.keys = keys[::-1] if args.key_mapping == "swapped" else keys

@@ -267,3 +267,144 @@ def test_the_commands_take_figure_and_record_it(monkeypatch, tmp_path, discs):
     assert runner.invoke(main, ["verify", "c"]).exit_code == 0
     answer = runner.invoke(main, ["continuum", "--from", "0.png", "--to", "1.png", "--figure", "none.png", "--out", "d"])
     assert answer.exit_code == 1 and "does not exist" in answer.output and not os.path.exists("d")
+
+
+# ------------------------------------------------------------------------------------------
+# the ground every set records, and the window the protocols give it
+
+
+def protocol_display():
+    """protocols/_display.py, imported as the protocol scripts import it."""
+    import sys
+
+    folder = os.path.join(ROOT, "protocols")
+    sys.path.insert(0, folder)
+    try:
+        import _display
+    finally:
+        sys.path.remove(folder)
+    return _display
+
+
+def manifest_of(folder):
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def test_a_masked_unmatched_continuum_shows_nothing_but_its_figure_on_the_recorded_ground(tmp_path, discs):
+    """The issue: --mask alone kept each source's own ground inside the aperture, a disc on the window's grey."""
+    model, result, figure = discs  # the discs stand on grounds of 0.85 to 0.6, the window is 0.3
+    write_set(tmp_path / "masked", result, model, adjust=Adjustment(mask="circle", background=0.3))
+    window = manifest_of(tmp_path / "masked")["ground"]["level"] * 255  # what the protocols fill the window with
+    assert abs(window - 0.3 * 255) <= 0.5  # the --background asked for, as an 8-bit grey
+    images = written_images(tmp_path / "masked")
+    assert np.abs(images[:, ~figure] - window).max() <= 1, np.abs(images[:, ~figure] - window).max()
+    # the figure itself is left as the model drew it
+    write_set(tmp_path / "unadjusted", result, model)
+    np.testing.assert_array_equal(images[:, figure], written_images(tmp_path / "unadjusted")[:, figure])
+    # ... and the protocols show the set on that grey
+    assert protocol_display().set_ground(str(tmp_path / "masked")) == [window / 255] * 3
+    # the table and the manifest say what was done: figures split, their own columns
+    table = pd.read_csv(tmp_path / "masked" / "stimuli.csv")
+    np.testing.assert_allclose(table["figure_luminance"], [image[figure].mean() / 255 for image in images])
+    adjust = manifest_of(tmp_path / "masked")["adjust"]
+    assert adjust["figure"]["method"] == "auto" and adjust["figure"]["background_set"] is True
+    # the old default, kept as --figure whole, shows the sources' grounds through the aperture
+    write_set(tmp_path / "whole", result, model, adjust=Adjustment(mask="circle", background=0.3, figure="whole"))
+    assert np.abs(written_images(tmp_path / "whole")[:, ~figure] - window).max() > 50
+
+
+def border_pixels(images):
+    """Every image's outermost pixels, each once, pooled: (n,) in 0..255."""
+    return np.concatenate([np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]]) for image in images])
+
+
+def test_every_set_records_the_ground_it_was_written_with(tmp_path, discs):
+    model, result, figure = discs
+    cases = {
+        "unadjusted": (None, None, None),
+        "greyscale": (Adjustment(greyscale=True), None, None),
+        "masked": (Adjustment(mask="oval", background=0.25), 64 / 255, "every pixel but the figure"),
+        "whole": (Adjustment(mask="oval", background=0.25, figure="whole"), 64 / 255, "every pixel outside the mask"),
+        "grounded": (Adjustment(figure="auto", background=1.0), 1.0, "every pixel but the figure"),
+        "matched": (Adjustment(match="luminance", background=0.5), 128 / 255, "every pixel but the figure"),
+    }
+    for name, (adjust, level, covers) in cases.items():
+        write_set(tmp_path / name, result, model, adjust=adjust)
+        ground = manifest_of(tmp_path / name)["ground"]
+        assert ground["level"] == level and ground["covers"] == covers, name
+        ring = border_pixels(written_images(tmp_path / name))
+        median = np.median(ring)
+        assert ground["border"]["median"] == pytest.approx([median / 255], abs=1e-12), name
+        assert ground["border"]["plain_share"] == pytest.approx(np.mean(np.abs(ring - median) <= 6), abs=1e-12), name
+        assert ground["border"]["spread"] == pytest.approx(ring.std() / 255, abs=1e-12), name
+        assert verify_set(tmp_path / name) == [], name
+    # left alone, the continuum's grounds run from 0.85 to 0.6: no level, and a border that is not one grey
+    unadjusted = manifest_of(tmp_path / "unadjusted")["ground"]["border"]
+    assert unadjusted["plain_share"] < 0.5 and unadjusted["spread"] > 0.05
+    assert manifest_of(tmp_path / "masked")["ground"]["border"]["spread"] == 0  # one grey all round
+
+
+def test_a_textured_ground_records_no_level(tmp_path):
+    model = SquaringModel()
+    noise = [np.random.default_rng(seed).random((16, 16, 1)).astype(np.float32) for seed in (1, 2)]
+    result = continuum(model, *noise, n_steps=3)
+    with pytest.warns(FigureWarning, match="keeps its own ground.*--figure FILE"):
+        write_set(tmp_path / "set", result, model, adjust=Adjustment(figure="auto"))
+    ground = manifest_of(tmp_path / "set")["ground"]
+    assert ground["level"] is None and ground["covers"] is None
+    ring = border_pixels(written_images(tmp_path / "set"))
+    assert ground["border"]["plain_share"] == pytest.approx(np.mean(np.abs(ring - np.median(ring)) <= 6))
+    assert ground["border"]["plain_share"] < 0.5
+    # masked, the grey outside the mask is the set's, though each image keeps its own ground inside it
+    with pytest.warns(FigureWarning, match="keeps its own ground inside the mask"):
+        write_set(tmp_path / "masked", result, model, adjust=Adjustment(mask="circle"))
+    assert manifest_of(tmp_path / "masked")["ground"]["covers"] == "every pixel outside the mask"
+
+
+def test_sets_written_before_the_ground_record_rebuild_the_old_way_and_the_protocols_read_them(tmp_path, discs):
+    """A masked set written before: no figure record (the whole aperture), no ground record."""
+    model, result, figure = discs
+    old = tmp_path / "old"
+    write_set(old, result, model, adjust=Adjustment(mask="circle", background=0.3, figure="whole"))
+    manifest = manifest_of(old)
+    assert "figure" not in manifest["adjust"]
+    del manifest["ground"]
+    (old / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    # a mask now sets the ground by default; the old manifest still rebuilds the old bytes
+    write_set(tmp_path / "new", result, model, adjust=Adjustment(mask="circle", background=0.3))
+    first = sorted(os.listdir(old / "images"))[0]
+    assert (old / "images" / first).read_bytes() != (tmp_path / "new" / "images" / first).read_bytes()
+    assert verify_set(old) == [] and regenerate_set(old, model=model) == []
+    # the protocols: a recorded level, else an old manifest's mask grey, else the images' borders
+    display = protocol_display()
+    paths = [str(old / "images" / name) for name in sorted(os.listdir(old / "images"))]
+    grey, source = display.set_background("auto", manifest, paths)
+    assert source == "manifest (adjust.background)" and list(grey) == [0.3] * 3
+    grey, source = display.set_background("auto", manifest_of(tmp_path / "new"), paths)
+    corner = written_images(tmp_path / "new")[0, 0, 0]  # outside the mask: the grey as written (76.5 rounds to 76)
+    assert source == "manifest (ground.level)" and list(grey) == [corner / 255] * 3 and corner == 76
+    write_set(tmp_path / "unadjusted", result, model)
+    loose = sorted((tmp_path / "unadjusted" / "images").iterdir())[:1]  # the first image: its ground is 0.85
+    grey, source = display.set_background("auto", manifest_of(tmp_path / "unadjusted"), [str(path) for path in loose])
+    assert source.startswith("image borders") and list(grey) == [round(0.85 * 255) / 255] * 3
+    assert display.set_ground(str(tmp_path / "unadjusted")) is None
+    assert display.set_ground(str(tmp_path / "nowhere")) is None
+
+
+@pytest.mark.parametrize("ground, says", [
+    ({"level": 2, "covers": None, "border": {"median": [0.5], "plain_share": 1, "spread": 0}}, "ground.level is 2"),
+    ({"level": None, "covers": "the frame", "border": {"median": [0.5], "plain_share": 1, "spread": 0}},
+     "ground.covers"),
+    ({"level": None, "covers": None}, "ground lacks 'border'"),
+])
+def test_a_damaged_ground_record_is_refused_naming_it(tmp_path, discs, ground, says):
+    from gaia_stim.core.errors import DataError
+    from gaia_stim.io.sets import read_manifest
+
+    model, result, _ = discs
+    write_set(tmp_path / "set", result, model)
+    manifest = manifest_of(tmp_path / "set")
+    manifest["ground"] = ground
+    (tmp_path / "set" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=says):
+        read_manifest(tmp_path / "set")

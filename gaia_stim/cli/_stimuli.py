@@ -43,16 +43,19 @@ def set_options(command):
                   help="Equalise the figures' mean luminance and RMS contrast, or their histograms, across the set"
                        " (grey images); the plain background is set to --background instead (see --figure).")
     @click.option("--mask", type=click.Choice(["circle", "oval", "raised-cosine"]), default=None,
-                  help="Show each image through a mask on the --background grey.")
+                  help="Show each image through a mask on the --background grey; the plain background inside it"
+                       " is set to that grey too (see --figure), so no disc shows on a window of that grey.")
     @click.option("--figure", "figure", default=None, metavar="auto|whole|FILE",
-                  help="What --match matches. auto (the default with --match): each image's figure, the pixels that"
-                       " differ by more than 6/255 from its plain border's grey; its background is set to --background"
-                       " (a set whose images have no plain border falls back to whole, with a warning). whole:"
-                       " everything inside the mask, background included (SHINE; no split). FILE: a mask image, white"
-                       " on the figure. Without --match, auto or FILE only puts the background on --background.")
+                  help="What --match matches. auto (the default with --match or --mask): each image's figure, the"
+                       " pixels that differ by more than 6/255 from its plain border's grey; its background is set to"
+                       " --background (a set whose images have no plain border falls back to whole, with a warning)."
+                       " whole: everything inside the mask, background included (SHINE; no split: with --mask alone"
+                       " the source's own ground shows inside the mask). FILE: a mask image, white on the figure."
+                       " Without --match, auto or FILE only puts the background on --background.")
     @click.option("--background", type=FiniteFloat(0, 1), default=0.5, show_default=True,
                   help="Grey outside the mask and, when figures are split, of every background pixel, 0 (black) to 1"
-                       " (white): set the experiment's window to it (the manifest records it as adjust.background).")
+                       " (white): set the experiment's window to it (the manifest records the grey written as"
+                       " ground.level; the PsychoPy protocols read it).")
     @click.option("--movie", type=click.Choice(["gif", "mp4"]), default=None,
                   help="Also write the images in order as morph.gif or morph.mp4.")
     @functools.wraps(command)

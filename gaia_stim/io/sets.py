@@ -56,6 +56,7 @@ from gaia_stim.core.schemas import (
     ListOf,
     MapOf,
     Nullable,
+    Number,
     Record,
     SchemaProblem,
     Sha256,
@@ -359,11 +360,13 @@ def write_stimulus_set(
         if adjust is not None:
             adjust = adjust.fitted(_batches(images))
         image_records, tiles, frames, shape, index = [], [None] * len(sheet_indices), [], None, 0
+        rings = []  # each written image's outermost pixels: the ground the set stands on
         for batch in _batches(images, "writing images"):
             pixels, figures = to_uint8(batch), None
             if adjust is not None:
                 pixels, figures = adjust.apply_with_figures(pixels)  # figures: (B, H, W) bool, or None
             shape = pixels.shape[1:]
+            rings.extend(_border_ring(one) for one in pixels)
             grey = luminance(pixels) / 255.0  # (B, H, W)
             for position, (one, lum) in enumerate(zip(pixels, grey)):
                 path = os.path.join(temporary, *image_files[index].split("/"))
@@ -409,6 +412,7 @@ def write_stimulus_set(
             "model": _model_record(model),
             "parameters": parameters,
             "adjust": None if adjust is None else adjust.record(),
+            "ground": _ground_record(adjust, rings),
             "movie": movie,
             "summary": summary or {},
             "inputs": source_records + list(inputs),
@@ -437,6 +441,38 @@ def write_stimulus_set(
         raise
     logger.info("wrote %d images to %s", n_images, out_dir)
     return os.fspath(given_out_dir)
+
+
+# A border pixel within this many 8-bit levels of the border's median, on every channel, is plain
+# ground: the threshold the figure split (stimuli/lowlevel.py) and the protocols' window grey use.
+_PLAIN_LEVELS = 6
+
+
+def _border_ring(image):
+    """The outermost pixels of one (H, W, C) image, each once: (2 * (H + W) - 4, C)."""
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+
+
+def _ground_record(adjust, rings):
+    """The manifest's ``ground``: the grey the set's images stand on, as written.
+
+    ``level`` is the grey (0..1, the 8-bit value written) the low-level control gave the ground,
+    and ``covers`` which pixels have it (``"every pixel but the figure"``, or ``"every pixel
+    outside the mask"`` when the images' own ground shows inside a mask); both are None when the
+    images keep the ground the model drew, which need not be flat. ``border`` is measured on the
+    written images in every case: the per-channel ``median`` (0..1) of their outermost pixels, the
+    ``plain_share`` of those within 6/255 of it on every channel, and their ``spread`` (standard
+    deviation, 0..1, the largest over the channels). The PsychoPy protocols set their window to
+    ``level``; where it is None they measure the borders of the images a trial list shows, as for
+    sets written before this record existed (see docs/lowlevel.md).
+    """
+    ring = np.concatenate(rings).astype(np.float64)  # (n_pixels, C), 0..255
+    median = np.median(ring, axis=0)
+    plain_share = float(np.mean(np.abs(ring - median).max(axis=-1) <= _PLAIN_LEVELS))
+    level, covers = (None, None) if adjust is None else adjust.ground()
+    return {"level": level, "covers": covers,
+            "border": {"median": [float(value) / 255 for value in median], "plain_share": plain_share,
+                       "spread": float(ring.std(axis=0).max()) / 255}}
 
 
 def _source_band(sources, size):
@@ -607,6 +643,12 @@ SET_MANIFEST = Record({
     "model": Record({"file_sha256": Nullable(Text()), "name": Nullable(Text())}, optional=True, extra=True),
     "parameters": _TABLE,
     "adjust": Nullable(_TABLE),
+    # sets written before it existed have no ground record; the protocols then read the images' borders
+    "ground": Record({"level": Nullable(Number(0, 1)),
+                      "covers": Nullable(Text(choices=("every pixel but the figure", "every pixel outside the mask"))),
+                      "border": Record({"median": ListOf(Number(0, 1), min_length=1, max_length=3),
+                                        "plain_share": Number(0, 1), "spread": Number(0, 1)}, extra=True)},
+                     extra=True),
     "movie": Nullable(Text(choices=("gif", "mp4"))),
     "summary": _TABLE,
     "inputs": ListOf(Record({"source": Text(), "given_file": _INSIDE, "prepared_file": _INSIDE}, optional=True,
@@ -618,8 +660,8 @@ SET_MANIFEST = Record({
     "contact_sheet": _FILE_RECORD,
     "images": ListOf(_FILE_RECORD, min_length=1),
     "files": ListOf(_FILE_RECORD),
-}, optional=("format_version", "kind", "model", "parameters", "adjust", "movie", "summary", "inputs", "n_images",
-             "image_shape", "contact_sheet", "files"), extra=True)
+}, optional=("format_version", "kind", "model", "parameters", "adjust", "ground", "movie", "summary", "inputs",
+             "n_images", "image_shape", "contact_sheet", "files"), extra=True)
 
 
 def _check_manifest(manifest, path):
@@ -708,7 +750,9 @@ def compare_sets(out_dir, again):
 
     Every file but the manifest must be byte-identical, and the manifest identical but for its
     time stamp and environment, its inputs (a rebuild reads the sources from the set's own copies)
-    and its model record (the model is found by its sha256, wherever it lies now).
+    and its model record (the model is found by its sha256, wherever it lies now). A set written
+    before the ``ground`` record existed lacks it; what a rebuild records there is measured on the
+    images and read from ``adjust``, both compared already.
     """
     manifest, new_manifest = read_manifest(out_dir), read_manifest(again)
     differences = []
@@ -717,6 +761,8 @@ def compare_sets(out_dir, again):
         if old_files.get(name) != new_files.get(name):
             differences.append(f"{name}: regenerated bytes differ from the set's")
     for key in sorted(set(manifest) | set(new_manifest)):
+        if key == "ground" and key not in manifest:
+            continue
         if key not in _UNSTABLE and key not in ("inputs", "model") and manifest.get(key) != new_manifest.get(key):
             differences.append(f"{MANIFEST_FILE}: {key!r} differs")
     return differences

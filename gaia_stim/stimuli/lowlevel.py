@@ -8,7 +8,7 @@ matching across the set, then a mask (the aperture) on the background grey.
 grey ground has two parts: the face (the figure) and the ground. Matching everything inside the
 aperture, as SHINE does, shifts the ground with the face: a darker face gets a brighter ground, and
 participants can sort the images by the ground alone. So, with ``figure="auto"`` (the default when
-matching), each image is split in two (:func:`border_figure`):
+matching or masking), each image is split in two (:func:`border_figure`):
 
 * its ground's grey is the median of its outermost ring of pixels (per channel);
 * its background is every pixel within :data:`FIGURE_THRESHOLD` (6/255) of that grey, on every
@@ -42,6 +42,12 @@ background, and a ground-coloured region enclosed by the figure counts as figure
 same for every image, resized to the images' size; the manifest holds the mask itself (as runs of
 pixels), so the set is rebuilt from its manifest alone. ``figure="whole"`` is SHINE's way and the
 behaviour of sets written before figures existed: no split, the whole aperture is matched.
+
+**The ground.** A mask alone (no matching) also splits each image by default: its figure is
+left as it is and its ground set to the ``background`` grey, so no disc of the source's own ground
+shows on the window (sets written before, whose manifests record no ``figure``, are rebuilt the
+old way). :meth:`Adjustment.ground` says which grey the ground was given, for the manifest's ``ground``
+record (``gaia_stim.io.sets``), which every set has.
 
 **Matching**, like SHINE's, works on grey images, over the figure inside the aperture (the whole
 aperture with ``figure="whole"``):
@@ -266,7 +272,8 @@ class Adjustment:
     figure : {"auto", "whole"} or path or ndarray, optional
         What is figure: ``"auto"`` (found from each image's plain border), ``"whole"`` (everything
         inside the mask, SHINE's way), or a figure mask (an image file or a square 2-D array, white
-        or True on the figure). Default: ``"auto"`` when matching, else ``"whole"`` (no split).
+        or True on the figure). Default: ``"auto"`` when matching or masking (the ground is then the
+        ``background`` grey, as outside the mask), else ``"whole"`` (no split).
     """
 
     def __init__(self, greyscale=False, size=None, match=None, mask=None, background=0.5, figure=None):
@@ -287,7 +294,9 @@ class Adjustment:
         self.greyscale, self.size, self.match, self.mask, self.background = bool(greyscale), size, match, mask, background
         self.figure_file = None  # (name, sha256, bool mask) of a figure mask
         if figure is None:
-            figure = "auto" if match is not None else "whole"
+            # a mask is shown on the window's grey: the ground inside it must be that grey too, or a
+            # disc of the source's own ground shows (sets written before record no figure: whole)
+            figure = "auto" if match is not None or mask is not None else "whole"
         if isinstance(figure, str) and figure in FIGURES:
             self.figure = figure
         elif isinstance(figure, (str, os.PathLike, np.ndarray, dict)):
@@ -321,6 +330,20 @@ class Adjustment:
                                 "runs": _runs(mask), "outline_depth": OUTLINE_DEPTH, "background_set": True}
         record["targets"] = self.targets
         return record
+
+    def ground(self):
+        """``(level, covers)``: the grey (0..1, as written in 8 bits) this fitted adjustment gives the ground.
+
+        ``covers`` says which pixels have it: ``"every pixel but the figure"`` when figures are split
+        from a plain ground, ``"every pixel outside the mask"`` when only a mask is set (the images'
+        own ground shows inside it); ``(None, None)`` when the images keep their own ground.
+        """
+        level = float(np.round(self.background * 255)) / 255  # what apply writes, np.round's halves included
+        if self.splits_figure and self.background_set:
+            return level, "every pixel but the figure"
+        if self.mask is not None:
+            return level, "every pixel outside the mask"
+        return None, None
 
     @classmethod
     def from_record(cls, record):
@@ -439,9 +462,14 @@ class Adjustment:
                        f" image {unplain[0]}, counting from 0)" if unplain else f"no figure was found in {len(empty)} of"
                        f" {n_images} images (the first is image {empty[0]}, counting from 0)")
                 where = " inside the mask" if self.mask else ""
-                warnings.warn(f"--figure auto: {why}: the whole of each image{where} is matched, background"
-                              " included, as SHINE does; give --figure FILE (a mask image, white on the figure) to"
-                              " match the figure alone", FigureWarning, stacklevel=2)
+                if self.match is None:
+                    warnings.warn(f"--figure auto: {why}: each image keeps its own ground{where}, which may show on"
+                                  f" the window's grey ({self.background:g}); give --figure FILE (a mask image, white"
+                                  " on the figure) to set the ground to --background", FigureWarning, stacklevel=2)
+                else:
+                    warnings.warn(f"--figure auto: {why}: the whole of each image{where} is matched, background"
+                                  " included, as SHINE does; give --figure FILE (a mask image, white on the figure)"
+                                  " to match the figure alone", FigureWarning, stacklevel=2)
         if self.match is None:
             return fitted
         means, deviations, histogram = statistics["figure" if fitted.background_set else "whole"]
@@ -459,8 +487,11 @@ class Adjustment:
         """uint8 (B, H, W, C) -> (the adjusted uint8 images, the figures inside the aperture).
 
         The figures are (B, H, W) bool, the pixels that were matched and whose statistics the table
-        records; None when figures are not split (``figure="whole"``).
+        records; None when figures are not split (``figure="whole"``). Unfitted and not matching
+        (a preview), ``figure="auto"`` is fitted to ``pixels`` alone.
         """
+        if self.figure == "auto" and self.background_set is None and self.match is None:
+            return self.fitted([pixels]).apply_with_figures(pixels)
         images, depth = self._shape(pixels), self._depth(pixels.shape[1])
         side = images.shape[1]
         inside = self._inside(side)
