@@ -21,6 +21,9 @@ LEVEL_COLUMNS = {design: tuple(f"morph_{k}" for k in range(1, size + 1)) for des
 STEP_COLUMNS = {design: tuple(f"step_{k}" for k in range(1, size + 1)) for design, size in TUPLE_SIZE.items()}
 R_RESPONSE = "resp"
 R_STIMULI = ("S1", "S2", "S3", "S4")
+# *_sha256 columns that name no stimulus set: each participant usually runs a trial list of their
+# own (another seed), so the protocols' trial_list_sha256 differs between files of one set
+NOT_SET_IDENTITY = ("trial_list_sha256",)
 
 
 def index_trials(levels):
@@ -105,7 +108,8 @@ def _participants(rows, path):
 def _read_one(path):
     """``[(design, participant, layout, levels, steps or None, responses, identity)]`` of one data file."""
     table = _read_table(path)
-    identity_columns = [name for name in table.columns if str(name).endswith("_sha256")]
+    identity_columns = [name for name in table.columns
+                        if str(name).endswith("_sha256") and str(name) not in NOT_SET_IDENTITY]
     groups = []
     if "design" in table.columns:
         designs = sorted({str(value) for value in table["design"].dropna().unique()} & set(MLDS_DESIGNS))
@@ -208,7 +212,7 @@ def read_scale_data(paths, stimuli=None):
         ``groups``: ``{(design, participant): {"trials", "responses", "levels", "steps", "layout"}}``
         with ``trials`` the stimulus indices, ``levels`` the distinct stimulus levels (None where
         unknown: R ranks without ``stimuli``), ``steps`` (None where unknown); ``identity``:
-        ``{column: value}`` of the ``*_sha256`` columns the data carry.
+        ``{column: value}`` of the ``*_sha256`` columns the data carry (all but ``trial_list_sha256``).
     """
     if not paths:
         raise DataError("no data files given; pass one or more MLDS data files (CSV)")

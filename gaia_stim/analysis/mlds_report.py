@@ -122,6 +122,9 @@ def _check_identity(identity, set_record):
         "stimulus_set_sha256": set_record["manifest_sha256"],
         "manifest_sha256": set_record["manifest_sha256"],
         "table_sha256": set_record["table_sha256"],
+        # the columns the protocols write, from the trial list's JSON file
+        "set_manifest_sha256": set_record["manifest_sha256"],
+        "set_table_sha256": set_record["table_sha256"],
     }
     for name, value in identity.items():
         if name in known and known[name] is not None and value != known[name]:
