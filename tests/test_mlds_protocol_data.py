@@ -41,8 +41,12 @@ def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def protocol_data(path, participant, seed, manifest_sha256, table_sha256):
-    """A participant's data file with the protocols' identity columns; their own trial list (seed)."""
+def protocol_data(path, participant, seed, manifest_sha256, table_sha256, n_practice=0):
+    """A participant's data file with the protocols' identity columns; their own trial list (seed).
+
+    ``n_practice`` practice rows (``is_practice`` 1, as ``--practice`` writes them) come first, all
+    answered "second pair", which no scale would predict for these trials.
+    """
     rng = np.random.default_rng(seed)
     stimuli = [{"image_file": f"images/step_{i:02d}.png", "step": i, "morph_level": i / 8} for i in range(N_LEVELS)]
     rows = mlds_trials(stimuli, "mlds-triads", 2, rng)
@@ -51,10 +55,13 @@ def protocol_data(path, participant, seed, manifest_sha256, table_sha256):
     ids = {"trial_list_sha256": hashlib.sha256(f"trial list {seed}".encode()).hexdigest(),
            "set_manifest_sha256": manifest_sha256, "set_table_sha256": table_sha256}
     with open(path, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=["participant", *rows[0], "chose_second_pair", *ids])
+        writer = csv.DictWriter(stream, fieldnames=["is_practice", "participant", *rows[0], "chose_second_pair", *ids])
         writer.writeheader()
+        for row in rows[:n_practice]:
+            writer.writerow({"is_practice": 1, "participant": participant, **row, "chose_second_pair": 1, **ids})
         for row, answer in zip(rows, answers):
-            writer.writerow({"participant": participant, **row, "chose_second_pair": int(answer), **ids})
+            writer.writerow({"is_practice": 0, "participant": participant, **row, "chose_second_pair": int(answer),
+                             **ids})
     return str(path)
 
 
@@ -82,3 +89,17 @@ def test_protocol_data_of_another_stimulus_set_are_refused(tmp_path):
     assert result.exit_code == 1
     assert "set_manifest_sha256" in result.output and "another stimulus set" in result.output, result.output
     assert not out.exists()
+
+
+def test_practice_trials_are_not_data(tmp_path):
+    from gaia_stim.analysis.mlds_data import read_scale_data
+
+    folder = stimulus_set(tmp_path / "set")
+    manifest, table = sha256(folder / "manifest.json"), sha256(folder / "stimuli.csv")
+    plain = protocol_data(tmp_path / "plain.csv", "P01", 3, manifest, table)
+    practised = protocol_data(tmp_path / "practised.csv", "P01", 3, manifest, table, n_practice=8)
+    (without,) = read_scale_data([plain])["groups"].values()
+    (with_practice,) = read_scale_data([practised])["groups"].values()
+    assert len(with_practice["responses"]) == len(without["responses"]) == 2 * 84  # 2 blocks of C(9, 3) triads
+    np.testing.assert_array_equal(with_practice["trials"], without["trials"])
+    np.testing.assert_array_equal(with_practice["responses"], without["responses"])

@@ -2,8 +2,8 @@
 
 Two layouts (docs/perceptual_scaling.md): gaia-stim's, written by the MLDS protocols (a ``design``
 column holding ``mlds-triads`` or ``mlds-quadruples``; ``morph_1..k`` or ``step_1..k`` in
-presentation order; ``chose_second_pair``; ``participant``, else the file name), and the R package
-MLDS's (``resp``, ``S1``..``S3`` or ``S1``..``S4`` with stimulus ranks from 1). Every cell an
+presentation order; ``chose_second_pair``; ``participant``, else the file name; practice trials,
+``is_practice`` 1, left out), and the R package MLDS's (``resp``, ``S1``..``S3`` or ``S1``..``S4`` with stimulus ranks from 1). Every cell an
 answered trial needs is checked, and a bad one named with its file, column and row. The trials
 come out as stimulus indices for :func:`gaia_stim.analysis.mlds_model.fit`.
 """
@@ -107,6 +107,8 @@ def _participants(rows, path):
 
 def _read_one(path):
     """``[(design, participant, layout, levels, steps or None, responses, identity)]`` of one data file."""
+    import pandas as pd
+
     table = _read_table(path)
     identity_columns = [name for name in table.columns
                         if str(name).endswith("_sha256") and str(name) not in NOT_SET_IDENTITY]
@@ -127,6 +129,9 @@ def _read_one(path):
                     " more different, 0: the first); add it, or rename the column that holds the answers"
                 )
             rows = rows[rows[RESPONSE_COLUMN].notna() & (rows[RESPONSE_COLUMN].astype(str).str.strip() != "")]
+            if "is_practice" in rows.columns:
+                # practice trials (the protocols' --practice) train the participant; they are not data
+                rows = rows[pd.to_numeric(rows["is_practice"], errors="coerce").fillna(0) == 0]
             if rows.empty:
                 raise DataError(f"{path!r} holds no answered {design} trials (column {RESPONSE_COLUMN!r} is empty)")
             level_columns, step_columns = LEVEL_COLUMNS[design], STEP_COLUMNS[design]
@@ -194,7 +199,8 @@ def read_scale_data(paths, stimuli=None):
 
     Two layouts (docs/perceptual_scaling.md): gaia-stim's (a ``design`` column holding
     ``mlds-triads`` or ``mlds-quadruples``; ``morph_1..k`` or ``step_1..k`` in presentation order;
-    ``chose_second_pair``; ``participant``, else the file name) and the R package MLDS's (``resp``,
+    ``chose_second_pair``; ``participant``, else the file name; rows with ``is_practice`` other than 0
+    are left out) and the R package MLDS's (``resp``,
     ``S1``..``S3`` or ``S1``..``S4`` with stimulus ranks from 1). Files of one participant and design
     are joined.
 
