@@ -8,6 +8,7 @@ import pytest
 from sklearn.pipeline import make_pipeline
 from sklearn.linear_model import LinearRegression
 
+from conftest import LossyModel
 from gaia_stim.core.errors import InputError, ModelFileError
 from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, load_axes, save_axes
 
@@ -190,19 +191,6 @@ def test_works_as_a_scikit_learn_estimator_in_a_pipeline():
     readouts = pipeline(clone(axes), StandardScaler()).fit(codes, labels).transform(codes)
     assert readouts.shape == (400, 3)
     assert min(np.corrcoef(readouts[:, j], labels.iloc[:, j])[0, 1] for j in range(3)) > 0.95
-
-
-class LossyModel:
-    """A stand-in model whose images are the codes, and whose encoder keeps ``keep`` of each code."""
-
-    def __init__(self, keep, offset):
-        self.keep, self.offset = keep, offset
-
-    def decode(self, z):
-        return np.asarray(z, dtype=np.float64)
-
-    def encode(self, images):
-        return self.keep * images + (1 - self.keep) * self.offset
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.8])

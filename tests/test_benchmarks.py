@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from conftest import RenderingModel
 from gaia_stim.datasets import PARAMETERS, make_faces, render
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
@@ -42,23 +43,6 @@ def tiny_model(tmp_path_factory):
     trainer = Trainer(run, make_faces(16, size=SIZE, seed=0)["images"], settings, device="cpu")
     trainer.train(1, log_every=1, sample_every=0, progress=False)
     return gaia_stim.load_model(run)
-
-
-class PerfectModel:
-    """Encodes a rendered face to its parameters and decodes by rendering: morphs are exact."""
-
-    image_size, channels, latent_dim = SIZE, 3, len(PARAMETERS)
-    name, preset, file_sha256, training = "perfect", "fake", "0" * 64, {}
-
-    def __init__(self, params):
-        images = render(params, SIZE)
-        self.lookup = {image.tobytes(): row for image, row in zip(images, params)}
-
-    def encode(self, images):
-        return np.stack([self.lookup[np.asarray(image, dtype=np.float32).tobytes()] for image in images]).astype(np.float32)
-
-    def decode(self, z):
-        return render(np.clip(np.asarray(z, dtype=np.float64), 0.0, 1.0), SIZE)
 
 
 def test_true_morph_ends_are_the_two_faces_and_crossfade_is_exact_there(face_quality):
@@ -102,7 +86,7 @@ def test_perfect_model_has_zero_morph_error(face_quality):
     params_a, params_b = face_quality.held_out_pairs(n_pairs, seed=3)
     levels = face_quality.morph_levels(n_steps)
     every_step = np.clip(face_quality.interpolate(params_a, params_b, levels), 0, 1).reshape(-1, len(PARAMETERS))
-    model = PerfectModel(every_step)
+    model = RenderingModel(every_step, size=SIZE)
     fidelity = face_quality.morph_fidelity([model], ["perfect"], params_a, params_b, n_steps)
     assert fidelity["vs_truth"]["perfect"].shape == (n_pairs, n_steps)
     assert fidelity["vs_truth"]["perfect"].max() < 1e-4  # latents pass through float32
@@ -180,7 +164,7 @@ def test_interpolation_quality_scores_a_perfect_model_as_real_and_on_the_line():
     params_a, params_b = load_script("face_quality").held_out_pairs(n_pairs, seed)  # evaluate draws these
     path = quality.interpolate(params_a, params_b, quality.morph_levels(11)).reshape(-1, len(PARAMETERS))
     recon = sample_parameters(n_recon, np.random.default_rng([seed, 2]))
-    model = PerfectModel(np.clip(np.concatenate([path, recon]), 0.0, 1.0))
+    model = RenderingModel(np.clip(np.concatenate([path, recon]), 0.0, 1.0), size=SIZE)
     rows, kept = quality.evaluate([model], ["perfect"], "faces", n_pairs, n_recon, seed=seed)
     perfect, fade = rows
     assert perfect["method"] == "perfect" and fade["method"] == quality.CROSSFADE
@@ -208,13 +192,6 @@ def test_shapes_family_renders_its_parameters():
     assert mass[0] + 4 < mass[1]
 
 
-class RenderingModel:
-    """Codes are face parameters and decoding renders them: every axis is exact and leaks nothing."""
-
-    def decode(self, z):
-        return render(np.clip(z, 0, 1), SIZE)
-
-
 def test_attribute_axes_benchmark_measures_gain_one_and_no_leakage_for_exact_axes():
     from gaia_stim.stimuli.axes import AttributeAxes
 
@@ -224,7 +201,7 @@ def test_attribute_axes_benchmark_measures_gain_one_and_no_leakage_for_exact_axe
     start = 0.5 + 0.3 * (params.to_numpy()[:2] - 0.5)
     amounts = np.linspace(-0.2, 0.2, 3)
     for name in ("skin_tone", "mouth_width"):
-        _, measured = bench.measure(RenderingModel(), axes, start, name, amounts, "all")
+        _, measured = bench.measure(RenderingModel(size=SIZE), axes, start, name, amounts, "all")
         slopes = bench.slopes(amounts, measured).mean(axis=0)
         index = PARAMETERS.index(name)
         assert slopes[index] == pytest.approx(1.0, abs=0.02)

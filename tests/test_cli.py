@@ -7,6 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
+from conftest import read_set
 from gaia_stim.cli import main
 
 
@@ -124,3 +125,23 @@ def test_odd_batch_size_is_refused(tmp_path, blob_folder):
 def test_model_that_does_not_exist(tmp_path):
     result = CliRunner().invoke(main, ["info", "--model", str(tmp_path / "nope.pt")])
     assert result.exit_code == 1 and "not found" in result.output and "Traceback" not in result.output
+
+
+def test_grid_wheel_mean_commands(squaring_commands):
+    runner = CliRunner()
+    result = runner.invoke(main, ["grid", "--image", "0.png", "--image", "1.png", "--image", "2.png", "--image", "3.png",
+                                  "--rows", "3", "--columns", "2", "--u-range", "0", "2", "--out", "g"])
+    assert result.exit_code == 0, result.output
+    table, manifest = read_set("g")
+    assert len(table) == 6 and table["u"].max() == 2.0 and manifest["kind"] == "grid"
+    result = runner.invoke(main, ["wheel", "--centre", "0.png", "--towards", "1.png", "2.png", "--n", "6",
+                                  "--radius", "0.5", "--out", "w"])
+    assert result.exit_code == 0, result.output
+    table, manifest = read_set("w")
+    assert table["angle_deg"].tolist() == pytest.approx([0, 60, 120, 180, 240, 300])
+    assert manifest["parameters"]["radius"] == 0.5
+    result = runner.invoke(main, ["mean", "0.png", "1.png", "2.png", "--out", "m", "--match", "histogram"])
+    assert result.exit_code == 0, result.output
+    assert read_set("m")[1]["adjust"]["match"] == "histogram"
+    for folder in ("g", "w", "m"):
+        assert runner.invoke(main, ["verify", folder]).exit_code == 0, folder

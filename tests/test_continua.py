@@ -1,42 +1,25 @@
-"""Continua: latent interpolation, input preparation, and the ``gaia-stim continuum`` command."""
+"""Continua (gaia_stim/stimuli/continua.py): latent interpolation, input preparation, equal spacing,
+extrapolation, paths through several sources, and the ``gaia-stim continuum`` command.
 
+Two stand-ins from conftest.py: ``LinearModel``, whose images are the pixel cross-fade, for the
+plumbing; ``SquaringModel``, whose image path is curved, for spacing and extrapolation.
+"""
+
+import json
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 import gaia_stim
+from conftest import LinearModel, SquaringModel, cv, flat, noise, read_set, rms
+from gaia_stim.cli import main
 from gaia_stim.core.errors import DataError, InputError
+from gaia_stim.io.sets import write_set
 from gaia_stim.stimuli import continuum
-
-
-class FakeModel:
-    """Deterministic stand-in for a loaded GAIA model: an invertible affine map of the pixels."""
-
-    def __init__(self, image_size=8, channels=3, name="fake"):
-        self.image_size = image_size
-        self.channels = channels
-        self.latent_dim = image_size * image_size * channels
-        self.name = name
-        self.file_sha256 = "0123456789abcdef" * 4
-        self.preset = "tiny"
-        self.version = "0.1.0"
-        self.encode_calls = []
-
-    def encode(self, images):
-        images = np.asarray(images)
-        if images.dtype == np.uint8:
-            images = images / 255.0
-        assert images.shape[1:] == (self.image_size, self.image_size, self.channels)
-        self.encode_calls.append(images.copy())
-        return (2.0 * images - 1.0).reshape(len(images), -1).astype(np.float32)
-
-    def decode(self, z):
-        z = np.asarray(z, dtype=np.float32)
-        images = (z + 1.0) / 2.0
-        return np.clip(images.reshape(-1, self.image_size, self.image_size, self.channels), 0, 1)
 
 
 def gradient(size=8, channels=3, flip=False):
@@ -55,7 +38,7 @@ def write_png(path, array):
 
 
 def test_levels_shapes_and_endpoints():
-    model = FakeModel()
+    model = LinearModel()
     a, b = gradient(), gradient(flip=True)
     result = continuum(model, a, b, n_steps=11)
     assert result["images"].shape == (11, 8, 8, 3)
@@ -75,7 +58,7 @@ def test_levels_shapes_and_endpoints():
 
 
 def test_interpolation_is_linear_in_latent_space():
-    model = FakeModel()
+    model = LinearModel()
     a, b = gradient(), gradient(flip=True)
     result = continuum(model, a, b, n_steps=5)
     z_a, z_b = model.encode(np.stack([a, b]))
@@ -90,7 +73,7 @@ def test_interpolation_is_linear_in_latent_space():
 
 
 def test_both_endpoints_encoded_once_and_deterministic():
-    model = FakeModel()
+    model = LinearModel()
     first = continuum(model, gradient(), gradient(flip=True), n_steps=4)
     assert len(model.encode_calls) == 1 and model.encode_calls[0].shape[0] == 2
     second = continuum(model, gradient(), gradient(flip=True), n_steps=4)
@@ -100,7 +83,7 @@ def test_both_endpoints_encoded_once_and_deterministic():
 @pytest.mark.parametrize("n_steps", [0, 1, -3, 2.5, "11", True, None])
 def test_bad_n_steps(n_steps):
     with pytest.raises(InputError) as raised:
-        continuum(FakeModel(), gradient(), gradient(flip=True), n_steps=n_steps)
+        continuum(LinearModel(), gradient(), gradient(flip=True), n_steps=n_steps)
     message = str(raised.value)
     assert "n_steps" in message and "2 or more" in message
     assert repr(n_steps) in message or str(n_steps) in message
@@ -108,18 +91,18 @@ def test_bad_n_steps(n_steps):
 
 @pytest.mark.parametrize("n_steps", [2, 3, np.int64(7), 101])
 def test_good_n_steps(n_steps):
-    result = continuum(FakeModel(image_size=4), gradient(4), gradient(4, flip=True), n_steps=n_steps)
+    result = continuum(LinearModel(image_size=4), gradient(4), gradient(4, flip=True), n_steps=n_steps)
     assert len(result["images"]) == int(n_steps)
     assert result["morph_levels"][0] == 0.0 and result["morph_levels"][-1] == 1.0
 
 
 def test_unknown_method():
     with pytest.raises(InputError, match="spacing"):
-        continuum(FakeModel(), gradient(), gradient(flip=True), spacing="equal-ssim")
+        continuum(LinearModel(), gradient(), gradient(flip=True), spacing="equal-ssim")
 
 
 def test_files_are_resized_converted_and_reported(tmp_path):
-    model = FakeModel(image_size=8, channels=1)
+    model = LinearModel(image_size=8, channels=1)
     colour = (np.arange(16 * 16 * 3).reshape(16, 16, 3) % 256).astype(np.uint8)
     path_a = write_png(tmp_path / "a.png", colour)
     grey = np.full((12, 20), 128, dtype=np.uint8)  # not square: cropped, then enlarged
@@ -140,7 +123,7 @@ def test_files_are_resized_converted_and_reported(tmp_path):
 
 def test_grey_input_to_colour_model_is_reported():
     grey = np.full((8, 8), 0.5, dtype=np.float32)
-    result = continuum(FakeModel(channels=3), grey, gradient(), n_steps=2)
+    result = continuum(LinearModel(channels=3), grey, gradient(), n_steps=2)
     assert result["input_changes"][0] == ["grey repeated to RGB"]
     assert result["input_changes"][1] == []
 
@@ -148,14 +131,14 @@ def test_grey_input_to_colour_model_is_reported():
 def test_missing_file_names_it(tmp_path):
     missing = tmp_path / "nope.png"
     with pytest.raises(DataError, match="nope.png"):
-        continuum(FakeModel(), missing, gradient(), n_steps=3)
+        continuum(LinearModel(), missing, gradient(), n_steps=3)
 
 
 def test_not_an_image():
     with pytest.raises(InputError):
-        continuum(FakeModel(), {"not": "an image"}, gradient(), n_steps=3)
+        continuum(LinearModel(), {"not": "an image"}, gradient(), n_steps=3)
     with pytest.raises(InputError, match="shape"):
-        continuum(FakeModel(), np.zeros((2, 8, 8, 3)), gradient(), n_steps=3)
+        continuum(LinearModel(), np.zeros((2, 8, 8, 3)), gradient(), n_steps=3)
 
 
 # ------------------------------------------------------------------------------------------
@@ -164,7 +147,7 @@ def test_not_an_image():
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    model = FakeModel(image_size=8, channels=3, name="default")
+    model = LinearModel(image_size=8, channels=3, name="default")
     calls = []
 
     def load_model(name_or_path="default", device="cpu"):
@@ -303,7 +286,7 @@ def test_morph_levels_far_past_the_sources_are_refused_and_beyond_one_distance_w
     from gaia_stim.core.errors import InputError
     from gaia_stim.stimuli._common import ExtrapolationWarning
 
-    model = FakeModel(image_size=8)
+    model = LinearModel(image_size=8)
     a, b = gradient(8), gradient(8, flip=True)
     for level_range in ((-1e308, 1e308), (-1e6, 1e6), (0, 101.5), (-100.5, 0.5)):
         with pytest.raises(InputError, match="source distances past the sources"):
@@ -321,3 +304,86 @@ def test_morph_levels_far_past_the_sources_are_refused_and_beyond_one_distance_w
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("Warning: --range -3 1 extrapolates")]
     assert len(lines) == 1 and "Traceback" not in result.output and ".py:" not in result.output
+
+
+# ------------------------------------------------------------------------------------------
+# a curved image path (the squaring stand-in): equal spacing, extrapolation, several sources
+
+
+@pytest.fixture
+def model():
+    """The squaring stand-in (conftest.py): equal steps of its code are unequal steps of the image."""
+    return SquaringModel()
+
+
+def test_equal_pixel_spacing_makes_equal_steps(model):
+    linear = continuum(model, flat(0.0), flat(1.0), n_steps=11)
+    equal = continuum(model, flat(0.0), flat(1.0), n_steps=11, spacing="equal", metric="pixel")
+    # measured here, from the images, not taken from the result
+    assert cv(rms(linear["images"][:-1], linear["images"][1:])) > 0.3
+    assert cv(rms(equal["images"][:-1], equal["images"][1:])) < 0.01
+    # decode squares t, so equal pixel steps are at t = sqrt(i / 10)
+    np.testing.assert_allclose(equal["morph_levels"], np.sqrt(np.arange(11) / 10), atol=0.01)
+    assert equal["morph_levels"][0] == 0.0 and equal["morph_levels"][-1] == 1.0
+
+
+def test_equal_ssim_spacing(model):
+    equal = continuum(model, noise(1), noise(2), n_steps=7, spacing="equal", metric="ssim")
+    from skimage.metrics import structural_similarity
+
+    steps = [1 - structural_similarity(a, b, data_range=1.0, channel_axis=-1)
+             for a, b in zip(equal["images"][:-1].astype(np.float64), equal["images"][1:].astype(np.float64))]
+    assert cv(steps) < 0.02
+
+
+def test_each_row_records_its_distance_and_the_manifest_the_cv(tmp_path, model):
+    result = continuum(model, flat(0.0), flat(1.0), n_steps=6, metric="pixel")
+    write_set(tmp_path / "set", result, model)
+    table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
+    steps = rms(result["images"][:-1], result["images"][1:])
+    np.testing.assert_allclose(table["distance_pixel"], np.concatenate([[0.0], steps]), rtol=1e-6)
+    manifest = json.loads((tmp_path / "set" / "manifest.json").read_text())
+    assert manifest["summary"]["step_distance_cv"] == pytest.approx(cv(steps), rel=1e-6)
+
+
+def test_range_extrapolates_along_the_line(model):
+    result = continuum(model, flat(0.2), flat(0.6), n_steps=5, level_range=(-0.5, 1.5))
+    np.testing.assert_allclose(result["morph_levels"], [-0.5, 0.0, 0.5, 1.0, 1.5])
+    za, zb = model.encode(np.stack([flat(0.2), flat(0.6)])).astype(np.float64)
+    np.testing.assert_allclose(result["latents"][0], 1.5 * za - 0.5 * zb, atol=1e-6)
+    np.testing.assert_allclose(result["latents"][-1], -0.5 * za + 1.5 * zb, atol=1e-6)
+
+
+def test_path_through_three_images_passes_each(model):
+    images = [flat(0.1), flat(0.5), flat(0.3)]
+    result = continuum(model, *images, n_steps=5)
+    codes = model.encode(np.stack(images))
+    np.testing.assert_allclose(result["morph_levels"], [0, 0.5, 1, 1.5, 2])
+    np.testing.assert_array_equal(result["latents"][[0, 2, 4]], codes)
+    np.testing.assert_allclose(result["latents"][3], (codes[1] + codes[2]) / 2, atol=1e-6)
+
+
+def test_equal_spacing_between_identical_images_keeps_linear_levels(model):
+    result = continuum(model, flat(0.3), flat(0.3), n_steps=5, spacing="equal")
+    np.testing.assert_allclose(result["morph_levels"], [0, 0.25, 0.5, 0.75, 1])
+
+
+# ------------------------------------------------------------------------------------------
+# the command passes every option through
+
+
+def test_continuum_command_options(squaring_commands):
+    result = CliRunner().invoke(main, ["continuum", "--from", "0.png", "--via", "1.png", "--to", "2.png", "--steps", "5",
+                                       "--range", "-0.5", "2.5", "--spacing", "equal", "--metric", "ssim",
+                                       "--greyscale", "--size", "12", "--mask", "oval", "--background", "0",
+                                       "--movie", "gif", "--out", "c"])
+    assert result.exit_code == 0, result.output
+    table, manifest = read_set("c")
+    assert table["morph_level"].iloc[0] == -0.5 and table["morph_level"].iloc[-1] == 2.5
+    assert "distance_ssim" in table and {"source_c", "prepared_c"} <= set(table)
+    assert manifest["parameters"]["spacing"] == "equal" and manifest["parameters"]["n_steps"] == 5
+    assert manifest["adjust"]["size"] == 12 and manifest["adjust"]["mask"] == "oval"
+    assert os.path.isfile("c/morph.gif") and "CV" in result.output
+    pixels = np.asarray(Image.open(os.path.join("c", table["image_file"][0])))
+    assert pixels.shape == (12, 12) and pixels[0, 0] == 0
+    assert CliRunner().invoke(main, ["verify", "c"]).exit_code == 0

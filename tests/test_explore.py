@@ -40,7 +40,7 @@ from gaia_stim.explore.server import TOKEN_HEADER, Coalescer, create_app  # noqa
 from gaia_stim.explore.state import ExploreSession, parse_spec  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _stand_ins import SquaringModel, hand_made_axes  # noqa: E402
+from conftest import SquaringModel, hand_made_axes  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FACES = os.path.join(ROOT, "examples", "faces")
@@ -59,7 +59,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def axes_file(model, tmp_path_factory):
-    """Hand-made axes saved for the default model (exact on any machine; see tests/_stand_ins.py), not orthogonal."""
+    """Hand-made axes saved for the default model (exact on any machine; see tests/conftest.py), not orthogonal."""
     from gaia_stim.stimuli.axes import save_axes
 
     path = tmp_path_factory.mktemp("axes") / "axes.npz"

@@ -36,7 +36,7 @@ if CHROMIUM is None and not REQUIRED:
                 " failure", allow_module_level=True)
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _stand_ins import hand_made_axes  # noqa: E402
+from conftest import hand_made_axes  # noqa: E402
 
 WAIT_S = 60
 

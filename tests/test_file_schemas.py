@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _stand_ins import SquaringModel
+from conftest import SquaringModel
 from gaia_stim.core import limits, progress
 from gaia_stim.core.errors import DataError, InputError, ModelFileError
 from gaia_stim.core.schemas import (

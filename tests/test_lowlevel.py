@@ -16,12 +16,12 @@ from PIL import Image
 from scipy import ndimage
 
 import gaia_stim
-from _stand_ins import SquaringModel
+from conftest import SquaringModel, flat, noise
 from gaia_stim.cli import main
 from gaia_stim.core.errors import InputError
 from gaia_stim.io.sets import verify_set, write_set
 from gaia_stim.stimuli import continuum
-from gaia_stim.stimuli.lowlevel import Adjustment, FigureWarning
+from gaia_stim.stimuli.lowlevel import Adjustment, FigureWarning, mask_alpha
 from gaia_stim.stimuli.regenerate import regenerate_set
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -408,3 +408,107 @@ def test_a_damaged_ground_record_is_refused_naming_it(tmp_path, discs, ground, s
     (tmp_path / "set" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DataError, match=says):
         read_manifest(tmp_path / "set")
+
+
+# ------------------------------------------------------------------------------------------
+# matching, masks and size on the squaring stand-in's images; targets computed here from the pixels
+
+
+@pytest.fixture
+def model():
+    """The squaring stand-in (conftest.py)."""
+    return SquaringModel()
+
+
+def test_luminance_matching_equalises_mean_and_contrast(tmp_path, model):
+    result = continuum(model, noise(1) * 0.5, noise(2), n_steps=5)
+    write_set(tmp_path / "set", result, model, adjust=Adjustment(match="luminance"))
+    table = pd.read_csv(tmp_path / "set" / "stimuli.csv")
+    before = [np.mean(image) for image in result["images"]]
+    assert np.ptp(before) > 0.1
+    for image_file, mean, contrast in zip(table["image_file"], table["mean_luminance"], table["rms_contrast"]):
+        pixels = np.asarray(Image.open(tmp_path / "set" / image_file)) / 255.0
+        assert pixels.mean() == pytest.approx(mean) and pixels.std() == pytest.approx(contrast)
+    assert np.ptp(table["mean_luminance"]) < 2 / 255 and np.ptp(table["rms_contrast"]) < 2 / 255
+
+
+def test_histogram_matching_gives_equal_histograms(model):
+    images = (np.stack([noise(1) ** 2, noise(2) ** 0.5, noise(3)]) * 255).round().astype(np.uint8)
+    adjust = Adjustment(match="histogram").fitted([images])
+    matched = adjust.apply(images)
+    histograms = [np.bincount(image.ravel(), minlength=256) for image in matched]
+    cumulative = np.cumsum(histograms, axis=1) / images[0].size
+    assert np.abs(cumulative - cumulative.mean(axis=0)).max() < 0.01
+    assert np.abs(np.cumsum(np.bincount(images[0].ravel(), minlength=256)) / images[0].size
+                  - cumulative.mean(axis=0)).max() > 0.1
+
+
+def test_masks_greyscale_and_size():
+    colour = (np.random.default_rng(0).random((2, 32, 32, 3)) * 255).astype(np.uint8)
+    out = Adjustment(greyscale=True, size=20, mask="circle", background=0.25).apply(colour)
+    assert out.shape == (2, 20, 20, 1)
+    assert (out[:, 0, 0, 0] == 64).all()  # a corner lies outside the circle: 0.25 * 255 rounds to 64
+    alpha = mask_alpha("raised-cosine", 40)
+    assert alpha[20, 20] == 1 and alpha[0, 0] == 0 and 0 < alpha[20, 1] < 1
+    oval = mask_alpha("oval", 40)
+    assert oval[20, 2] == 0 and oval[2, 20] == 1  # narrower than tall
+
+
+def test_matching_colour_needs_greyscale(tmp_path):
+    colour = SquaringModel(channels=3)
+    result = continuum(colour, noise(1, channels=3), noise(2, channels=3), n_steps=2)
+    with pytest.raises(InputError, match="--greyscale"):
+        write_set(tmp_path / "set", result, colour, adjust=Adjustment(match="luminance"))
+    assert not (tmp_path / "set").exists()
+
+
+def test_luminance_matching_reaches_the_sets_mean_luminance_and_contrast():
+    # SHINE's lumMatch: every image gets the mean of the images' mean luminances and the mean of their
+    # RMS contrasts, computed here from the unmatched pixels (means about 0.2, 0.3, 0.7: their median
+    # would be 0.3, their mean is 0.4).
+    rng = np.random.default_rng(0)
+    images = np.stack([np.clip(mean + spread * rng.standard_normal((32, 32, 1)), 0, 1)
+                       for mean, spread in ((0.2, 0.05), (0.3, 0.1), (0.7, 0.15))])
+    pixels = np.round(images * 255).astype(np.uint8)
+    target_mean = np.mean([image.mean() for image in pixels / 255])
+    target_contrast = np.mean([image.std() for image in pixels / 255])
+    matched = Adjustment(match="luminance", figure="whole").fitted([pixels]).apply(pixels) / 255
+    for image in matched:
+        assert image.mean() == pytest.approx(target_mean, abs=1 / 255)
+        assert image.std() == pytest.approx(target_contrast, abs=1 / 255)
+
+
+def test_figure_matching_reaches_the_figures_mean_luminance_and_contrast():
+    # Discs of noise on a plain mid-grey ground: each figure, as drawn, gets the mean of the figures'
+    # mean luminances and of their RMS contrasts (measured here over the discs, before matching), and
+    # the ground becomes the background grey.
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:48, 0:48]
+    disc = np.hypot(yy - 23.5, xx - 23.5) < 14
+    pixels = []
+    for mean, spread in ((0.15, 0.03), (0.25, 0.05), (0.3, 0.04)):
+        image = np.full((48, 48), 0.5)
+        image[disc] = mean + spread * rng.standard_normal(disc.sum())
+        pixels.append(np.round(image * 255).astype(np.uint8)[..., None])
+    pixels = np.stack(pixels)
+    target_mean = np.mean([image[..., 0][disc].mean() for image in pixels / 255])
+    target_contrast = np.mean([image[..., 0][disc].std() for image in pixels / 255])
+    matched, figures = Adjustment(match="luminance", background=0.5).fitted([pixels]).apply_with_figures(pixels)
+    for image, figure in zip(matched / 255, figures):
+        assert np.abs(figure.sum() - disc.sum()) <= 0.02 * disc.sum()
+        # the outline is drawn blended with the ground, so the figure as drawn is a little paler
+        assert image[..., 0][figure].mean() == pytest.approx(target_mean, abs=0.01)
+        assert image[..., 0][figure].std() == pytest.approx(target_contrast, abs=0.01)
+        assert np.all(image[..., 0][~figure] == 128 / 255)
+
+
+def test_histogram_matching_gives_every_image_the_pooled_histogram():
+    # Exact histogram specification: at every grey level, each image's cumulative count is the pooled
+    # cumulative share (counted here) times its pixels, to the nearest pixel.
+    rng = np.random.default_rng(2)
+    pixels = np.round(np.stack([rng.random((24, 24, 1)) ** power for power in (0.5, 1.0, 2.0)]) * 255).astype(np.uint8)
+    pooled = np.cumsum(np.bincount(pixels.ravel(), minlength=256)) / pixels.size
+    matched = Adjustment(match="histogram", figure="whole").fitted([pixels]).apply(pixels)
+    for image in matched:
+        counts = np.cumsum(np.bincount(image.ravel(), minlength=256))
+        assert np.abs(counts - image.size * pooled).max() <= 0.5 + 1e-9

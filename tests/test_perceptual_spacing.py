@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import gaia_stim
-from _stand_ins import SquaringModel
+from conftest import SquaringModel
 from gaia_stim.analysis.mlds_model import simulate_responses
 from gaia_stim.analysis.mlds_report import analyze_scale
 from gaia_stim.cli import main

@@ -1,6 +1,6 @@
 """The stimulus-result contract: what every kind returns, what the one writer checks, what regeneration rebuilds.
 
-A stand-in model keeps these fast (tests/_stand_ins.py). Sets are rebuilt through the command
+A stand-in model keeps these fast (tests/conftest.py). Sets are rebuilt through the command
 ``gaia-stim verify --regenerate --model FILE``, whose model loader is pointed at the stand-in.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from _stand_ins import SquaringModel, hand_made_axes
+from conftest import SquaringModel, hand_made_axes
 from gaia_stim import stimuli
 from gaia_stim.cli import main
 from gaia_stim.core.errors import DataError, InputError

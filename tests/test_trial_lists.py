@@ -475,7 +475,7 @@ def test_the_stimulus_kinds_write_sets_trials_can_read(tmp_path):
     """Every kind, written by its own function with the stand-in model, gives a trial list."""
     sys.path.insert(0, str(Path(__file__).parent))
     from PIL import Image
-    from _stand_ins import SquaringModel, hand_made_axes
+    from conftest import SquaringModel, hand_made_axes
     from gaia_stim.io.sets import write_set as write_result
     from gaia_stim.stimuli import attribute_set, continuum as make_continuum, grid, wheel
 

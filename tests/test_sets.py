@@ -1,4 +1,9 @@
-"""Stimulus sets on disk: layout, the PsychoPy table, the manifest, atomic writing, determinism."""
+"""Stimulus sets on disk (gaia_stim/io/sets.py): layout, the PsychoPy table, the manifest, atomic
+writing, determinism, and ``verify``.
+
+Stand-ins from conftest.py: ``LinearModel`` (the ``model`` here) and ``BlurringModel`` for the
+writer; ``SquaringModel`` and its small set ``written`` for verify.
+"""
 
 import csv
 import hashlib
@@ -11,40 +16,24 @@ import types
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from conftest import BlurringModel, LinearModel, SquaringModel, flat
+from gaia_stim.cli import main
 from gaia_stim.io import sets as stimulus_sets
 from gaia_stim.core import ownership as output_folders
 from gaia_stim._version import __version__
 from gaia_stim.core.errors import InputError, OutputExistsError
 from gaia_stim.stimuli import continuum
-from gaia_stim.io.sets import write_set, write_stimulus_set
+from gaia_stim.io.sets import verify_set, write_set, write_stimulus_set
+from gaia_stim.stimuli.regenerate import regenerate_set
 from gaia_stim.io.tables import (
     looks_like_non_text,
     text_cell,
 )
 
 HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-class FakeModel:
-    """Deterministic stand-in for a loaded model: latent code = pixels, flattened."""
-
-    def __init__(self, image_size=8, channels=3, name="default"):
-        self.image_size, self.channels = image_size, channels
-        self.latent_dim = image_size * image_size * channels
-        self.name = name
-        self.file_sha256 = hashlib.sha256(b"fake model").hexdigest()
-        self.preset = "tiny"
-        self.version = "0.1.0"
-
-    def encode(self, images):
-        images = np.asarray(images, dtype=np.float32)
-        return images.reshape(len(images), -1)
-
-    def decode(self, z):
-        shape = (-1, self.image_size, self.image_size, self.channels)
-        return np.clip(np.asarray(z, dtype=np.float32).reshape(shape), 0, 1)
 
 
 def sha256(path):
@@ -65,7 +54,7 @@ def sources(tmp_path_factory):
 
 @pytest.fixture
 def model():
-    return FakeModel()
+    return LinearModel()
 
 
 @pytest.fixture
@@ -115,7 +104,7 @@ def test_png_pixels_are_the_rounded_images(tmp_path, result, model):
 
 
 def test_grey_images_are_written_as_grey(tmp_path):
-    grey = FakeModel(channels=1)
+    grey = LinearModel(channels=1)
     result = continuum(grey, np.zeros((8, 8)), np.ones((8, 8)), n_steps=3)
     write_set(tmp_path / "set", result, grey)
     image = Image.open(tmp_path / "set" / "images" / "step_01_morph_0.500.png")
@@ -229,14 +218,6 @@ def test_contact_sheet_rows_and_size(tmp_path, result, model):
     assert sheet.width > 11 * 96 and 2 * 96 < sheet.height < 2 * (96 + 100)
 
 
-class BlurringModel(FakeModel):
-    """Reconstructs every image as its mean colour: nothing of a source's structure survives."""
-
-    def decode(self, z):
-        images = super().decode(z)
-        return np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape).copy()
-
-
 def tile_at(sheet, row_top, column, size=96, margin=10, gap=8, title=26):
     left, top = margin + column * (size + gap), row_top + margin + title
     return np.asarray(sheet.convert("RGB"))[top : top + size, left : left + size]
@@ -261,7 +242,7 @@ def test_contact_sheet_shows_each_source_as_given_and_through_the_model(tmp_path
     assert [record["reconstruction_ssim"] for record in manifest["inputs"]] == [
         round(source["reconstruction_ssim"], 4) for source in result["sources"]]
     # a faithful model reconstructs its sources exactly
-    faithful = continuum(FakeModel(), *sources, n_steps=3)
+    faithful = continuum(LinearModel(), *sources, n_steps=3)
     assert [source["reconstruction_ssim"] for source in faithful["sources"]] == pytest.approx([1.0, 1.0])
 
 
@@ -274,7 +255,7 @@ def test_commands_report_each_source_s_reconstruction_and_warn_when_far(tmp_path
     assert captured.out.count("the model reconstructs it with SSIM") == 2
     assert captured.err.count("is far outside what this model reconstructs well") == 2
     options = dict(out_dir=str(tmp_path / "near"), force=False)
-    write(continuum(FakeModel(), *sources, n_steps=3), FakeModel(), options, None, None, "unused")
+    write(continuum(LinearModel(), *sources, n_steps=3), LinearModel(), options, None, None, "unused")
     captured = capsys.readouterr()
     assert "SSIM 1.000" in captured.out and "far outside" not in captured.err
 
@@ -530,3 +511,107 @@ def test_float_cells_read_back_as_the_same_numbers(tmp_path):
         cells = [row["morph_level"] for row in csv.DictReader(handle)]
     assert [float(cell) for cell in cells] == values
     assert cells[-1] == "1.0"  # a whole number in a float column is still written as a float
+
+
+# ------------------------------------------------------------------------------------------
+# verify: a written set checks its own files (the squaring stand-in's small set, ``written``)
+
+
+@pytest.fixture
+def squaring_model():
+    """The stand-in that wrote ``written`` (conftest.py), for the tests that rebuild it."""
+    return SquaringModel()
+
+
+def test_every_path_in_the_table_resolves_relative_to_it(written):
+    table = pd.read_csv(written / "stimuli.csv")
+    for column in ("image_file", "source_a", "source_b", "prepared_a", "prepared_b"):
+        for path in table[column]:
+            assert not os.path.isabs(path) and (written / path).is_file(), (column, path)
+    assert (written / table["source_a"][0]).read_bytes() == (written.parent / "a.png").read_bytes()
+    assert np.asarray(Image.open(written / table["prepared_a"][0])).shape == (16, 16)
+
+
+def test_folders_follow_the_umask(tmp_path, squaring_model):
+    old = os.umask(0o022)
+    try:
+        write_set(tmp_path / "set", continuum(squaring_model, flat(0.1), flat(0.9), n_steps=2), squaring_model)
+    finally:
+        os.umask(old)
+    for folder in ("set", "set/images", "set/sources/given"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o755, folder
+    assert (tmp_path / "set" / "stimuli.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_verify_passes_then_names_an_altered_image(written):
+    assert verify_set(written) == []
+    victim = sorted((written / "images").iterdir())[1]
+    pixels = np.asarray(Image.open(victim)).copy()
+    pixels[0, 0] ^= 1
+    Image.fromarray(pixels).save(victim)
+    problems = verify_set(written)
+    assert len(problems) == 1 and victim.name in problems[0] and "sha256" in problems[0]
+    result = CliRunner().invoke(main, ["verify", str(written)])
+    assert result.exit_code == 1 and victim.name in result.output
+
+
+def test_verify_names_a_table_that_does_not_match_its_images(written):
+    table = (written / "stimuli.csv").read_text().splitlines()
+    manifest = json.loads((written / "manifest.json").read_text())
+    header = table[0].split(",")
+    cells = table[2].split(",")
+    cells[header.index("mean_luminance")] = "0.5"
+    table[2] = ",".join(cells)
+    (written / "stimuli.csv").write_text("\n".join(table) + "\n")
+    # the manifest is made to agree with the edited table, so only the luminance check can notice
+    new_sha = hashlib.sha256((written / "stimuli.csv").read_bytes()).hexdigest()
+    for record in manifest["files"]:
+        if record["file"] == "stimuli.csv":
+            record["sha256"] = new_sha
+    (written / "manifest.json").write_text(json.dumps(manifest))
+    problems = verify_set(written)
+    assert problems and "line 3" in problems[0] and "mean_luminance" in problems[0]
+
+
+def test_verify_names_an_added_file_and_a_missing_one(written):
+    (written / "images" / "extra.png").write_bytes(b"x")
+    os.remove(written / "sources" / "prepared" / "a.png")
+    problems = " ".join(verify_set(written))
+    assert "images/extra.png: not part of the set" in problems
+    assert "sources/prepared/a.png: missing" in problems
+
+
+def test_verify_refuses_images_that_are_links_to_copies_outside_the_set(written, tmp_path):
+    import shutil
+
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(written / "images", outside)
+    name = sorted(os.listdir(written / "images"))[0]
+    os.remove(written / "images" / name)
+    os.symlink(outside / name, written / "images" / name)
+    assert any("a link to a file elsewhere" in problem for problem in verify_set(written))
+    shutil.rmtree(written / "images")
+    os.symlink(outside, written / "images")  # the whole folder a link to an identical copy
+    problems = verify_set(written)
+    assert len([p for p in problems if "a link to a file elsewhere" in p]) == len(os.listdir(outside))
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda m: m.update(images=5), r"images is 5 \(a whole number\), not a list"),
+    (lambda m: m.update(table="x"), r"table is 'x' \(text\), not a table of named values"),
+    (lambda m: m.update(parameters=[1, 2]), r"parameters is \[1, 2\] \(a list\), not a table of named values"),
+    (lambda m: m["images"][0].update(file="../../outside/secret.txt"), "outside the set"),
+    (lambda m: m["inputs"][0].update(given_file="../../outside/face.png"), r"inputs\[0\]\.given_file is .*outside the set"),
+    (lambda m: m.update(n_images=1000000), "n_images is 1000000, but 'images' lists"),
+    (lambda m: m["files"].append({"file": "../../outside/secret.txt", "sha256": "0" * 64}), "outside the set"),
+    (lambda m: m["files"].append({"file": "/etc/passwd", "sha256": "0" * 64}), "outside the set"),
+])
+def test_a_damaged_or_edited_manifest_is_one_clear_error(written, squaring_model, edit, says):
+    from gaia_stim.core.errors import DataError
+
+    manifest = json.loads((written / "manifest.json").read_text())
+    edit(manifest)
+    (written / "manifest.json").write_text(json.dumps(manifest))
+    for check in (lambda: verify_set(written), lambda: regenerate_set(written, model=squaring_model)):
+        with pytest.raises(DataError, match=says):
+            check()
