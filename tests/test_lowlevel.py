@@ -512,3 +512,22 @@ def test_histogram_matching_gives_every_image_the_pooled_histogram():
     for image in matched:
         counts = np.cumsum(np.bincount(image.ravel(), minlength=256))
         assert np.abs(counts - image.size * pooled).max() <= 0.5 + 1e-9
+
+
+def test_a_colour_sets_border_is_recorded_per_channel_and_a_preview_gets_the_ground_too(tmp_path, discs):
+    _, grey_result, figure = discs
+    model = SquaringModel(image_size=SIDE, channels=3)
+    tints = [np.concatenate([disc_source(ground, 0.3, 0.05, seed)] * 3, axis=-1) * [1.0, 0.8, 0.5]
+             for ground, seed in ((0.9, 1), (0.7, 2))]
+    result = continuum(model, *[tint.astype(np.float32) for tint in tints], n_steps=3)
+    write_set(tmp_path / "colour", result, model)
+    ground = manifest_of(tmp_path / "colour")["ground"]
+    ring = np.concatenate([np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+                           for image in written_images(tmp_path / "colour")])  # (n, 3)
+    np.testing.assert_allclose(ground["border"]["median"], np.median(ring, axis=0) / 255, atol=1e-12)
+    assert ground["border"]["spread"] == pytest.approx(ring.std(axis=0).max() / 255, abs=1e-12)
+    assert ground["level"] is None
+    # a preview (the explorer's frame) applies a mask unfitted: the frame alone decides, its ground goes grey too
+    frame = np.round(np.asarray(grey_result["images"])[:1] * 255).astype(np.uint8)
+    shown = Adjustment(mask="circle", background=0.25).apply(frame)[0, ..., 0]
+    assert (shown[~figure] == 64).all() and (shown[figure] == frame[0, ..., 0][figure]).all()
