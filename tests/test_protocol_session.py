@@ -386,7 +386,7 @@ def test_a_masked_sets_grey_comes_from_its_manifest(tmp_path):
     masked = synthetic_set(tmp_path / "masked", adjust=Adjustment(mask="circle", background=0.3))
     trials = trial_list(masked, "identification", tmp_path / "id.csv", reps=1)
     frame, table = stimulus_screenshot(trials, tmp_path)
-    assert table["background_source"].iloc[0] == "manifest (adjust.background)"
+    assert table["background_source"].iloc[0] == "manifest (ground.level)"
     assert np.abs(frame[:20, :20] - round(0.3 * 255)).max() <= 1
 
 
