@@ -220,7 +220,8 @@ def test_the_identification_builder_observer_labels_with_the_records_sigmoid():
         scope = {"os": __import__("os"), "math": math, "trial_folder": "", "image_file": "a.png",
                  "morph_level": level, "simulating": True, "sim_pse": OBSERVER["pse"],
                  "sim_slope": OBSERVER["slope"], "sim_lapse": OBSERVER["lapse"],
-                 "sim_rng": types.SimpleNamespace(random=lambda: next(rng))}
+                 "sim_rng": types.SimpleNamespace(random=lambda: next(rng)),
+                 "answer_keys": {"key_a": "left", "key_b": "right"}}  # the standard key mapping
         exec(begin, scope)
         return scope["sim_answer"]
 

@@ -270,7 +270,7 @@ def test_builder_sigterm_keeps_every_finished_trial(tmp_path, stimulus_set):
 
 def _routine_code(design, name):
     """The observer's code of ``name`` ("Begin Routine", "End Routine") in the design's .psyexp."""
-    tree = ElementTree.parse(PROTOCOLS / BUILDER[design])
+    tree = ElementTree.parse(PROTOCOLS / (BUILDER.get(design) or BUILDER_MLDS[design]))
     [observer] = [component for component in tree.iter("CodeComponent") if component.get("name") == "observer"]
     [code] = [param.get("val") for param in observer.iter("Param") if param.get("name") == name]
     return code.replace("&#10;", "\n")  # Builder's own escape of a newline, kept literally in the file
@@ -301,51 +301,83 @@ class Components(dict):
         return types.SimpleNamespace(tStartRefresh=None, keys=None, rt=None)
 
 
-@pytest.mark.parametrize("design", list(BUILDER))
+BUILDER_MLDS = {"mlds-triads": "mlds_triads.psyexp", "mlds-quadruples": "mlds_quadruples.psyexp"}
+# The Coder protocols' keys by role, as each mapping gives them.
+BUILDER_KEYS = {"identification": ("key_a", "key_b", "left", "right", True),
+                "2afc": ("key_left", "key_right", "left", "right", False),
+                "abx": ("key_a", "key_b", "left", "right", True),
+                "same-different": ("key_same", "key_different", "s", "d", True),
+                "mlds-triads": ("key_left", "key_right", "left", "right", False),
+                "mlds-quadruples": ("key_left", "key_right", "left", "right", False)}
+
+
+@pytest.mark.parametrize("design", [*BUILDER, *BUILDER_MLDS])
 def test_builder_observers_answer_with_the_records_probability(design):
     """Each Builder observer's Begin Routine code, run over every sequence of its draws (as
     tests/test_design_records.py does for the Coder observers), and its End Routine code, which codes
-    the answer, give response 1 with exactly the record's probability."""
+    the answer, give response 1 with exactly the record's probability, with the keys as they are and
+    swapped (the designs whose keys name answers); the MLDS observers with the probability of a
+    perceptual scale with decision noise."""
     from gaia_stim.analysis import response_probability
     from gaia_stim.designs import DESIGNS as RECORDS, design_trials
 
+    sys.path.insert(0, str(PROTOCOLS))
+    try:
+        import _mlds
+    finally:
+        sys.path.remove(str(PROTOCOLS))
     record = RECORDS[design]
     begin, end = _routine_code(design, "Begin Routine"), _routine_code(design, "End Routine")
     stimuli = [{"image_file": f"s{i}.png", "step": i, "morph_level": i / 6} for i in range(7)]
     rows = design_trials(stimuli, design, 1, np.random.default_rng(0), (1, 3) if record.takes_separations else ())
     observer = {"pse": 0.45, "slope": 3.5, "lapse": 0.02}
-    for trial in rows:
-        total, response_one, pending = 0.0, 0.0, [[]]
-        while pending:
-            script, draws, compared = pending.pop(), [], []
+    scale_text, sigma = "logistic:0.35:0.1", 0.25
+    first_role, second_role, first_key, second_key, swappable = BUILDER_KEYS[design]
+    mappings = [(first_key, second_key)] + ([(second_key, first_key)] if swappable else [])
+    for keys in mappings:
+        for trial in rows[::3] if record.scale_probability else rows:
+            total, response_one, pending = 0.0, 0.0, [[]]
+            while pending:
+                script, draws, compared = pending.pop(), [], []
 
-            def random():
-                draws.append(script[len(draws)] if len(draws) < len(script) else True)
-                return Draw(draws[-1], compared)
+                def random():
+                    draws.append(script[len(draws)] if len(draws) < len(script) else True)
+                    return Draw(draws[-1], compared)
 
-            recorded, written = {}, {}
-            scope = {"os": os, "math": math, "trial_folder": "", "simulating": True, "sim_pse": observer["pse"],
-                     "sim_slope": observer["slope"], "sim_lapse": observer["lapse"],
-                     "sim_rng": types.SimpleNamespace(random=random), **trial,
-                     "thisExp": types.SimpleNamespace(addData=recorded.__setitem__, dataFileName="x"),
-                     "trials": types.SimpleNamespace(thisN=0, thisTrial=trial),
-                     "expInfo": {"participant": "p", "session": "1", "date": "d", "trials": "t.csv"},
-                     "expName": design, "psychopyVersion": "v", "set_manifest_sha256": None,
-                     "trial_csv": types.SimpleNamespace(write=lambda path, row: written.update(row))}
-            names = Components(scope)
-            exec(begin, scope, names)
-            exec(end, scope, names)
-            assert len(compared) == len(draws)
-            probability = math.prod(p if below else 1 - p for below, p in zip(draws, compared))
-            pending.extend(draws[:i] + [False] for i in range(len(script), len(draws)))
-            total += probability
-            assert recorded["design"] == design and recorded[record.response_column] in (0, 1)
-            assert written[record.response_column] == recorded[record.response_column]  # the CSV row, too
-            response_one += probability * recorded[record.response_column]
-        assert total == pytest.approx(1.0, abs=1e-12)
-        levels = [[trial[column] for column in record.level_columns]]
-        expected = float(response_probability(design, levels, **observer)[0])
-        assert response_one == pytest.approx(expected, abs=1e-12), trial
+                recorded, written = {}, {}
+                loop = types.SimpleNamespace(thisN=0, thisTrial=trial)
+                scope = {"os": os, "math": math, "np": np, "trial_folder": "", "simulating": True,
+                         "sim_pse": observer["pse"], "sim_slope": observer["slope"], "sim_lapse": observer["lapse"],
+                         "sim_psi": _mlds.parse_scale(scale_text), "sim_sigma": sigma,
+                         "sim_rng": types.SimpleNamespace(random=random), **trial,
+                         "answer_keys": {first_role: keys[0], second_role: keys[1]},
+                         "thisExp": types.SimpleNamespace(addData=recorded.__setitem__, dataFileName="x"),
+                         "currentLoop": loop, "practice_loop": types.SimpleNamespace(),
+                         "break_due": lambda number, every, n: False, "break_every": 0, "n_trials": len(rows),
+                         "texts": None, "key_mapping": "m", "n_practice": 0, "response_timeout": None,
+                         "expInfo": {"participant": "p", "session": "1", "date": "d", "trials": "t.csv"},
+                         "expName": design, "psychopyVersion": "v", "set_manifest_sha256": None,
+                         "trial_csv": types.SimpleNamespace(write=lambda path, row: written.update(row))}
+                names = Components(scope)
+                exec(begin, scope, names)
+                assert names["sim_answered"] is False
+                names["sim_answered"] = True  # the observer has answered (Each Frame code, once the keyboard runs)
+                exec(end, scope, names)
+                assert len(compared) == len(draws)
+                probability = math.prod(p if below else 1 - p for below, p in zip(draws, compared))
+                pending.extend(draws[:i] + [False] for i in range(len(script), len(draws)))
+                total += probability
+                assert recorded["design"] == design and recorded[record.response_column] in (0, 1)
+                assert written[record.response_column] == recorded[record.response_column]  # the CSV row, too
+                assert written["response"] in keys and written["timed_out"] == 0 and written["is_practice"] == 0
+                response_one += probability * recorded[record.response_column]
+            assert total == pytest.approx(1.0, abs=1e-12)
+            levels = [[trial[column] for column in record.level_columns]]
+            if record.scale_probability:
+                expected = float(record.scale_probability(levels, _mlds.parse_scale(scale_text), sigma)[0])
+            else:
+                expected = float(response_probability(design, levels, **observer)[0])
+            assert response_one == pytest.approx(expected, abs=1e-12), (keys, trial)
 
 
 def test_the_psyexps_are_what_the_generator_writes(tmp_path):
@@ -357,8 +389,9 @@ def test_the_psyexps_are_what_the_generator_writes(tmp_path):
     finally:
         sys.path.remove(str(PROTOCOLS))
     written = make_psyexp.write_all(str(tmp_path))
-    assert sorted(Path(path).name for path in written) == sorted(BUILDER.values())
-    for name in BUILDER.values():
+    names = [*BUILDER.values(), *BUILDER_MLDS.values()]
+    assert sorted(Path(path).name for path in written) == sorted(names)
+    for name in names:
         assert (tmp_path / name).read_text() == (PROTOCOLS / name).read_text(), name
 
 

@@ -357,6 +357,7 @@ def _mlds_design(name, size, description, protocol):
         scale_probability=_mlds_probability,
         y_label="proportion 'second pair differs more'",
         protocol=protocol,
+        builder_protocol=protocol.replace(".py", ".psyexp"),
     )
 
 
