@@ -20,7 +20,8 @@ its AE then differ only in what the same CPU-seconds after the same warm-up opti
 ``--pack`` writes what must survive a lost machine (G, its weight average and D in float16, the
 step and the settings: no optimiser state, about 12 MB); ``--from-pack`` starts the run again from
 it on a machine that lost ``WORK`` (with fresh optimiser state, so not bit-identical to going on).
-``--export`` writes the run's model file in float16, as the package ships it.
+``--export`` writes the run's model file in float16, as the package ships it (``--export-from``:
+a snapshot of it instead, the very file the progress rows measured).
 
 Every step is a public command, so the recipe can be rerun by hand; docs/model_card.md records the
 compute each model took.
@@ -192,6 +193,8 @@ def main(argv=None):
     parser.add_argument("--pack", default=None, help="write the warm-start pack to this path and stop")
     parser.add_argument("--from-pack", default=None, help="start WORK/gaia again from this pack")
     parser.add_argument("--export", default=None, help="write WORK/gaia's model in float16 to this path and stop")
+    parser.add_argument("--export-from", default=None, metavar="MODEL",
+                        help="with --export: write this model file (e.g. a measured snapshot of the run) instead")
     args = parser.parse_args(argv)
 
     if args.threads:
@@ -202,8 +205,9 @@ def main(argv=None):
     if args.pack:
         return write_pack(args.work, args.pack)
     if args.export:
-        export(os.path.join(args.work, "gaia", "model.pt"), args.export)
-        return print(f"exported {args.export}")
+        # the file measured is the file shipped: a snapshot, since WORK/gaia/model.pt moves on while it trains
+        export(args.export_from or os.path.join(args.work, "gaia", "model.pt"), args.export)
+        return print(f"exported {args.export_from or 'the run'} to {args.export}")
     if not os.path.isdir(faces):
         gaia_stim(["faces", "--n", str(RECIPE["n_faces"]), "--size", "64", "--seed", str(RECIPE["faces_seed"]),
                    "--out", faces])
