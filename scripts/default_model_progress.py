@@ -3,7 +3,8 @@
     python scripts/default_model_progress.py --work ../runs/default-v2 --threads 1 [--no-record]
 
 Measures the run's current model (``WORK/gaia/model.pt``), its AE comparison where there is one
-(``WORK/ae``) and the shipped default model, on held-out synthetic faces:
+(``WORK/ae``) and the shipped default model (labelled ``shipped`` and the first 12 hex digits of
+its sha256, so that rows of successive default models stay apart), on held-out synthetic faces:
 
 * ``recon_ssim``: reconstruction SSIM on 200 faces (seed 12345);
 * ``ceiling_at_least_0.7``: face parameters of 16 whose true +-0.25 change survives encode ->
@@ -135,7 +136,10 @@ def main(argv=None):
     for path, label in models:
         if path != "default" and not os.path.exists(path):
             continue
-        rows.append(measure(gaia_stim.load_model(path), label))
+        model = gaia_stim.load_model(path)
+        if path == "default":  # which file: the default model is replaced from time to time
+            label = f"{label} {model.file_sha256[:12]}"
+        rows.append(measure(model, label))
         print(f"measured {label}", file=sys.stderr, flush=True)
     previous = []
     if os.path.exists(RECORD):

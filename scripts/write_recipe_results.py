@@ -21,6 +21,17 @@ COLUMNS = (
     ("realism_ssim", "realism 1-SSIM", "{:.3f}"), ("path_deviation", "path dev.", "{:.3f}"), ("step_cv", "step CV", "{:.2f}"),
 )
 
+# Rows whose run name no longer says which model they measured. In records written before
+# 2026-12-02, ``--model default=shipped`` loaded the default model of the time: the previous default
+# model, since replaced. The records keep the name they were written with; the tables say which model.
+PREVIOUS_DEFAULT = "previous default model (sha256 77fa5515fe58)"
+RELABEL = {("small_faces_95min", "shipped"): PREVIOUS_DEFAULT}
+NOTES = {
+    "small_faces_95min": "(`default` in this command was the previous default model, the file shipped until"
+    " 2026-12-02: `small` in its legacy form, 3,000 steps, sha256 77fa5515fe588d92...; it is not the"
+    " default model shipped now.)\n",
+}
+
 HEADER = """# Recipe results
 
 One table per group of runs trained side by side for the same wall-clock budget (`--max-time`)
@@ -37,8 +48,10 @@ on the same machine, evaluated on held-out images by `benchmarks/interpolation_q
 """
 
 
-def cell(row, key, form):
+def cell(row, key, form, name=""):
     value = row.get(key)
+    if key == "method":
+        value = RELABEL.get((name, value), value)
     if value is None:
         return ""
     return form.format(value) if isinstance(value, (int, float)) else str(value)
@@ -53,10 +66,12 @@ def main():
         columns = [c for c in COLUMNS if any(row.get(c[0]) is not None for row in rows)]
         name = os.path.basename(path)[len("recipe_"):-len(".json")]
         parts.append(f"## {name}\n\n`{record['command']}` ({record['date_utc']}, {record['machine']})\n")
+        if name in NOTES:
+            parts.append(NOTES[name])
         parts.append("| " + " | ".join(title for _, title, _ in columns) + " |")
         parts.append("|" + "---|" * len(columns))
         for row in rows:
-            parts.append("| " + " | ".join(cell(row, key, form) for key, _, form in columns) + " |")
+            parts.append("| " + " | ".join(cell(row, key, form, name) for key, _, form in columns) + " |")
         parts.append("")
     with open(OUT, "w") as stream:
         stream.write("\n".join(parts))
