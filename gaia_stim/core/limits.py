@@ -47,8 +47,9 @@ OPTION_LIMITS = (
 class Cap:
     """The most work of one kind a command starts without ``--yes``, and what each unit of it costs.
 
-    ``seconds_each`` and ``bytes_each`` were measured on a two-core CPU machine (the shipped 64 px
-    model); they give the estimate a refusal states, not a promise.
+    ``seconds_each`` and ``bytes_each`` were measured on a two-core CPU machine (a 64 px ``small``
+    model: the default model before 2026-12-02, the same network size as today's); they give the
+    estimate a refusal states, not a promise.
     """
 
     limit: int
