@@ -20,14 +20,17 @@ identity its sets record) wherever a test needs answers it can compute by hand, 
     codes are synthetic-face parameters and decoding renders them: a perfect model of the face
     family, for the benchmark scripts' measurements with known answers.
 
-``hand_made_axes`` gives fitted-looking attribute axes written out by hand. Test files import these
+``hand_made_axes`` gives fitted-looking attribute axes written out by hand; ``load_protocol`` loads a
+PsychoPy protocol script as a module without running its session. Test files import these
 as ``from conftest import ...`` (pytest puts ``tests/`` on ``sys.path`` for this file, so that is the
 module pytest itself loaded); the fixtures below need no import.
 """
 
 import hashlib
+import importlib.util
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -325,3 +328,25 @@ def squaring_commands(monkeypatch, tmp_path):
     for i in range(4):
         write_grey_png(tmp_path / f"{i}.png", noise(i))
     return model
+
+
+PROTOCOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protocols")
+
+
+def load_protocol(script):
+    """A protocol script as a module, with the shared ``_protocol`` and ``_instructions`` it imports.
+
+    The script's ``__main__`` block, which opens PsychoPy, does not run. Returns ``(module,
+    _protocol, _instructions)``.
+    """
+    sys.path.insert(0, PROTOCOLS)  # the scripts import their shared modules by name
+    try:
+        name = os.path.splitext(os.path.basename(script))[0]
+        spec = importlib.util.spec_from_file_location(f"protocol_{name}", os.path.join(PROTOCOLS, script))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        import _instructions
+        import _protocol
+    finally:
+        sys.path.remove(PROTOCOLS)
+    return module, _protocol, _instructions

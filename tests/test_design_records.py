@@ -11,10 +11,8 @@ are checked against values computed by hand.
 None of this needs PsychoPy: the protocols import it only inside the functions that open windows.
 """
 
-import importlib.util
 import json
 import math
-import sys
 import types
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -24,6 +22,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from conftest import load_protocol
 from gaia_stim.analysis import analyze, response_probability
 from gaia_stim.cli import main
 from gaia_stim.designs import DESIGNS, Design, design_trials, write_trials
@@ -53,19 +52,6 @@ def protocol_problems(record):
     if record.builder_protocol and not (PROTOCOLS / record.builder_protocol).is_file():
         problems.append(f"design {record.name!r} has no Builder file protocols/{record.builder_protocol}")
     return problems
-
-
-def load_protocol(script):
-    """A protocol script as a module (its ``__main__`` block, which opens PsychoPy, does not run)."""
-    sys.path.insert(0, str(PROTOCOLS))  # the scripts import their shared _protocol.py
-    try:
-        spec = importlib.util.spec_from_file_location(f"protocol_{Path(script).stem}", PROTOCOLS / script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        import _protocol
-    finally:
-        sys.path.remove(str(PROTOCOLS))
-    return module, _protocol
 
 
 class NoDisplay:
@@ -127,7 +113,7 @@ def test_every_design_has_its_protocol_and_they_agree(name, stimulus_set, tmp_pa
     record = DESIGNS[name]
     assert record.name == name
     assert protocol_problems(record) == []
-    protocol, _protocol = load_protocol(record.protocol)
+    protocol, _protocol, _ = load_protocol(record.protocol)
     assert protocol.DESIGN == name, f"protocols/{record.protocol} runs {protocol.DESIGN!r} trials"
 
     # The trial list the design writes carries its name and every level column the fit reads.

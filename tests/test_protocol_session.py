@@ -7,7 +7,6 @@ Escape. Sessions that only need answers use the simulated observer. The option p
 instructions files and the choice of practice trials are checked without PsychoPy.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from _psychopy_env import KeyPresser, need_display, run_in_window, virtual_display
+from conftest import load_protocol
 from gaia_stim.cli import main
 from gaia_stim.io.sets import write_stimulus_set
 from gaia_stim.stimuli.lowlevel import Adjustment
@@ -35,20 +35,6 @@ SCRIPTS = {"identification": "identification.py", "2afc": "2afc.py", "abx": "abx
            "same-different": "same_different.py"}
 N_STEPS = 7
 BORDER = 153  # the synthetic set's plain grey (0.6), round a disc that darkens along the continuum
-
-
-def load(script):
-    """A protocol script and _protocol as modules, without running them."""
-    sys.path.insert(0, str(PROTOCOLS))
-    try:
-        spec = importlib.util.spec_from_file_location(f"session_{Path(script).stem}", PROTOCOLS / script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        import _instructions
-        import _protocol
-    finally:
-        sys.path.remove(str(PROTOCOLS))
-    return module, _protocol, _instructions
 
 
 def synthetic_set(folder, adjust=None):
@@ -121,7 +107,7 @@ def test_help_shows_the_protocols_own_options(script):
 @pytest.mark.parametrize("participant, mapping", [("P01", "standard"), ("P02", "swapped"), ("s-17", "standard"),
                                                   ("2024_p8", "swapped")])
 def test_counterbalance_maps_participant_parity_to_the_key_mapping(participant, mapping):
-    protocol, _protocol, _ = load("abx.py")
+    protocol, _protocol, _ = load_protocol("abx.py")
     args = _protocol.parse_arguments(protocol, ["t.csv", "--participant", participant, "--counterbalance"])
     assert args.key_mapping == mapping
     assert args.keys == (("left", "right") if mapping == "standard" else ("right", "left"))
@@ -138,14 +124,14 @@ def test_counterbalance_maps_participant_parity_to_the_key_mapping(participant, 
     (["--participant", "../x"], "go into file names"),
 ])
 def test_bad_options_are_refused_before_a_window_opens(argv, message, capsys):
-    protocol, _protocol, _ = load("same_different.py")
+    protocol, _protocol, _ = load_protocol("same_different.py")
     with pytest.raises(SystemExit):
         _protocol.parse_arguments(protocol, ["t.csv", *argv])
     assert message in capsys.readouterr().err
 
 
 def test_2afc_keys_name_sides_and_cannot_be_swapped(capsys):
-    protocol, _protocol, _ = load("2afc.py")
+    protocol, _protocol, _ = load_protocol("2afc.py")
     with pytest.raises(SystemExit):
         _protocol.parse_arguments(protocol, ["t.csv", "--swap-keys"])
     assert "unrecognized arguments: --swap-keys" in capsys.readouterr().err
@@ -153,7 +139,7 @@ def test_2afc_keys_name_sides_and_cannot_be_swapped(capsys):
 
 def test_every_shipped_instructions_file_fills_in_the_keys_in_use():
     for design, script in SCRIPTS.items():
-        protocol, _protocol, _instructions = load(script)
+        protocol, _protocol, _instructions = load_protocol(script)
         path = _instructions.default_file(design)
         assert Path(path).is_file()
         swapped = dict(zip(protocol.KEY_ROLES, protocol.KEYS[::-1]))
@@ -168,7 +154,7 @@ def test_every_shipped_instructions_file_fills_in_the_keys_in_use():
 
 
 def test_an_instructions_file_may_hold_only_some_screens(tmp_path):
-    _, _, _instructions = load("identification.py")
+    _, _, _instructions = load_protocol("identification.py")
     path = tmp_path / "de.txt"
     path.write_text("# Deutsch\nDrücken Sie {key_a} für A und {key_b} für B.\n\nLeertaste: Start\n", encoding="utf-8")
     texts = _instructions.Texts(str(path), {"key_a": "f", "key_b": "j"}, n_trials=10, n_practice=0)
@@ -182,7 +168,7 @@ def test_an_instructions_file_may_hold_only_some_screens(tmp_path):
     ("[start]\na\n[start]\nb\n", "appears twice"),
 ])
 def test_a_misspelt_instructions_file_is_refused_with_the_names_it_knows(tmp_path, text, message):
-    _, _, _instructions = load("identification.py")
+    _, _, _instructions = load_protocol("identification.py")
     path = tmp_path / "bad.txt"
     path.write_text(text)
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -190,12 +176,12 @@ def test_a_misspelt_instructions_file_is_refused_with_the_names_it_knows(tmp_pat
 
 
 def test_practice_takes_the_easiest_trials_in_the_lists_order(stimulus_set, tmp_path):
-    identification, _protocol, _ = load("identification.py")
+    identification, _protocol, _ = load_protocol("identification.py")
     rows = pd.read_csv(trial_list(stimulus_set, "identification", tmp_path / "id.csv", reps=3)).to_dict("records")
     practice = _protocol.practice_trials(rows, 4, identification.ease)
     assert sorted(row["morph_level"] for row in practice) == [0.0, 0.0, 1.0, 1.0]  # the two ends, twice
     assert practice == [row for row in rows if row["morph_level"] in (0.0, 1.0)][:4]
-    abx, _, _ = load("abx.py")
+    abx, _, _ = load_protocol("abx.py")
     rows = pd.read_csv(trial_list(stimulus_set, "abx", tmp_path / "abx.csv", separation=3)).to_dict("records")
     assert _protocol.practice_trials(rows, 5, abx.ease) == rows[:5]  # one separation: all equally easy
 

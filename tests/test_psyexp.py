@@ -14,11 +14,9 @@ the field. Skipped without PsychoPy or xvfb-run, unless GAIA_STIM_REQUIRE_PSYCHO
 
 import ast
 import glob
-import importlib.util
 import json
 import math
 import re
-import sys
 import types
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -29,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from _psychopy_env import need_display, run_in_window
+from conftest import load_protocol
 from gaia_stim.cli import main
 from gaia_stim.io.sets import write_stimulus_set
 
@@ -202,25 +201,13 @@ def builder_functions(design, names):
     return scope
 
 
-def load_coder(script):
-    sys.path.insert(0, str(PROTOCOLS))
-    try:
-        spec = importlib.util.spec_from_file_location(f"coder_{Path(script).stem}", PROTOCOLS / script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        import _protocol
-    finally:
-        sys.path.remove(str(PROTOCOLS))
-    return module, _protocol
-
-
 @pytest.mark.parametrize("design", ["identification", "abx", "same-different"])
 def test_builder_and_coder_counterbalance_the_same_participants(design):
     """Key mapping 'counterbalance' in a Builder file gives every participant id the mapping the Coder
     protocol's --counterbalance gives it, and both refuse an id without a number."""
     builder = builder_functions(design, ["participant_number", "counterbalanced_mapping", "info_option",
                                          "mapping_option"])
-    protocol, coder = load_coder({"identification": "identification.py", "abx": "abx.py",
+    protocol, coder, _ = load_protocol({"identification": "identification.py", "abx": "abx.py",
                                   "same-different": "same_different.py"}[design])
     ids = ["P01", "P02", "7", "P10", "S2x13", "lab3-P004", "0", "sub_99"]
     expected = {"P01": "standard", "P02": "swapped", "7": "standard", "P10": "swapped", "S2x13": "standard",
