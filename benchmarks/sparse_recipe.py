@@ -31,7 +31,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _records import write_record  # noqa: E402
 from strokes_family import render_strokes  # noqa: E402
 
-ARMS = {"default": {}, "fixed-500": {"warmup_until": 0.0}}
+ARMS = {
+    "default": {},
+    "fixed-500": {"warmup_until": 0.0},
+    # the warm-up at the GAIA phase's learning rate instead of the recipe's 1e-3: whether G leaves the
+    # black background of sparse images sooner at a smaller step
+    "warmup-lr-2e-4": {"warmup_lr": 2e-4},
+    # a plain autoencoder (no D) at lr_max 2e-4: the ablation that is reported to draw strokes
+    "ae": {"ablation": "ae", "warmup_steps": 0, "warmup_until": 0.0},
+}
 
 
 def train(arm, runs, cpu_minutes, threads, n_images=6000):
@@ -49,8 +57,10 @@ def train(arm, runs, cpu_minutes, threads, n_images=6000):
     if os.path.exists(os.path.join(run_dir, "checkpoint.pt")):
         trainer = Trainer.resume(run_dir, images, device="cpu")
     else:
+        given = dict(ARMS[arm])
+        ablation = given.pop("ablation", "none")
         settings = {"preset": "tiny", "config": replace(preset_config("tiny"), channels=1), "seed": 0,
-                    "ablation": "none", **recipe_settings("gaia-stim", **ARMS[arm]), "data": "strokes_family seed 0"}
+                    "ablation": ablation, **recipe_settings("gaia-stim", **given), "data": "strokes_family seed 0"}
         os.makedirs(run_dir, exist_ok=True)
         trainer = Trainer(run_dir, images, settings, device="cpu")
     while trainer.cpu_s < cpu_minutes * 60:

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from _psychopy_env import KeyPresser, need_display, run_in_window, virtual_display
+from _psychopy_env import KeyPresser, run_in_window, virtual_display
 from conftest import load_protocol
 from gaia_stim.cli import main
 from gaia_stim.io.sets import write_stimulus_set
