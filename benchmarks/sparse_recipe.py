@@ -1,8 +1,9 @@
-"""The warm-up on sparse images: the default recipe against a fixed 500-step warm-up, at equal CPU time.
+"""The warm-up on sparse images: the default recipe against other warm-ups, at equal CPU time.
 
-Both arms train ``tiny`` on 32 px grey stroke images (``benchmarks/strokes_family.py``, 6,000
+Every arm trains ``tiny`` on 32 px grey stroke images (``benchmarks/strokes_family.py``, 6,000
 training images of seed 0) with the gaia-stim recipe; ``fixed-500`` sets ``warmup_until`` to 0 (the
-recipe before the warm-up criterion), ``default`` keeps the recipe's criterion. Each trains in its
+recipe before the warm-up criterion), ``default`` keeps the recipe's criterion, ``warmup-lr-2e-4``
+warms up at the GAIA phase's learning rate, ``ae`` trains G alone as a plain autoencoder at 2e-4. Each trains in its
 own run folder until it has used ``--cpu-minutes`` of CPU time (run them one after the other, or one
 per core, with ``--threads 1``). ``evaluate`` measures, on 200 held-out stroke images (seed 1):
 
