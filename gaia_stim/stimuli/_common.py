@@ -36,7 +36,7 @@ def role_names(n):
 
 # A source whose reconstruction has an SSIM below this against the prepared source is far outside what
 # the model reconstructs well: the steps it anchors will not look like it. (The default model's 200
-# held-out faces reconstruct at 0.95 to 0.99, mean 0.986; the default model shipped before 2026-12-02
+# held-out faces reconstruct at 0.950 at the lowest, 0.986 on average; the default model shipped before 2026-12-02
 # reconstructed them at about 0.9, and photographs, far from its synthetic faces, at about 0.3 to 0.6.)
 FAR_SOURCE_SSIM = 0.75
 
