@@ -23,10 +23,16 @@ Ways: ``joint`` (OLS of codes on all 16 parameters), ``mean-difference`` (one re
 parameter), ``joint+orthogonal`` (joint, orthogonal to all 15 others in the codes' covariance
 metric), ``joint+orthogonal-euclidean`` (the same in Euclidean z), ``joint+orthogonal+calibrated``
 (joint+orthogonal after calibrate_axes on 32 of the fit codes: each axis lengthened by what the
-model's images lose of it, judged by the model's own read-out, never by the face estimator).
+model's images lose of it, judged by the model's own read-out, never by the face estimator),
+``joint+orthogonal+calibrated+corrected`` (the same, each moved code then steered by
+``correct_codes`` with its default corrections, as ``gaia-stim attribute`` does by default: its
+image read back and the code moved along the axes until the read-out changes only the asked
+attribute; again the model's read-out, never the face estimator).
 
     .venv/bin/python benchmarks/attribute_axes.py            # prints the table, writes the record
     .venv/bin/python benchmarks/attribute_axes.py --quick    # 400 fit faces, 2 test faces: a smoke run
+    .venv/bin/python benchmarks/attribute_axes.py --test-seed 4242 --ways joint+orthogonal+calibrated,joint+orthogonal+calibrated+corrected \
+        --record docs/records/attribute_axes_seed4242.json --sheet ''   # other test faces, two ways, no sheet
 """
 
 import argparse
@@ -46,7 +52,8 @@ from feature_ceiling import TEST_SEED, feature_ceiling, slopes, test_faces, to_u
 import gaia_stim  # noqa: E402
 from gaia_stim.datasets.face_estimator import estimate_parameters  # noqa: E402
 from gaia_stim.datasets import PARAMETERS, make_faces, render  # noqa: E402
-from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, calibrate_axes  # noqa: E402
+from gaia_stim.core.limits import CORRECTIONS  # noqa: E402
+from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, calibrate_axes, correct_codes  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORD = os.path.join(ROOT, "docs", "records", "attribute_axes.json")
@@ -59,15 +66,21 @@ WAYS = {
     "joint+orthogonal": (dict(method="joint", metric="covariance"), "all"),
     "joint+orthogonal-euclidean": (dict(method="joint", metric="euclidean"), "all"),
     "joint+orthogonal+calibrated": (dict(method="joint", metric="covariance"), "all"),
+    "joint+orthogonal+calibrated+corrected": (dict(method="joint", metric="covariance"), "all"),
 }
+SHEET_WAY = "joint+orthogonal+calibrated+corrected"  # what 'gaia-stim attribute' makes by default
 SHEET_AXES = ("hair_length", "skin_tone", "head_width", "eye_size")
 # The correlated fit set: each second parameter is made half the first plus half itself
 # (correlation about 0.7), as labels of real photographs are correlated (darker hair with darker skin).
 CORRELATED_PAIRS = (("hair_darkness", "skin_tone"), ("head_width", "hair_length"))
 
 
-def measure(model, axes, codes, name, amounts, orthogonal_to):
+def measure(model, axes, codes, name, amounts, orthogonal_to, corrections=0):
     moved = axes.apply(codes, name, amounts, orthogonal_to=orthogonal_to)  # (faces, steps, latent)
+    if corrections:
+        asked = np.zeros((len(amounts), len(axes.attribute_names_)))
+        asked[:, axes.attribute_names_.index(name)] = amounts
+        moved = np.stack([correct_codes(axes, model, code, path, asked, corrections) for code, path in zip(codes, moved)])
     images = model.decode(moved.reshape(-1, moved.shape[-1]).astype(np.float32))
     measured = estimate_parameters(images).reshape(len(codes), len(amounts), -1)
     return images.reshape(len(codes), len(amounts), *images.shape[1:]), measured
@@ -101,8 +114,14 @@ def main():
     parser.add_argument("--model", default="default", help="'default', a run folder or a model file")
     parser.add_argument("--record", default=RECORD, help="where the JSON record goes")
     parser.add_argument("--sheet", default=SHEET, help="where the contact sheet goes")
+    parser.add_argument("--test-seed", type=int, default=TEST_SEED, help="seed of the test faces")
+    parser.add_argument("--ways", default=",".join(WAYS), help="comma-separated ways to measure (default: all)")
     parser.add_argument("--quick", action="store_true", help="a smoke run; writes no record")
     args = parser.parse_args()
+    ways = [way for way in args.ways.split(",") if way]
+    unknown = [way for way in ways if way not in WAYS]
+    if unknown or not ways:
+        parser.error(f"--ways: unknown {unknown}; choose from {', '.join(WAYS)}")
     if args.quick:
         args.fit_faces, args.test_faces = 400, 2
 
@@ -111,13 +130,13 @@ def main():
     fit = make_faces(args.fit_faces, size=model.image_size, seed=FIT_SEED)
     codes = model.encode(fit["images"])
     labels = fit["parameters"][list(PARAMETERS)]
-    truth = test_faces(args.test_faces, TEST_SEED)
+    truth = test_faces(args.test_faces, args.test_seed)
     test_codes = model.encode(to_uint8(render(truth, model.image_size)))
     amounts = np.linspace(-args.amount, args.amount, args.steps)
     span = amounts[-1] - amounts[0]
     ceiling = {
         name: [row["render_gain"], row["ceiling_gain"], row["worst_other"], row["worst_other_change"]]
-        for name, row in feature_ceiling(model, args.test_faces, args.amount, args.steps, TEST_SEED).items()
+        for name, row in feature_ceiling(model, args.test_faces, args.amount, args.steps, args.test_seed).items()
     }
     print(f"ceiling done ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     fit_sets = {"independent": (codes, labels)}
@@ -127,22 +146,24 @@ def main():
     correlated_images = to_uint8(render(correlated.to_numpy(), model.image_size))
     fit_sets["correlated"] = (model.encode(correlated_images), correlated)
     print(f"fitted on {args.fit_faces} faces (seed {FIT_SEED}); tested on {args.test_faces} faces (seed"
-          f" {TEST_SEED}); amounts {amounts.round(3).tolist()}; model sha256 {model.file_sha256[:12]}")
+          f" {args.test_seed}); amounts {amounts.round(3).tolist()}; model sha256 {model.file_sha256[:12]}")
 
     rows, sheet_rows, sheet_labels = [], [], []
     recon_error = None
-    runs = [("independent", way) for way in WAYS] + [("correlated", "joint"), ("correlated", "mean-difference")]
+    runs = [("independent", way) for way in ways] + [("correlated", way) for way in ("joint", "mean-difference")
+                                                       if way in ways]
     for fit_set, way in runs:
         params, orthogonal_to = WAYS[way]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AttributeAxesWarning)
             axes = AttributeAxes(**params).fit(*fit_sets[fit_set])
-            if way.endswith("calibrated"):
+            if "calibrated" in way:
                 calibrate_axes(axes, model, fit_sets[fit_set][0])
         for index, name in enumerate(PARAMETERS):
             if fit_set == "correlated" and name not in {p for pair in CORRELATED_PAIRS for p in pair}:
                 continue
-            images, measured = measure(model, axes, test_codes, name, amounts, orthogonal_to)
+            corrections = CORRECTIONS if way.endswith("corrected") else 0
+            images, measured = measure(model, axes, test_codes, name, amounts, orthogonal_to, corrections)
             if recon_error is None:
                 recon_error = np.abs(measured[:, args.steps // 2] - truth).mean(axis=0)
             per_face = slopes(amounts, measured)  # (faces, 16)
@@ -172,7 +193,7 @@ def main():
                 row["partner"] = partner
                 row["partner_change"] = round(float(mean_slope[PARAMETERS.index(partner)] * span), 3)
             rows.append(row)
-            if fit_set == "independent" and way == "joint+orthogonal+calibrated" and name in SHEET_AXES:
+            if fit_set == "independent" and way == SHEET_WAY and name in SHEET_AXES:
                 for face in range(min(3, args.test_faces)):
                     sheet_rows.append(images[face])
                     sheet_labels.append(f"{name}\nface {face}")
@@ -180,12 +201,13 @@ def main():
 
     independent = [row for row in rows if row["fit_set"] == "independent"]
 
-    header = f"{'parameter':<16} {'R2cv':>5} {'recon':>5} {'ceil':>5} | " + " | ".join(f"{way.replace('orthogonal', 'orth'):^28}" for way in WAYS)
+    header = f"{'parameter':<16} {'R2cv':>5} {'recon':>5} {'ceil':>5} | " + " | ".join(
+        f"{way.replace('orthogonal', 'orth').replace('calibrated', 'cal').replace('corrected', 'corr'):^28}" for way in ways)
     print(header)
-    print(f"{'':<16} {'':>5} {'err':>5} {'gain':>5} | " + " | ".join(f"{'gain  worst other (chg)':^28}" for _ in WAYS))
+    print(f"{'':<16} {'':>5} {'err':>5} {'gain':>5} | " + " | ".join(f"{'gain  worst other (chg)':^28}" for _ in ways))
     for name in PARAMETERS:
         cells = []
-        for way in WAYS:
+        for way in ways:
             row = next(r for r in independent if r["way"] == way and r["parameter"] == name)
             mark = ("*" if row["gain_ok"] else " ") + ("*" if row["others_ok"] else " ")
             cells.append(f"{row['gain']:5.2f}{mark} {row['worst_other'][:14]:<14} {row['worst_other_change']:4.2f}")
@@ -196,10 +218,10 @@ def main():
     print(f"true renders measured: gain {min(g[0] for g in ceiling.values()):.3f} to {max(g[0] for g in ceiling.values()):.3f}")
     print("the true change passed through the model moves other parameters by up to: " + ", ".join(
         f"{name} -> {g[2]} {g[3]:.2f}" for name, g in ceiling.items() if g[3] > LEAK_LIMIT))
-    for way in WAYS:
+    for way in ways:
         mine = [r for r in independent if r["way"] == way]
         both = sum(r["gain_ok"] and r["others_ok"] for r in mine)
-        print(f"{way:<28} gain ok {sum(r['gain_ok'] for r in mine):2d}/16, others ok"
+        print(f"{way:<37} gain ok {sum(r['gain_ok'] for r in mine):2d}/16, others ok"
               f" {sum(r['others_ok'] for r in mine):2d}/16, both {both:2d}/16")
     print(f"fitted on correlated labels ({', '.join(f'{a}~{b}' for a, b in CORRELATED_PAIRS)}, r about 0.7):")
     for row in rows:
@@ -208,8 +230,10 @@ def main():
                   f"  {row['partner']:<14} {row['partner_change']:+5.2f}  worst other {row['worst_other']:<14} {row['worst_other_change']:4.2f}")
     if not args.quick:
         write_record(args.record, rows, __file__)
-        contact_sheet(sheet_rows, [label.replace("\n", ", ") for label in sheet_labels], amounts, args.sheet)
-        print(f"wrote {args.record} and {args.sheet}")
+        print(f"wrote {args.record}")
+        if args.sheet and sheet_rows:
+            contact_sheet(sheet_rows, [label.replace("\n", ", ") for label in sheet_labels], amounts, args.sheet)
+            print(f"wrote {args.sheet}")
     print(json.dumps({"seconds": round(time.perf_counter() - started)}))
 
 

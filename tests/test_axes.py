@@ -236,3 +236,107 @@ def test_a_column_whose_squares_overflow_is_refused_and_a_merely_large_one_fits(
     r2_plain = AttributeAxes(cv=2).fit(codes, labels).r2_
     assert np.all(np.isfinite(r2_large))
     np.testing.assert_allclose(r2_large, r2_plain, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# corrections: moved codes steered by the model's own read-out
+
+
+class BatchMixingModel(LossyModel):
+    """An exact round trip, except that encoding adds a trace of the batch's mean: results depend on the batch."""
+
+    def encode(self, images):
+        images = np.asarray(images, dtype=np.float64)
+        return images + 1e-3 * images.mean(axis=0)
+
+
+def brightness_step(amount, latent_dim=4):
+    """The start code, the code moved by ``amount`` along brightness, and what is asked of each read-out."""
+    from conftest import hand_made_axes
+
+    axes = hand_made_axes(latent_dim)
+    start = np.array([[0.125, -0.25, 0.5, 0.0]])
+    moved = axes.apply(start, "brightness", [amount])[0]
+    return axes, start, moved, np.array([[amount, 0.0]])
+
+
+def read_back(axes, model, codes):
+    return axes.transform(model.encode(model.decode(codes)))
+
+
+@pytest.mark.parametrize("amount", [0.5, -0.75])
+def test_a_correction_steers_the_read_out_to_the_asked_change_and_holds_the_others(amount):
+    from gaia_stim.stimuli.axes import correct_codes
+
+    axes, start, moved, asked = brightness_step(amount)
+    model = LossyModel(1.0, 0.0)  # the image is the code: the read-out of the image is the code's
+    base = read_back(axes, model, start)[0]
+    # the straight line: brightness as asked, contrast leaks 0.5 x 0.5 per unit (hand_made_axes)
+    np.testing.assert_allclose(read_back(axes, model, correct_codes(axes, model, start, moved, asked, 0)) - base,
+                               [[amount, 0.25 * amount]])
+    steered = correct_codes(axes, model, start, moved, asked, 1)
+    np.testing.assert_allclose(read_back(axes, model, steered) - base, [[amount, 0.0]], atol=1e-12)
+    # the correction went along contrast's own direction (latent element 1), nowhere else
+    np.testing.assert_allclose(np.delete(steered - moved, 1, axis=1), 0.0, atol=1e-15)
+    assert correct_codes(axes, model, start, moved, asked, 0) is not moved  # a copy, never the caller's array
+
+
+def test_each_correction_takes_back_what_the_images_lose():
+    """Images keep half of each code (LossyModel 0.5); uncalibrated, each correction halves what is missing."""
+    from gaia_stim.stimuli.axes import correct_codes
+
+    axes, start, moved, asked = brightness_step(0.5)
+    model = LossyModel(0.5, 0.0)
+    base = read_back(axes, model, start)[0, 0]
+    missing = [0.5 - (read_back(axes, model, correct_codes(axes, model, start, moved, asked, k))[0, 0] - base)
+               for k in range(4)]
+    np.testing.assert_allclose(missing, [0.5 * 0.5 ** (k + 1) for k in range(4)], rtol=1e-12)
+    # calibrated (its gain 0.5 measured), one correction of the same straight step gets all of it
+    axes.readout_gain_ = np.array([0.5, 0.5])
+    steered = correct_codes(axes, model, start, moved, asked, 1)
+    assert read_back(axes, model, steered)[0, 0] - base == pytest.approx(0.5, abs=1e-12)
+
+
+def test_an_attribute_the_codes_barely_carry_is_not_steered():
+    from gaia_stim.stimuli.axes import LOW_R2, correct_codes, held_attributes
+
+    axes, start, moved, asked = brightness_step(0.5)
+    model = LossyModel(1.0, 0.0)
+    axes.r2_ = np.array([0.875, LOW_R2 / 2])
+    assert held_attributes(axes).tolist() == [True, False]
+    steered = correct_codes(axes, model, start, moved, asked, 3)
+    base = read_back(axes, model, start)[0]
+    np.testing.assert_allclose(read_back(axes, model, steered) - base, [[0.5, 0.125]], atol=1e-12)  # contrast left as it leaks
+    axes.r2_, axes.readout_gain_ = np.array([0.875, 0.5]), np.array([0.5, 0.1])  # calibrated: too little kept
+    assert held_attributes(axes).tolist() == [True, False]
+
+
+def test_codes_are_corrected_one_at_a_time():
+    """Each code's result is what it gets on its own, whatever else is corrected with it."""
+    from gaia_stim.stimuli.axes import correct_codes
+
+    axes, start, _, _ = brightness_step(0.5)
+    amounts = np.array([-0.5, 0.25, 0.75])
+    moved = axes.apply(start, "brightness", amounts)[0]
+    asked = np.stack([amounts, np.zeros(3)], axis=1)
+    model = BatchMixingModel(1.0, 0.0)
+    together = correct_codes(axes, model, start, moved, asked, 2)
+    alone = np.concatenate([correct_codes(axes, model, start, moved[[i]], asked[[i]], 2) for i in range(3)])
+    np.testing.assert_array_equal(together, alone)
+
+
+@pytest.mark.parametrize("corrections", [-1, 11, 1.5, True, "2", None])
+def test_corrections_must_be_a_whole_number_within_the_limit(corrections):
+    from gaia_stim.stimuli.axes import correct_codes
+
+    axes, start, moved, asked = brightness_step(0.5)
+    with pytest.raises(InputError, match="corrections must be a whole number from 0 to 10"):
+        correct_codes(axes, LossyModel(1.0, 0.0), start, moved, asked, corrections)
+
+
+def test_what_is_asked_must_name_every_attribute_of_every_code():
+    from gaia_stim.stimuli.axes import correct_codes
+
+    axes, start, moved, _ = brightness_step(0.5)
+    with pytest.raises(InputError, match=r"asked must have shape \(1, 2\); got \(1, 1\)"):
+        correct_codes(axes, LossyModel(1.0, 0.0), start, moved, np.array([[0.5]]))

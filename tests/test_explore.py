@@ -323,13 +323,19 @@ def test_a_frame_gets_the_writers_low_level_control(session):
     assert shown.shape == (48, 48) and shown[0, 0] == round(0.25 * 255)
 
 
-def test_the_live_leakage_readout_is_asked_against_read_out(tmp_path):
-    """With a model that decodes its codes exactly, what is read out is what the axes' read-out predicts."""
+@pytest.mark.parametrize("corrections, contrast_read", [(0, 0.2), (None, 0.0)])
+def test_the_live_leakage_readout_is_asked_against_read_out(tmp_path, corrections, contrast_read):
+    """With a model that decodes its codes exactly, what is read out is what the axes' read-out predicts.
+
+    On the straight line (no corrections) contrast leaks as its read-out says; the frames' default
+    corrections steer the code until it reads 0, as 'gaia-stim attribute' does.
+    """
     model = SquaringModel(image_size=16, channels=1)
     axes = hand_made_axes(model.latent_dim)
     Image.fromarray(np.full((16, 16), 64, np.uint8)).save(tmp_path / "grey.png")  # codes near 0: inside the decoder's range
     session = ExploreSession(model, images_dir=str(tmp_path), axes=axes, out_root=str(tmp_path), export_threads=1)
-    spec = parse_spec({"kind": "attribute", "sources": ["images/grey.png"], "params": {"axis": "brightness"}}, axes)
+    params = {"axis": "brightness", **({} if corrections is None else {"corrections": corrections})}
+    spec = parse_spec({"kind": "attribute", "sources": ["images/grey.png"], "params": params}, axes)
     _, info = session.frame(spec, {"amounts": {"brightness": 0.2}})
     readout = {row["name"]: row for row in info["readout"]}
     # brightness moves element 0 by 0.5 per unit and is read from it twice over: read = asked (0.2 / 0.5 SD)
@@ -337,7 +343,7 @@ def test_the_live_leakage_readout_is_asked_against_read_out(tmp_path):
     assert readout["brightness"]["read"] == pytest.approx(0.4, abs=1e-5)
     # contrast reads 0.5 of element 0: 0.5 * 0.1 = 0.05, over its SD 0.25: it leaks 0.2 SD, asked 0
     assert readout["contrast"]["asked"] == 0
-    assert readout["contrast"]["read"] == pytest.approx(0.2, abs=1e-5)
+    assert readout["contrast"]["read"] == pytest.approx(contrast_read, abs=1e-5)
 
 
 # ------------------------------------------------------------------------------------------

@@ -225,11 +225,13 @@ def test_reports_beside_a_set_are_replaced_only_when_the_set_records_them(tmp_pa
         write_set(tmp_path / "axes_input", made, model, force=True)
 
 
-def test_an_attribute_set_and_its_report_are_what_the_kind_computes(tmp_path, model, axes_file):
+@pytest.mark.parametrize("corrections, contrast_slope", [(0, "0.25"), (None, "0")])
+def test_an_attribute_set_and_its_report_are_what_the_kind_computes(tmp_path, model, axes_file, corrections,
+                                                                     contrast_slope):
     pixels = noise(3)
     pixels[0, 0] = 0.25  # latent element 0 near 0, so no step is clipped
     path = write_png(tmp_path / "face.png", pixels)
-    result = attribute_set(model, axes_file, path, "brightness", [-0.5, 0.0, 0.5])
+    result = attribute_set(model, axes_file, path, "brightness", [-0.5, 0.0, 0.5], corrections=corrections)
     write_set(tmp_path / "set", result, model)
     # brightness moves latent element 0 by 0.5 per unit and is read from it times 2 (plus 0.5); contrast
     # reads elements 1 (times 4) and 0 (times 0.5) plus 0.25: both change along the series
@@ -244,9 +246,13 @@ def test_an_attribute_set_and_its_report_are_what_the_kind_computes(tmp_path, mo
     report = (tmp_path / "set.leakage.csv").read_text().splitlines()
     assert report[0] == "attribute,source,manipulated,slope,change_over_range,change_in_sd,first,last"
     assert report[1].startswith("brightness,readout,True,1,1,2,")  # slope 1: the read-out follows the amount
-    assert report[2].startswith("contrast,readout,False,0.25,0.25,1,")  # 0.5 * 0.5 per unit leaks into contrast
+    # the straight line: 0.5 * 0.5 per unit leaks into contrast; the default corrections steer it back to 0
+    # (rounded by the report's 6 significant digits: what is left is below 1e-7)
+    slope = float(report[2].split(",")[3])
+    assert report[2].startswith("contrast,readout,False,") and slope == pytest.approx(float(contrast_slope), abs=1e-6)
     manifest = json.loads((tmp_path / "set" / "manifest.json").read_text())
     assert manifest["kind"] == "attribute series" and manifest["parameters"]["axes_file"] == axes_file
+    assert manifest["parameters"]["corrections"] == (2 if corrections is None else corrections)
     import hashlib
 
     for name in ("set.leakage.csv", "set.leakage.png"):
@@ -292,8 +298,9 @@ def test_an_attribute_set_written_before_the_contract_verifies_and_regenerates(o
     assert regenerate_set(old_attribute_set / "set", model=model) == []
     # the kind makes the same files from the same inputs
     monkeypatch.chdir(old_attribute_set)
+    # (made before corrections existed: it is the straight line, corrections 0)
     made = attribute_set(model, "axes.npz", "face.png", "brightness", np.linspace(-0.5, 0.5, 4),
-                         orthogonal_to=["contrast"])
+                         orthogonal_to=["contrast"], corrections=0)
     write_set(tmp_path / "set", made, model)
     assert set_files(tmp_path / "set") == set_files(old_attribute_set / "set")
     old, new = (json.loads((folder / "manifest.json").read_text()) for folder in (old_attribute_set / "set",
@@ -302,6 +309,7 @@ def test_an_attribute_set_written_before_the_contract_verifies_and_regenerates(o
         old.pop(key), new.pop(key)
     # sets written since record the ground they were written with; the old set predates the record
     assert "ground" not in old and new.pop("ground")["border"]["plain_share"] >= 0
+    assert "corrections" not in old["parameters"] and new["parameters"].pop("corrections") == 0
     assert new == old
 
 

@@ -5,7 +5,7 @@ import os
 import click
 
 from gaia_stim.cli._common import FiniteFloat, device_option, echo, model_option, reports_errors
-from gaia_stim.core.limits import MAX_STEPS
+from gaia_stim.core.limits import CORRECTIONS, MAX_CORRECTIONS, MAX_STEPS
 
 
 @click.command("attribute")
@@ -31,6 +31,11 @@ from gaia_stim.core.limits import MAX_STEPS
     help=f"Number of images, both ends included (2 to {MAX_STEPS}).",
 )
 @click.option(
+    "--corrections", default=CORRECTIONS, show_default=True, type=click.IntRange(min=0, max=MAX_CORRECTIONS),
+    help="How many times each step's image is read back and its code steered, so that the image changes the axis'"
+         " attribute by the amount and the other attributes by nothing; 0: the straight line along the axis.",
+)
+@click.option(
     "--out", "out_dir", required=True, type=click.Path(),
     help="Folder to write the stimulus set to; the leakage report goes to OUT.leakage.csv and OUT.leakage.png.",
 )
@@ -38,7 +43,8 @@ from gaia_stim.core.limits import MAX_STEPS
 @click.option("--force", is_flag=True, help="Replace the --out set (and its leakage report) if it exists.")
 @device_option
 @reports_errors
-def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps, out_dir, model_name, force, device):
+def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps, corrections, out_dir, model_name, force,
+              device):
     """Change one attribute of an image in equal steps and report what else changes.
 
     \b
@@ -61,7 +67,7 @@ def attribute(axes_path, axis, image_path, orthogonal_to, amount_range, n_steps,
     axes = load_axes(axes_path, model_sha256=model.file_sha256)
     amounts = np.linspace(amount_range[0], amount_range[1], n_steps)
     result = attribute_set(model, axes, image_path, axis, amounts, orthogonal_to=list(orthogonal_to) or None,
-                           axes_file=axes_path)
+                           axes_file=axes_path, corrections=corrections)
     write_set(out_dir, result, model, force=force)
     leakage_csv, leakage_png = report_paths(out_dir, result.reports).values()
 

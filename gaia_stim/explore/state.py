@@ -44,6 +44,7 @@ import numpy as np
 from PIL import Image
 
 from gaia_stim.core.errors import InputError
+from gaia_stim.core.limits import CORRECTIONS, MAX_CORRECTIONS
 from gaia_stim.explore.files import (
     PathRefused, image_in_folder, list_images, output_folder, relative_parts, save_upload,
 )
@@ -184,6 +185,7 @@ def parse_spec(raw, axes=None):
                                                       for name in others))
         checked["amount_range"] = _pair(params.get("amount_range", [-3.0, 3.0]), "amount range")
         checked["n_steps"] = _whole(params.get("n_steps", 7), "steps", 2, MAX_STEPS)
+        checked["corrections"] = _whole(params.get("corrections", CORRECTIONS), "corrections", 0, MAX_CORRECTIONS)
     return {"kind": kind, "sources": list(sources), "params": checked, "adjust": _adjust_options(raw.get("adjust"))}
 
 
@@ -435,11 +437,21 @@ class ExploreSession:
         if not isinstance(amounts, dict):
             raise InputError(f"amounts must map axis names to numbers; got {amounts!r}")
         latent = codes[0].astype(np.float64)[None]
+        asked = np.zeros((1, len(self.axes.attribute_names_)))
         for name, amount in amounts.items():
             _choice(name, "axis", self.axes.attribute_names_)
             amount = _number(amount, f"amount of {name}")
             if amount:
                 latent = latent + amount * self._direction(name, spec["params"]["orthogonal_to"])
+                asked[0, self.axes.attribute_names_.index(name)] += amount
+        if spec["params"]["corrections"] and asked.any():
+            import torch
+
+            from gaia_stim.stimuli.axes import correct_codes
+
+            # steered as 'gaia-stim attribute --corrections' steers each step (one code at a time)
+            with _threads(self.frame_threads), torch.inference_mode():
+                latent = correct_codes(self.axes, self.model, codes[0], latent, asked, spec["params"]["corrections"])
         return latent
 
     def _adjustment(self, spec, fit_on=None):
@@ -481,9 +493,9 @@ class ExploreSession:
         from gaia_stim.io.images import to_uint8
         from gaia_stim.stimuli._common import decode
 
-        latent = self.latent(spec, position)
         adjust = self._frame_adjustment(spec)
-        start = time.perf_counter()
+        start = time.perf_counter()  # an attribute frame's corrections decode too, and are counted
+        latent = self.latent(spec, position)
         with _threads(self.frame_threads), torch.inference_mode():
             _, images = decode(self.model, latent)
         decode_ms = (time.perf_counter() - start) * 1000
@@ -556,7 +568,8 @@ class ExploreSession:
 
         # as 'gaia-stim attribute' makes it, so the command line writes the same set
         return attribute_set(self.model, self.axes, path, params["axis"], self._amounts(params),
-                             orthogonal_to=self._others(params) or None, axes_file=self.axes_path)
+                             orthogonal_to=self._others(params) or None, axes_file=self.axes_path,
+                             corrections=params["corrections"])
 
     def _set_images(self, result):
         """The set's images as the writer gets them: float (N, S, S, C)."""
@@ -658,7 +671,8 @@ class ExploreSession:
             words += ["--axes", self.axes_path, "--axis", params["axis"], "--image", paths[0]]
             for other in self._others(params):
                 words += ["--orthogonal-to", other]
-            words += ["--range", *map(number, params["amount_range"]), "--steps", str(params["n_steps"])]
+            words += ["--range", *map(number, params["amount_range"]), "--steps", str(params["n_steps"]),
+                      "--corrections", str(params["corrections"])]
         if spec["kind"] != "attribute":
             words += ["--spacing", params["spacing"], "--metric", params["metric"]]
             options = spec["adjust"]

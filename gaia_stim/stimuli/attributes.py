@@ -54,7 +54,8 @@ def _shown_name(source):
     return os.path.basename(source).encode("utf-8", "backslashreplace").decode()
 
 
-def attribute_set(model, axes, image, axis, amounts, orthogonal_to=None, axes_file=None, measure_faces=None):
+def attribute_set(model, axes, image, axis, amounts, orthogonal_to=None, axes_file=None, measure_faces=None,
+                  corrections=None):
     """One image moved along one attribute axis, as a stimulus set with its leakage report.
 
     Parameters
@@ -78,6 +79,10 @@ def attribute_set(model, axes, image, axis, amounts, orthogonal_to=None, axes_fi
         Estimate the 16 face parameters of every image (see
         :func:`gaia_stim.stimuli.leakage.attribute_series`); by default for face-parameter axes on a
         colour model of 32 px or more. Recorded in the parameters only when given.
+    corrections : int, optional
+        How many times each step's code is read back and steered so that its image changes only
+        the axis' attribute (:func:`gaia_stim.stimuli.axes.correct_codes`); default
+        ``CORRECTIONS`` (2), 0 for the straight line along the axis. Recorded in the parameters.
 
     Returns
     -------
@@ -106,19 +111,23 @@ def attribute_set(model, axes, image, axis, amounts, orthogonal_to=None, axes_fi
         axes_file = axes if axes_file is None else axes_file
         axes = load_axes(axes, model_sha256=getattr(model, "file_sha256", None))
     source = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "array"
-    return _attribute_set(model, axes, image, axis, amounts, orthogonal_to, measure_faces, source, axes_file)
+    return _attribute_set(model, axes, image, axis, amounts, orthogonal_to, measure_faces, source, axes_file,
+                          corrections=corrections)
 
 
 def _attribute_set(model, axes, image, axis, amounts, orthogonal_to, measure_faces, source, axes_file,
-                   axes_path=None):
+                   axes_path=None, corrections=None):
     """The series; ``source`` and ``axes_file`` are recorded as given, ``axes_path`` is read (default: axes_file)."""
+    from gaia_stim.core.limits import CORRECTIONS
     from gaia_stim.stimuli.axes import column_name
     from gaia_stim.stimuli.leakage import check_amounts, leakage_plot, leakage_table, move_along_axis
 
     amounts = check_amounts(model, axes, amounts)
     # the source goes into the set (as given and as prepared); its code is the one the series moves
     sources = prepare_sources(model, [image], 1, "an attribute series")
-    series = move_along_axis(model, axes, encode_sources(model, sources), axis, amounts, orthogonal_to, measure_faces)
+    corrections = CORRECTIONS if corrections is None else corrections
+    series = move_along_axis(model, axes, encode_sources(model, sources), axis, amounts, orthogonal_to, measure_faces,
+                             corrections)
     amounts = [float(amount) for amount in series["amounts"]]
     decimals = _amount_decimals(amounts)
     step_width = max(2, len(str(len(amounts) - 1)))
@@ -144,6 +153,7 @@ def _attribute_set(model, axes, image, axis, amounts, orthogonal_to, measure_fac
         "axes_sha256": file_sha256(axes_path) if axes_file else None,
         "axes_params": axes.get_params(),
         "direction_norm": float(np.linalg.norm(series["direction"])),
+        "corrections": corrections,
         "leakage": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
         **({"measure_faces": bool(measure_faces)} if measure_faces is not None else {}),
         "seed": None,  # moving along an axis involves no randomness
@@ -223,5 +233,6 @@ def from_parameters(model, sources, parameters):
     # the source is the set's copy; it is recorded, and named in the plot, as it was first given
     return _attribute_set(model, axes, sources[0], parameters["axis"], parameters["amounts"],
                           parameters["orthogonal_to"] or None, parameters.get("measure_faces"), parameters["source"],
-                          parameters["axes_file"], axes_path)
+                          parameters["axes_file"], axes_path,
+                          corrections=parameters.get("corrections", 0))  # sets made before corrections: none
 

@@ -22,6 +22,11 @@ amount stays in attribute units.
 The model's images rarely keep all of a step in the code: :func:`calibrate_axes` measures, per
 axis, how much of it survives decoding and re-encoding (with the axes' own read-out, never the
 labels) and lengthens the direction to match, so an amount asks for that change in the image.
+A straight line along even a calibrated axis still moves other attributes wherever the decoder is
+not linear (a longer fringe of hair drawn over the jaw reads as a wider jaw): :func:`correct_codes`
+reads each moved code's image back and steers the code, along the axes' directions, until the
+read-out changes the moved attribute by the amount asked and every other one the model carries by
+nothing (``gaia-stim attribute --corrections``).
 
 Fitted axes are saved with the sha256 of the model file whose codes they describe
 (:func:`save_axes`) and refuse to be used with another model (:func:`load_axes`).
@@ -46,6 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gaia_stim.core.errors import GaiaStimError, InputError, ModelFileError
 from gaia_stim.core.atomic import atomic_write
+from gaia_stim.core.limits import CORRECTIONS, MAX_CORRECTIONS
 from gaia_stim.core.schemas import Array, Equals, ListOf, Nullable, Record, Sha256, Text, Whole, check
 
 __all__ = [
@@ -56,6 +62,8 @@ __all__ = [
     "save_axes",
     "load_axes",
     "calibrate_axes",
+    "correct_codes",
+    "held_attributes",
     "check_model",
     "column_name",
     "fit_axes",
@@ -515,6 +523,74 @@ def calibrate_axes(axes, model, codes, n_codes=32):
             )
     axes.readout_gain_ = gains
     return axes
+
+
+def held_attributes(axes):
+    """Which attributes :func:`correct_codes` steers (bool per attribute): those the model carries.
+
+    An attribute is held when its cross-validated R^2 is at least ``LOW_R2`` and, once calibrated,
+    its read-out gain at least ``MIN_GAIN``: steering one the images barely show would chase noise.
+    """
+    check_is_fitted(axes, "directions_")
+    gain = np.asarray(axes.readout_gain_, dtype=np.float64)
+    return (np.asarray(axes.r2_) >= LOW_R2) & ~(np.isfinite(gain) & (gain < MIN_GAIN))
+
+
+def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS):
+    """Moved codes steered until the model's images change each attribute by what was asked of it.
+
+    A code moved along an axis asks the *code's* read-out for a change; the model's image of it,
+    read back (decode, encode, read out), shows a little less of that attribute and a little of
+    others. Each correction reads every moved code's image back and adds to the code, along the
+    axes' directions (lengthened by their calibration, when :func:`calibrate_axes` has run), the
+    part of the asked change that is missing and minus whatever other attributes moved; only the
+    attributes the model carries are steered (:func:`held_attributes`). The model and the axes'
+    own read-out are all it uses, never the labels. Every code is corrected on its own (a batch of
+    one), so its result does not depend on which codes are corrected with it.
+
+    Parameters
+    ----------
+    axes : AttributeAxes
+        Fitted on ``model``'s codes.
+    model : StimulusModel
+    start : ndarray of shape (latent_dim,) or (1, latent_dim)
+        The code the moved codes started from; its image's read-out is where the asked changes
+        are counted from.
+    codes : ndarray of shape (n, latent_dim)
+        The moved codes (e.g. from :meth:`AttributeAxes.apply`).
+    asked : ndarray of shape (n, n_attributes)
+        The change asked of every attribute at each code, in attribute units (0 for the held ones).
+    corrections : int, default=CORRECTIONS
+        How many times each code is read back and steered; 0 returns the codes as given.
+
+    Returns
+    -------
+    ndarray of shape (n, latent_dim), float64
+    """
+    check_is_fitted(axes, "directions_")
+    if isinstance(corrections, bool) or not isinstance(corrections, numbers.Integral) or not 0 <= corrections <= MAX_CORRECTIONS:
+        raise InputError(f"corrections must be a whole number from 0 to {MAX_CORRECTIONS}; got {corrections!r}")
+    codes = axes._check_codes(codes).copy()
+    start = axes._check_codes(start)
+    asked = np.asarray(asked, dtype=np.float64)
+    if asked.shape != (len(codes), len(axes.attribute_names_)):
+        raise InputError(f"asked must have shape ({len(codes)}, {len(axes.attribute_names_)}); got {asked.shape}")
+    if corrections == 0 or not len(codes):
+        return codes
+    gain = np.asarray(axes.readout_gain_, dtype=np.float64)
+    lengthen = np.where(np.isfinite(gain) & (gain >= MIN_GAIN), gain, 1.0)
+    steps = axes.directions_ / lengthen[:, None]  # one unit of read-out change per row, as calibrated
+    held = held_attributes(axes)
+
+    def read_back(code):
+        return axes.transform(model.encode(model.decode(code[None].astype(np.float32))))[0]
+
+    target = read_back(start[0]) + asked
+    for index in range(len(codes)):
+        for _ in range(corrections):
+            missing = np.where(held, target[index] - read_back(codes[index]), 0.0)
+            codes[index] = codes[index] + missing @ steps
+    return codes
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gaia_stim.core.errors import InputError
-from gaia_stim.stimuli.axes import check_model
+from gaia_stim.stimuli.axes import CORRECTIONS, check_model, correct_codes
 
 __all__ = ["attribute_series", "move_along_axis", "check_amounts", "leakage_table", "leakage_plot", "face_parameter_axes"]
 
@@ -35,7 +35,8 @@ def face_parameter_axes(axes):
     return [name for name in axes.attribute_names_ if name in PARAMETERS]
 
 
-def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, measure_faces=None):
+def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, measure_faces=None,
+                     corrections=CORRECTIONS):
     """One image moved along one attribute axis.
 
     Parameters
@@ -55,6 +56,10 @@ def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, meas
     measure_faces : bool, optional
         Estimate the 16 face parameters of every image. By default, when the axes were fitted on
         face parameters and the model makes colour images of at least 32 px.
+    corrections : int, default=CORRECTIONS
+        How many times each step's code is read back and steered so that its image changes the
+        axis' attribute by the amount and the others the model carries by nothing
+        (:func:`gaia_stim.stimuli.axes.correct_codes`); 0 keeps the straight line along the axis.
 
     Returns
     -------
@@ -68,7 +73,8 @@ def attribute_series(model, axes, image, axis, amounts, orthogonal_to=None, meas
     pixels, changes = model.prepare(image)
     if len(pixels) != 1:
         raise InputError(f"give one image to manipulate; got {len(pixels)}")
-    return {**move_along_axis(model, axes, model.encode(pixels), axis, amounts, orthogonal_to, measure_faces),
+    return {**move_along_axis(model, axes, model.encode(pixels), axis, amounts, orthogonal_to, measure_faces,
+                              corrections),
             "changes": changes[0]}
 
 
@@ -89,7 +95,8 @@ def check_amounts(model, axes, amounts):
     return amounts
 
 
-def move_along_axis(model, axes, start, axis, amounts, orthogonal_to=None, measure_faces=None):
+def move_along_axis(model, axes, start, axis, amounts, orthogonal_to=None, measure_faces=None,
+                    corrections=CORRECTIONS):
     """The code ``start`` (1, latent_dim) moved by ``amounts`` along ``axis``, decoded and read out.
 
     What :func:`attribute_series` and the attribute-series kind
@@ -105,7 +112,10 @@ def move_along_axis(model, axes, start, axis, amounts, orthogonal_to=None, measu
             f" labelled images (sd {spread:.3g}); the model draws nothing meaningful that far out: keep them within"
             f" -{MAX_SPREADS * spread:.3g} {MAX_SPREADS * spread:.3g}"
         )
-    codes = (start.astype(np.float64) + amounts[:, None] * direction).astype(np.float32)
+    codes = start.astype(np.float64) + amounts[:, None] * direction
+    asked = np.zeros((len(amounts), len(axes.attribute_names_)))
+    asked[:, list(axes.attribute_names_).index(axis)] = amounts
+    codes = correct_codes(axes, model, start, codes, asked, corrections).astype(np.float32)
     images = model.decode(codes)
     readout = pd.DataFrame(axes.transform(model.encode(images)), columns=axes.attribute_names_)
     if measure_faces is None:
@@ -126,6 +136,7 @@ def move_along_axis(model, axes, start, axis, amounts, orthogonal_to=None, measu
         "axis": axis,
         "orthogonal_to": others,
         "direction": direction,
+        "corrections": corrections,
     }
 
 

@@ -13,7 +13,7 @@ import tempfile
 
 from gaia_stim.core.atomic import file_sha256
 from gaia_stim.core.errors import DataError, ModelFileError
-from gaia_stim.core.limits import MAX_GRID_SIDE, MAX_STEPS, MAX_WHEEL_IMAGES, check_work
+from gaia_stim.core.limits import MAX_CORRECTIONS, MAX_GRID_SIDE, MAX_STEPS, MAX_WHEEL_IMAGES, check_work
 from gaia_stim.core.schemas import Items, ListOf, Nullable, Number, Record, Text, Whole, check, load_array
 from gaia_stim.io.sets import compare_sets, read_manifest, write_set
 from gaia_stim.stimuli import KINDS
@@ -40,6 +40,7 @@ SET_PARAMETERS = Record({
     "spacing": Text(),
     "metric": Text(),
     "seed": Nullable(Whole(0)),
+    "corrections": Whole(0, MAX_CORRECTIONS, option="--corrections"),
 }, optional=True, extra=True)
 
 
