@@ -24,10 +24,10 @@ COLUMNS = (
 # Rows whose run name no longer says which model they measured. In records written before
 # 2026-12-02, ``--model default=shipped`` loaded the default model of the time: the previous default
 # model, since replaced. The records keep the name they were written with; the tables say which model.
-PREVIOUS_DEFAULT = "previous default model (sha256 77fa5515fe58)"
+PREVIOUS_DEFAULT = "first default model (sha256 77fa5515fe58)"
 RELABEL = {("small_faces_95min", "shipped"): PREVIOUS_DEFAULT}
 NOTES = {
-    "small_faces_95min": "(`default` in this command was the previous default model, the file shipped until"
+    "small_faces_95min": "(`default` in this command was the first default model, the file shipped until"
     " 2026-12-02: `small` in its legacy form, 3,000 steps, sha256 77fa5515fe588d92...; it is not the"
     " default model shipped now.)\n",
 }

@@ -7,7 +7,7 @@ sizes came later. A file without them was made by the legacy network -- per-norm
 initialisation -- and must load and decode as that network (docs/training.md, the table of
 reference and legacy fields). The shipped default model was such a file until it was replaced by a
 reference-form one, so these tests keep the path covered: they write small legacy files as the old
-gaia-stim did, a run's float32 ``model.pt`` and a float16 export like the previous default model,
+gaia-stim did, a run's float32 ``model.pt`` and a float16 export like the first default model,
 and load them through ``gaia_stim.load_model`` and ``gaia-stim info``.
 
 The network is the ``tiny`` preset's widths at two residual blocks, so that the per-norm AdaIN

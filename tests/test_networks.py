@@ -139,7 +139,7 @@ def test_paper_preset_is_the_reference_network():
 
 
 def test_configurations_without_the_reference_fields_load_as_legacy():
-    # model files written before these fields existed (the previous default model, sha256 77fa5515fe58...)
+    # model files written before these fields existed (the first default model, sha256 77fa5515fe58...)
     stored = {k: v for k, v in PRESETS["small"].to_dict().items() if k not in LEGACY}
     config = ModelConfig.from_dict(stored)
     assert (config.adain, config.discriminator_style_ratio, config.initialisation) == ("per-norm", 0.5, "pytorch")

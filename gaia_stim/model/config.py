@@ -131,7 +131,7 @@ class ModelConfig:
 
 
 # The network of gaia-stim's model files written before the reference choices above were
-# selectable (the previous default model, sha256 77fa5515fe58..., among them; the one shipped now
+# selectable (the first default model, sha256 77fa5515fe58..., among them; the one shipped now
 # is a reference-form `small`).
 LEGACY = {"adain": "per-norm", "discriminator_style_ratio": 0.5, "initialisation": "pytorch"}
 
