@@ -5,6 +5,9 @@ Measures, with the given model (default: the shipped 64 px one) on ``--threads``
 * encoding: the two endpoints prepared and encoded together (once per pair; the page caches them);
 * server decode: one frame's latent decoded (``torch.inference_mode``), as the server times it;
 * server frame: the whole frame in the session (latent, decode, 8-bit, PNG);
+* the same for the attribute view, on axes fitted here on 300 labelled synthetic faces, with the
+  default corrections (each one a decode and an encode more: ``gaia-stim attribute --corrections``)
+  and without (the straight line);
 * round trip: ``POST /api/frame`` through the real server (``gaia-stim explore`` in its own process,
   as a user runs it; one keep-alive HTTP client here), one move after another, morph levels
   sweeping 0 -> 1 -> 0, and the decode time that server reports for each;
@@ -56,6 +59,36 @@ def served_by_the_command(args, folder):
         process.wait(30)
 
 
+def attribute_frames(model, folder, name, args):
+    """Seconds per attribute-view frame, by number of corrections: skin tone swept -0.25 -> 0.25 -> -0.25."""
+    import warnings
+
+    from gaia_stim.core.limits import CORRECTIONS
+    from gaia_stim.datasets import PARAMETERS, make_faces
+    from gaia_stim.explore.state import ExploreSession, parse_spec
+    from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, calibrate_axes
+
+    faces = make_faces(300, size=model.image_size, seed=12345)
+    codes = model.encode(faces["images"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AttributeAxesWarning)  # 300 faces for 16 attributes: noisy, but axes
+        axes = calibrate_axes(AttributeAxes().fit(codes, faces["parameters"][list(PARAMETERS)]), model, codes)
+    session = ExploreSession(model, images_dir=folder, axes=axes, out_root=ROOT, export_threads=args.threads,
+                             frame_threads=args.threads)
+    sweep = np.concatenate([np.linspace(-0.25, 0.25, 51), np.linspace(0.25, -0.25, 51)[1:]])
+    times = {}
+    for corrections in (CORRECTIONS, 0):
+        spec = parse_spec({"kind": "attribute", "sources": [f"images/{name}"],
+                           "params": {"axis": "skin_tone", "corrections": corrections}}, axes)
+        session.frame(spec, {"amounts": {"skin_tone": 0.1}})  # warm-up, and the source's read-out cached
+        times[corrections] = []
+        for index in range(args.moves):
+            start = time.perf_counter()
+            session.frame(spec, {"amounts": {"skin_tone": float(round(sweep[index % len(sweep)], 4))}})
+            times[corrections].append(time.perf_counter() - start)
+    return times
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default", help="'default', a run folder or a model file")
@@ -97,6 +130,8 @@ def main(argv=None):
         frame_times.append(time.perf_counter() - start)
         decode_times.append(info["decode_ms"] / 1000)
 
+    attribute_times = attribute_frames(model, folder, names[0], args)
+
     trips, served, remote_decode = [], [], []
     with served_by_the_command(args, folder) as url:
         base, token = url.split("?token=")
@@ -124,6 +159,7 @@ def main(argv=None):
         ("encoding the two endpoints (once per pair)", encode_times, False),
         ("server decode (one frame)", decode_times, True),
         ("server frame (latent, decode, PNG)", frame_times, True),
+        *((f"server frame, attribute view, {n} corrections", times, True) for n, times in attribute_times.items()),
         ("decode inside the running server, during the round trips", remote_decode, True),
         ("round trip through the server (HTTP, client in another process)", trips, True),
     ]

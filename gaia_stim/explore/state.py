@@ -447,11 +447,14 @@ class ExploreSession:
         if spec["params"]["corrections"] and asked.any():
             import torch
 
-            from gaia_stim.stimuli.axes import correct_codes
+            from gaia_stim.stimuli.axes import correct_codes, image_readout
 
             # steered as 'gaia-stim attribute --corrections' steers each step (one code at a time)
             with _threads(self.frame_threads), torch.inference_mode():
-                latent = correct_codes(self.axes, self.model, codes[0], latent, asked, spec["params"]["corrections"])
+                if "correction_base" not in state:  # the source's own read-out: once per source
+                    state["correction_base"] = image_readout(self.axes, self.model, codes[:1])
+                latent = correct_codes(self.axes, self.model, codes[0], latent, asked, spec["params"]["corrections"],
+                                       base=state["correction_base"])
         return latent
 
     def _adjustment(self, spec, fit_on=None):

@@ -64,6 +64,7 @@ __all__ = [
     "calibrate_axes",
     "correct_codes",
     "held_attributes",
+    "image_readout",
     "check_model",
     "column_name",
     "fit_axes",
@@ -536,7 +537,15 @@ def held_attributes(axes):
     return (np.asarray(axes.r2_) >= LOW_R2) & ~(np.isfinite(gain) & (gain < MIN_GAIN))
 
 
-def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS):
+def image_readout(axes, model, code):
+    """The axes' read-out of the model's image of one code (decode, encode, read out): (n_attributes,)."""
+    code = axes._check_codes(code)
+    if len(code) != 1:
+        raise InputError(f"give one code; got {len(code)}")
+    return axes.transform(model.encode(model.decode(code.astype(np.float32))))[0]
+
+
+def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS, base=None):
     """Moved codes steered until the model's images change each attribute by what was asked of it.
 
     A code moved along an axis asks the *code's* read-out for a change; the model's image of it,
@@ -562,6 +571,9 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS):
         The change asked of every attribute at each code, in attribute units (0 for the held ones).
     corrections : int, default=CORRECTIONS
         How many times each code is read back and steered; 0 returns the codes as given.
+    base : ndarray of shape (n_attributes,), optional
+        ``image_readout(axes, model, start)``, when a caller moving the same start many times has
+        it already (the explorer's frames); computed when not given.
 
     Returns
     -------
@@ -582,13 +594,10 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS):
     steps = axes.directions_ / lengthen[:, None]  # one unit of read-out change per row, as calibrated
     held = held_attributes(axes)
 
-    def read_back(code):
-        return axes.transform(model.encode(model.decode(code[None].astype(np.float32))))[0]
-
-    target = read_back(start[0]) + asked
+    target = (image_readout(axes, model, start[:1]) if base is None else np.asarray(base, dtype=np.float64)) + asked
     for index in range(len(codes)):
         for _ in range(corrections):
-            missing = np.where(held, target[index] - read_back(codes[index]), 0.0)
+            missing = np.where(held, target[index] - image_readout(axes, model, codes[index]), 0.0)
             codes[index] = codes[index] + missing @ steps
     return codes
 
