@@ -1,0 +1,111 @@
+"""scripts/train_default_model.py: the warm-start pack that survives a lost machine, and the export.
+
+The long run is the default model's lifeline across machines: a pack committed at every stop must
+start the run again with the same weights, step and CPU time, and the export must write the very
+weights it was given as a model file the package loads. Checked on a `tiny` run of three steps.
+"""
+
+import importlib.util
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import gaia_stim
+from gaia_stim.cli import main
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "train_default_model.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("train_default_model", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return load_script()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """WORK/faces and a three-step `tiny` run in WORK/gaia, as the script lays them out."""
+    work = tmp_path_factory.mktemp("default_v2")
+    runner = CliRunner()
+    result = runner.invoke(main, ["faces", "--n", "12", "--size", "32", "--seed", "0", "--out", str(work / "faces")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["--threads", "1", "train", "--data", str(work / "faces"), "--out", str(work / "gaia"),
+                                  "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--seed", "0",
+                                  "--warmup-steps", "1", "--device", "cpu", "--log-every", "1", "--sample-every", "1000"])
+    assert result.exit_code == 0, result.output
+    return work
+
+
+def weights(run):
+    from gaia_stim.model.trainer import Trainer
+
+    return Trainer.read_checkpoint(str(run))
+
+
+def test_a_pack_holds_the_runs_weights_in_float16_with_its_step_and_cpu_time(script, work, tmp_path):
+    pack_path = tmp_path / "records" / "warm_start.pt"
+    script.main(["--work", str(work), "--pack", str(pack_path)])
+    pack = torch.load(pack_path, map_location="cpu", weights_only=True)
+    state = weights(work / "gaia")
+    assert pack["format"] == "gaia-stim-warm-start"
+    assert pack["step"] == state["step"] == 3 and pack["cpu_s"] == state["cpu_s"] > 0
+    assert "optimizer_g" not in pack and not any("optim" in key for key in pack)
+    for key in ("generator", "generator_ema", "discriminator"):
+        assert pack[key].keys() == state[key].keys()
+        for name, tensor in pack[key].items():
+            if state[key][name].dtype == torch.float32:
+                assert tensor.dtype == torch.float16
+                torch.testing.assert_close(tensor, state[key][name].half(), rtol=0, atol=0)
+
+
+def test_a_lost_run_starts_again_from_its_pack_and_trains_on(script, work, tmp_path):
+    pack_path = tmp_path / "warm_start.pt"
+    script.main(["--work", str(work), "--pack", str(pack_path)])
+    other = tmp_path / "other_machine"
+    shutil.copytree(work / "faces", other / "faces")  # 'gaia-stim faces' writes the same faces again
+    script.main(["--work", str(other), "--from-pack", str(pack_path)])
+    before, after = weights(work / "gaia"), weights(other / "gaia")
+    assert after["step"] == before["step"] and after["cpu_s"] == before["cpu_s"]
+    assert after["elapsed_s"] == before["elapsed_s"] and after["warmup_ended"] == before["warmup_ended"]
+    for key in ("generator", "generator_ema", "discriminator"):
+        for name, tensor in after[key].items():
+            expected = before[key][name].half().float() if before[key][name].dtype == torch.float32 else before[key][name]
+            torch.testing.assert_close(tensor, expected, rtol=0, atol=0)
+    # the restored run is an ordinary run: it continues
+    result = CliRunner().invoke(main, ["--threads", "1", "train", "--data", str(other / "faces"), "--out",
+                                       str(other / "gaia"), "--steps", "4", "--resume", "--device", "cpu",
+                                       "--log-every", "1", "--sample-every", "1000"])
+    assert result.exit_code == 0, result.output
+    assert weights(other / "gaia")["step"] == 4
+    # a run that is there is never overwritten by a pack
+    with pytest.raises(SystemExit, match="already holds a run; continue it instead"):
+        script.main(["--work", str(other), "--from-pack", str(pack_path)])
+    assert weights(other / "gaia")["step"] == 4
+
+
+def test_the_export_is_the_given_model_in_float16_and_loads(script, work, tmp_path):
+    snapshot = tmp_path / "snapshot.pt"
+    shutil.copy(work / "gaia" / "model.pt", snapshot)
+    shipped = tmp_path / "data" / "default.pt"
+    script.main(["--work", str(work), "--export", str(shipped), "--export-from", str(snapshot)])
+    exported = torch.load(shipped, map_location="cpu", weights_only=True)
+    original = torch.load(snapshot, map_location="cpu", weights_only=True)
+    assert exported["training"]["steps"] == original["training"]["steps"] == 3
+    for name, tensor in original["generator"].items():
+        if tensor.dtype == torch.float32:
+            assert exported["generator"][name].dtype == torch.float16
+    model, reference = gaia_stim.load_model(str(shipped)), gaia_stim.load_model(str(snapshot))
+    codes = reference.encode(np.full((2, 32, 32, 3), 0.5, np.float32))
+    # float16 weights: the same model to within their rounding (2^-11 relative per weight)
+    np.testing.assert_allclose(model.decode(codes), reference.decode(codes), atol=0.02)
+    assert not (tmp_path / "data").joinpath("default.pt.tmp").exists()
