@@ -202,11 +202,13 @@ def test_the_options_take_their_limits_from_the_one_table():
     assert maximum(continuum, "n_steps") == maximum(attribute, "n_steps") == limits.MAX_STEPS
     assert maximum(wheel, "n_images") == limits.MAX_WHEEL_IMAGES
     assert maximum(grid, "n_rows") == maximum(grid, "n_columns") == limits.MAX_GRID_SIDE
+    assert maximum(attribute, "corrections") == limits.MAX_CORRECTIONS
     from gaia_stim.stimuli.regenerate import SET_PARAMETERS
 
     assert SET_PARAMETERS.fields["n_steps"].maximum == limits.MAX_STEPS
     assert SET_PARAMETERS.fields["n_rows"].maximum == limits.MAX_GRID_SIDE
     assert SET_PARAMETERS.fields["n_images"].maximum == limits.MAX_WHEEL_IMAGES
+    assert SET_PARAMETERS.fields["corrections"].maximum == limits.MAX_CORRECTIONS
 
 
 def test_docs_list_every_cap_and_option_limit():

@@ -336,3 +336,12 @@ def test_an_attribute_set_records_the_sha256_of_its_axes_file(tmp_path, model, a
     parameters = attribute_set(model, axes_file, path, "brightness", [-0.5, 0.5]).parameters
     assert parameters["axes_sha256"] == hashlib.sha256(open(axes_file, "rb").read()).hexdigest()
     assert parameters["source_sha256"] == hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_an_attribute_set_asking_for_more_corrections_than_the_option_allows_is_refused(old_attribute_set):
+    manifest_path = old_attribute_set / "set" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["parameters"]["corrections"] = 11
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=r"corrections is 11, more than --corrections allows \(0 to 10\)"):
+        regenerate_set(old_attribute_set / "set", model=SquaringModel(image_size=6))
