@@ -25,7 +25,7 @@ metric), ``joint+orthogonal-euclidean`` (the same in Euclidean z), ``joint+ortho
 (joint+orthogonal after calibrate_axes on 32 of the fit codes: each axis lengthened by what the
 model's images lose of it, judged by the model's own read-out, never by the face estimator),
 ``joint+orthogonal+calibrated+corrected`` (the same, each moved code then steered by
-``correct_codes`` with its default corrections, as ``gaia-stim attribute`` does by default: its
+``correct_codes`` with its default corrections (``--corrections``), as ``gaia-stim attribute`` does: its
 image read back and the code moved along the axes until the read-out changes only the asked
 attribute; again the model's read-out, never the face estimator).
 
@@ -115,6 +115,8 @@ def main():
     parser.add_argument("--record", default=RECORD, help="where the JSON record goes")
     parser.add_argument("--sheet", default=SHEET, help="where the contact sheet goes")
     parser.add_argument("--test-seed", type=int, default=TEST_SEED, help="seed of the test faces")
+    parser.add_argument("--corrections", type=int, default=CORRECTIONS,
+                        help="corrections of the '+corrected' way (default: gaia-stim attribute's)")
     parser.add_argument("--ways", default=",".join(WAYS), help="comma-separated ways to measure (default: all)")
     parser.add_argument("--quick", action="store_true", help="a smoke run; writes no record")
     args = parser.parse_args()
@@ -162,7 +164,7 @@ def main():
         for index, name in enumerate(PARAMETERS):
             if fit_set == "correlated" and name not in {p for pair in CORRELATED_PAIRS for p in pair}:
                 continue
-            corrections = CORRECTIONS if way.endswith("corrected") else 0
+            corrections = args.corrections if way.endswith("corrected") else 0
             images, measured = measure(model, axes, test_codes, name, amounts, orthogonal_to, corrections)
             if recon_error is None:
                 recon_error = np.abs(measured[:, args.steps // 2] - truth).mean(axis=0)
