@@ -2,10 +2,13 @@
 
     python scripts/write_network_table.py
 
-Reads ``docs/records/network_candidates_speed.json`` (the ``speed`` sub-command) and
-``docs/records/network_candidates.json`` (``evaluate``); do not edit the page by hand.
+Reads ``docs/records/network_candidates_speed.json`` (the ``speed`` sub-command),
+``docs/records/network_candidates.json`` (``evaluate``) and any later ``evaluate`` records
+``docs/records/network_candidates_quality_*.json`` (runs made since, each its own table: a budget
+measured twice shows how much the figures vary from run to run); do not edit the page by hand.
 """
 
+import glob
 import json
 import os
 
@@ -57,10 +60,13 @@ def main():
                 f" | {row['g_gflop']:.3f} | {row['d_gflop']:.3f} | {row['warm-up_images_per_s']:.1f}"
                 f" | {row['gaia_images_per_s']:.1f} | {row['threads']} | {row['load_1m']} |")
         lines.append("")
-    quality = read("network_candidates.json")
-    if quality:
-        lines += ["## Quality after fixed CPU budgets", "", f"`{quality['command']}` ({quality['date_utc']},"
-                  f" {quality['machine']})", "",
+    later = sorted(os.path.basename(path) for path in glob.glob(os.path.join(RECORDS, "network_candidates_quality_*.json")))
+    for index, name in enumerate(["network_candidates.json", *later]):
+        quality = read(name)
+        if not quality:
+            continue
+        title = "## Quality after fixed CPU budgets" if index == 0 else f"### A later run (`docs/records/{name}`)"
+        lines += [title, "", f"`{quality['command']}` ({quality['date_utc']}, {quality['machine']})", "",
                   "| candidate | CPU-minutes | steps | warm-up ended | recon SSIM | recon MAE | ceiling >= 0.7 | median"
                   " | threads | load at the end |", "|---" * 10 + "|"]
         for row in sorted(quality["rows"], key=lambda row: (row["cpu_minutes"], row["candidate"])):
