@@ -25,7 +25,7 @@ metric), ``joint+orthogonal-euclidean`` (the same in Euclidean z), ``joint+ortho
 (joint+orthogonal after calibrate_axes on 32 of the fit codes: each axis lengthened by what the
 model's images lose of it, judged by the model's own read-out, never by the face estimator),
 ``joint+orthogonal+calibrated+corrected`` (the same, each moved code then steered by
-``correct_codes`` with its default corrections (``--corrections``), as ``gaia-stim attribute`` does: its
+``correct_codes``, 2 corrections by default (``--corrections``), as ``gaia-stim attribute --corrections 2`` does: its
 image read back and the code moved along the axes until the read-out changes only the asked
 attribute; again the model's read-out, never the face estimator).
 
@@ -52,7 +52,6 @@ from feature_ceiling import TEST_SEED, feature_ceiling, slopes, test_faces, to_u
 import gaia_stim  # noqa: E402
 from gaia_stim.datasets.face_estimator import estimate_parameters  # noqa: E402
 from gaia_stim.datasets import PARAMETERS, make_faces, render  # noqa: E402
-from gaia_stim.core.limits import CORRECTIONS  # noqa: E402
 from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, calibrate_axes, correct_codes  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,7 +67,7 @@ WAYS = {
     "joint+orthogonal+calibrated": (dict(method="joint", metric="covariance"), "all"),
     "joint+orthogonal+calibrated+corrected": (dict(method="joint", metric="covariance"), "all"),
 }
-SHEET_WAY = "joint+orthogonal+calibrated+corrected"  # what 'gaia-stim attribute' makes by default
+SHEET_WAY = "joint+orthogonal+calibrated+corrected"  # what 'gaia-stim attribute --corrections 2' makes
 SHEET_AXES = ("hair_length", "skin_tone", "head_width", "eye_size")
 # The correlated fit set: each second parameter is made half the first plus half itself
 # (correlation about 0.7), as labels of real photographs are correlated (darker hair with darker skin).
@@ -115,8 +114,8 @@ def main():
     parser.add_argument("--record", default=RECORD, help="where the JSON record goes")
     parser.add_argument("--sheet", default=SHEET, help="where the contact sheet goes")
     parser.add_argument("--test-seed", type=int, default=TEST_SEED, help="seed of the test faces")
-    parser.add_argument("--corrections", type=int, default=CORRECTIONS,
-                        help="corrections of the '+corrected' way (default: gaia-stim attribute's)")
+    parser.add_argument("--corrections", type=int, default=2,
+                        help="corrections of the '+corrected' way (gaia-stim attribute --corrections)")
     parser.add_argument("--ways", default=",".join(WAYS), help="comma-separated ways to measure (default: all)")
     parser.add_argument("--quick", action="store_true", help="a smoke run; writes no record")
     args = parser.parse_args()

@@ -6,7 +6,7 @@ Measures, with the given model (default: the shipped 64 px one) on ``--threads``
 * server decode: one frame's latent decoded (``torch.inference_mode``), as the server times it;
 * server frame: the whole frame in the session (latent, decode, 8-bit, PNG);
 * the same for the attribute view, on axes fitted here on 300 labelled synthetic faces, with the
-  default corrections (each one a decode and an encode more: ``gaia-stim attribute --corrections``)
+  two corrections (each one a decode and an encode more: ``gaia-stim attribute --corrections 2``)
   and without (the straight line);
 * round trip: ``POST /api/frame`` through the real server (``gaia-stim explore`` in its own process,
   as a user runs it; one keep-alive HTTP client here), one move after another, morph levels
@@ -63,7 +63,6 @@ def attribute_frames(model, folder, name, args):
     """Seconds per attribute-view frame, by number of corrections: skin tone swept -0.25 -> 0.25 -> -0.25."""
     import warnings
 
-    from gaia_stim.core.limits import CORRECTIONS
     from gaia_stim.datasets import PARAMETERS, make_faces
     from gaia_stim.explore.state import ExploreSession, parse_spec
     from gaia_stim.stimuli.axes import AttributeAxes, AttributeAxesWarning, calibrate_axes
@@ -77,7 +76,7 @@ def attribute_frames(model, folder, name, args):
                              frame_threads=args.threads)
     sweep = np.concatenate([np.linspace(-0.25, 0.25, 51), np.linspace(0.25, -0.25, 51)[1:]])
     times = {}
-    for corrections in (CORRECTIONS, 0):
+    for corrections in (2, 0):
         spec = parse_spec({"kind": "attribute", "sources": [f"images/{name}"],
                            "params": {"axis": "skin_tone", "corrections": corrections}}, axes)
         session.frame(spec, {"amounts": {"skin_tone": 0.1}})  # warm-up, and the source's read-out cached

@@ -93,7 +93,7 @@ def test_attribute_writes_the_moved_codes_as_a_stimulus_set_with_readouts(fitted
 
 
 def test_corrections_steer_each_step_until_only_its_attribute_is_read_to_move(fitted):
-    """The default corrections: each image is the decode of its corrected code, and leaks less than the line."""
+    """Two corrections: each image is the decode of its corrected code, and leaks less than the line."""
     from gaia_stim.stimuli.axes import correct_codes, held_attributes
 
     folder, _ = fitted

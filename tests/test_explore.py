@@ -323,12 +323,12 @@ def test_a_frame_gets_the_writers_low_level_control(session):
     assert shown.shape == (48, 48) and shown[0, 0] == round(0.25 * 255)
 
 
-@pytest.mark.parametrize("corrections, contrast_read", [(0, 0.2), (None, 0.0)])
+@pytest.mark.parametrize("corrections, contrast_read", [(None, 0.2), (2, 0.0)])
 def test_the_live_leakage_readout_is_asked_against_read_out(tmp_path, corrections, contrast_read):
     """With a model that decodes its codes exactly, what is read out is what the axes' read-out predicts.
 
-    On the straight line (no corrections) contrast leaks as its read-out says; the frames' default
-    corrections steer the code until it reads 0, as 'gaia-stim attribute' does.
+    On the straight line (the default) contrast leaks as its read-out says; asked for, corrections
+    steer the code until it reads 0, as 'gaia-stim attribute --corrections' does.
     """
     model = SquaringModel(image_size=16, channels=1)
     axes = hand_made_axes(model.latent_dim)

@@ -225,7 +225,7 @@ def test_reports_beside_a_set_are_replaced_only_when_the_set_records_them(tmp_pa
         write_set(tmp_path / "axes_input", made, model, force=True)
 
 
-@pytest.mark.parametrize("corrections, contrast_slope", [(0, "0.25"), (None, "0")])
+@pytest.mark.parametrize("corrections, contrast_slope", [(None, "0.25"), (2, "0")])
 def test_an_attribute_set_and_its_report_are_what_the_kind_computes(tmp_path, model, axes_file, corrections,
                                                                      contrast_slope):
     pixels = noise(3)
@@ -246,13 +246,13 @@ def test_an_attribute_set_and_its_report_are_what_the_kind_computes(tmp_path, mo
     report = (tmp_path / "set.leakage.csv").read_text().splitlines()
     assert report[0] == "attribute,source,manipulated,slope,change_over_range,change_in_sd,first,last"
     assert report[1].startswith("brightness,readout,True,1,1,2,")  # slope 1: the read-out follows the amount
-    # the straight line: 0.5 * 0.5 per unit leaks into contrast; the default corrections steer it back to 0
+    # the straight line (the default): 0.5 * 0.5 per unit leaks into contrast; corrections steer it back to 0
     # (rounded by the report's 6 significant digits: what is left is below 1e-7)
     slope = float(report[2].split(",")[3])
     assert report[2].startswith("contrast,readout,False,") and slope == pytest.approx(float(contrast_slope), abs=1e-6)
     manifest = json.loads((tmp_path / "set" / "manifest.json").read_text())
     assert manifest["kind"] == "attribute series" and manifest["parameters"]["axes_file"] == axes_file
-    assert manifest["parameters"]["corrections"] == (2 if corrections is None else corrections)
+    assert manifest["parameters"]["corrections"] == (0 if corrections is None else corrections)
     import hashlib
 
     for name in ("set.leakage.csv", "set.leakage.png"):

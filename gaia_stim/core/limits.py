@@ -32,9 +32,10 @@ MAX_WHEEL_IMAGES = 3_600  # wheel --n (one image per 0.1 degree); a manifest's n
 MAX_GRID_SIDE = 1_000  # grid --rows and --columns; a manifest's n_rows and n_columns
 # attribute --corrections; a manifest's corrections. Each is one decode and encode per step.
 MAX_CORRECTIONS = 10
-# ... and its default (gaia_stim.stimuli.axes.correct_codes): on the default model's face axes, two
-# corrections bring the worst leakage from 0.32 to 0.13 of a parameter's range (docs/axes.md).
-CORRECTIONS = 2
+# ... and its default (gaia_stim.stimuli.axes.correct_codes): none, the straight line. Two corrections
+# bring the worst leakage on the benchmark's faces from 0.32 to 0.12 of a parameter's range, but push
+# a face near the edge of the family off it, with visible artefacts (docs/axes.md): ask for them.
+CORRECTIONS = 0
 # Levels in a data file for analyze: no gaia-stim set has levels this far out, and the fit's
 # arithmetic overflows near 1e308 (a level of 1e308 gave an interval of 1e300).
 MAX_DATA_LEVEL = 1e6

@@ -447,15 +447,26 @@ class ExploreSession:
         if spec["params"]["corrections"] and asked.any():
             import torch
 
-            from gaia_stim.stimuli.axes import correct_codes, image_readout
+            from gaia_stim.stimuli.axes import correct_codes
 
             # steered as 'gaia-stim attribute --corrections' steers each step (one code at a time)
+            base = self._source_readout(state)
             with _threads(self.frame_threads), torch.inference_mode():
-                if "correction_base" not in state:  # the source's own read-out: once per source
-                    state["correction_base"] = image_readout(self.axes, self.model, codes[:1])
                 latent = correct_codes(self.axes, self.model, codes[0], latent, asked, spec["params"]["corrections"],
-                                       base=state["correction_base"])
+                                       base=base)
         return latent
+
+    def _source_readout(self, state):
+        """The axes' read-out of the source's reconstruction, once per source: where corrections and the
+        live leakage count changes from (as ``correct_codes`` counts them for ``gaia-stim attribute``)."""
+        import torch
+
+        from gaia_stim.stimuli.axes import image_readout
+
+        if "readout_base" not in state:
+            with _threads(self.frame_threads), torch.inference_mode():
+                state["readout_base"] = image_readout(self.axes, self.model, state["codes"][:1])
+        return state["readout_base"]
 
     def _adjustment(self, spec, fit_on=None):
         """The writer's Adjustment for the spec (None when no option is on), fitted if it matches."""
@@ -515,16 +526,14 @@ class ExploreSession:
         import torch
 
         state = self._sources(spec)
+        base = self._source_readout(state)
         with _threads(self.frame_threads), torch.inference_mode():
-            if "readout_base" not in state:
-                state["readout_base"] = self.axes.transform(
-                    np.asarray(self.model.encode(state["sources"][0]["reconstruction"][None]), dtype=np.float64))[0]
             now = self.axes.transform(np.asarray(self.model.encode(images), dtype=np.float64))[0]
         rows = []
         for index, name in enumerate(self.axes.attribute_names_):
             scale = float(self.axes.attribute_scale_[index]) or 1.0
             rows.append({"name": name, "asked": float(amounts.get(name, 0.0)) / scale,
-                         "read": float(now[index] - state["readout_base"][index]) / scale})
+                         "read": float(now[index] - base[index]) / scale})
         return rows
 
     # ---------------------------------------------------------------- the set an export writes

@@ -82,7 +82,7 @@ def attribute_set(model, axes, image, axis, amounts, orthogonal_to=None, axes_fi
     corrections : int, optional
         How many times each step's code is read back and steered so that its image changes only
         the axis' attribute (:func:`gaia_stim.stimuli.axes.correct_codes`); default
-        ``CORRECTIONS`` (2), 0 for the straight line along the axis. Recorded in the parameters.
+        ``CORRECTIONS`` (0: the straight line along the axis). Recorded in the parameters.
 
     Returns
     -------

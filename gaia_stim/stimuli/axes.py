@@ -413,9 +413,7 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "directions_")
         index = self._index(name)
-        gain = self.readout_gain_[index]
-        # A calibrated axis (calibrate_axes) is lengthened by what the model loses between code and image.
-        original = self.directions_[index] / (gain if np.isfinite(gain) and gain >= MIN_GAIN else 1.0)
+        original = self._calibrated_directions()[index]
         others = self.other_axes(name, orthogonal_to)
         if not others:
             return original.copy()
@@ -431,6 +429,12 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
                 " left once made orthogonal to them; make it orthogonal to fewer axes"
             )
         return projected * ((original @ metric @ original) / along)
+
+    def _calibrated_directions(self):
+        """Every direction lengthened by what the model loses of it between code and image
+        (:func:`calibrate_axes`; axes not calibrated, or kept below ``MIN_GAIN``, as fitted)."""
+        gain = np.asarray(self.readout_gain_, dtype=np.float64)
+        return self.directions_ / np.where(np.isfinite(gain) & (gain >= MIN_GAIN), gain, 1.0)[:, None]
 
     def apply(self, Z, name, amounts, orthogonal_to=None):
         """Codes moved along one axis: ``Z[i] + amounts[k] * direction``.
@@ -568,7 +572,8 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS, bas
     codes : ndarray of shape (n, latent_dim)
         The moved codes (e.g. from :meth:`AttributeAxes.apply`).
     asked : ndarray of shape (n, n_attributes)
-        The change asked of every attribute at each code, in attribute units (0 for the held ones).
+        The change asked of every attribute at each code, in attribute units (0 for those to keep
+        where the start's image has them).
     corrections : int, default=CORRECTIONS
         How many times each code is read back and steered; 0 returns the codes as given.
     base : ndarray of shape (n_attributes,), optional
@@ -589,9 +594,7 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS, bas
         raise InputError(f"asked must have shape ({len(codes)}, {len(axes.attribute_names_)}); got {asked.shape}")
     if corrections == 0 or not len(codes):
         return codes
-    gain = np.asarray(axes.readout_gain_, dtype=np.float64)
-    lengthen = np.where(np.isfinite(gain) & (gain >= MIN_GAIN), gain, 1.0)
-    steps = axes.directions_ / lengthen[:, None]  # one unit of read-out change per row, as calibrated
+    steps = axes._calibrated_directions()  # one unit of read-out change per row, as calibrated
     held = held_attributes(axes)
 
     target = (image_readout(axes, model, start[:1]) if base is None else np.asarray(base, dtype=np.float64)) + asked
