@@ -1,11 +1,14 @@
-"""The warm-up on sparse images: the default recipe against other warm-ups, at equal CPU time.
+"""The warm-up on sparse images: the default recipe, its own AE ablation and other warm-ups, at equal CPU time.
 
 Every arm trains ``tiny`` on 32 px grey stroke images (``benchmarks/strokes_family.py``, 6,000
-training images of seed 0) with the gaia-stim recipe; ``fixed-500`` sets ``warmup_until`` to 0 (the
-recipe before the warm-up criterion), ``default`` keeps the recipe's criterion, ``warmup-lr-2e-4``
-warms up at the GAIA phase's learning rate, ``ae`` trains G alone as a plain autoencoder at 2e-4. Each trains in its
-own run folder until it has used ``--cpu-minutes`` of CPU time (run them one after the other, or one
-per core, with ``--threads 1``). ``evaluate`` measures, on 200 held-out stroke images (seed 1):
+training images of seed 0) with the gaia-stim recipe, changed as :data:`ARMS` says: ``default`` is
+the recipe (a warm-up that ends on a criterion, with a cross-entropy term on G's logits), ``ae``
+its own AE ablation (the same warm-up, then G alone as a plain autoencoder at ``lr_max``);
+``l1-warmup`` is the recipe before the cross-entropy term, ``fixed-500`` the recipe before the
+criterion too, ``warmup-lr-2e-4`` the L1 warm-up at the GAIA phase's learning rate and
+``ae-no-warmup`` a plain L1 autoencoder from the first step. Each trains in its own run folder until
+it has used ``--cpu-minutes`` of CPU time (one after the other, ``--threads 1``). ``evaluate``
+measures, on 200 held-out stroke images (seed 1):
 
 * ``error_ratio``: the exported model's mean absolute reconstruction error over that of the best
   constant image (the per-pixel median, all black here): 1 for a model that draws only the
@@ -13,12 +16,26 @@ per core, with ``--threads 1``). ``evaluate`` measures, on 200 held-out stroke i
 * ``stroke_recall``: the fraction of stroke pixels (true value > 0.5) that the reconstruction draws
   above 0.5;
 
-and writes a figure of held-out images and both arms' reconstructions.
+and, on the decoded midpoints (t = 0.5) of 100 held-out pairs, whether they look like stroke
+images rather than two faint pictures laid over each other:
 
-    python benchmarks/sparse_recipe.py train default --runs runs/sparse --cpu-minutes 15 --threads 1
-    python benchmarks/sparse_recipe.py train fixed-500 --runs runs/sparse --cpu-minutes 15 --threads 1
+* ``midpoint_nearest``: the mean absolute distance of each midpoint to its nearest neighbour among
+  5,000 true stroke images (seed 2); the same for the pixel cross-fade of each pair is printed;
+* ``midpoint_ink_sharp``: the share of the midpoint's ink (the sum of its pixel values) that lies in
+  pixels above 0.5; true stroke images score about 0.8 (anti-aliased edges), the cross-fade of two
+  of them about 0.
+
+It writes a figure of held-out images, each arm's reconstructions and the midpoints of the first
+pairs.
+
+    python benchmarks/sparse_recipe.py train default --runs runs/sparse --cpu-minutes 12 --threads 1
+    python benchmarks/sparse_recipe.py train ae --runs runs/sparse --cpu-minutes 12 --threads 1
     python benchmarks/sparse_recipe.py evaluate --runs runs/sparse --json docs/records/sparse_recipe.json \\
         --figure docs/images/sparse_recipe.png
+
+(``docs/records/sparse_recipe_l1_warmup.json`` holds the earlier arms, measured before the recipe had
+the cross-entropy term: its ``default`` arm is today's ``l1-warmup`` and its ``ae`` today's
+``ae-no-warmup``.)
 """
 
 import argparse
@@ -34,12 +51,16 @@ from strokes_family import render_strokes  # noqa: E402
 
 ARMS = {
     "default": {},
-    "fixed-500": {"warmup_until": 0.0},
-    # the warm-up at the GAIA phase's learning rate instead of the recipe's 1e-3: whether G leaves the
-    # black background of sparse images sooner at a smaller step
-    "warmup-lr-2e-4": {"warmup_lr": 2e-4},
-    # a plain autoencoder (no D) at lr_max 2e-4: the ablation that is reported to draw strokes
-    "ae": {"ablation": "ae", "warmup_steps": 0, "warmup_until": 0.0},
+    # the recipe's own AE ablation: the same warm-up, then G alone at lr_max, no D
+    "ae": {"ablation": "ae"},
+    # the recipe before the cross-entropy term on G's logits: an L1-only warm-up
+    "l1-warmup": {"warmup_bce": 0.0},
+    # before the warm-up criterion too
+    "fixed-500": {"warmup_until": 0.0, "warmup_bce": 0.0},
+    # the L1 warm-up at the GAIA phase's learning rate instead of the recipe's 1e-3
+    "warmup-lr-2e-4": {"warmup_lr": 2e-4, "warmup_bce": 0.0},
+    # a plain L1 autoencoder (no D) at lr_max 2e-4 from the first step
+    "ae-no-warmup": {"ablation": "ae", "warmup_steps": 0, "warmup_until": 0.0},
 }
 
 
@@ -71,40 +92,83 @@ def train(arm, runs, cpu_minutes, threads, n_images=6000):
           f" {threads} threads, load {os.getloadavg()[0]:.2f}")
 
 
-def evaluate(runs, n_images=200):
+def nearest_distance(images, reference, chunk=50):
+    """Per image, the mean absolute distance to its nearest neighbour in ``reference``."""
+    flat_reference = reference.reshape(len(reference), -1)
+    distances = []
+    for start in range(0, len(images), chunk):
+        flat = images[start : start + chunk].reshape(-1, 1, flat_reference.shape[1])
+        distances.append(np.abs(flat - flat_reference[None]).mean(axis=2).min(axis=1))
+    return np.concatenate(distances)
+
+
+def ink_sharp(images):
+    """Per image, the share of its ink (the sum of its pixel values) in pixels above 0.5."""
+    flat = images.reshape(len(images), -1)
+    return (flat * (flat > 0.5)).sum(axis=1) / np.maximum(flat.sum(axis=1), 1e-9)
+
+
+def midpoint_measures(midpoints, reference):
+    return {
+        "midpoint_nearest": round(float(nearest_distance(midpoints, reference).mean()), 4),
+        "midpoint_ink_sharp": round(float(ink_sharp(midpoints).mean()), 4),
+    }
+
+
+def evaluate(runs, n_images=200, n_reference=5000):
     import gaia_stim
 
     held_out = render_strokes(n_images, size=32, seed=1).astype(np.float32) / 255.0
+    reference = render_strokes(n_reference, size=32, seed=2).astype(np.float32) / 255.0
     baseline = np.abs(held_out - np.median(held_out, axis=0, keepdims=True)).mean()
-    rows, reconstructions = [], {}
+    cross_fade = (held_out[0::2] + held_out[1::2]) / 2
+    rows, pictures = [], {}
     for arm in ARMS:
         path = os.path.join(runs, arm, "model.pt")
         if not os.path.exists(path):
             continue
         model = gaia_stim.load_model(path)
-        drawn = model.decode(model.encode(held_out))
+        codes = model.encode(held_out)
+        drawn = model.decode(codes)
+        midpoints = model.decode((codes[0::2] + codes[1::2]) / 2)
         strokes = held_out > 0.5
         training = model.training or {}
         rows.append({
             "arm": arm, "steps": training.get("steps"), "warmup_ended": training.get("warmup_ended"),
-            "warmup_steps": training.get("warmup_steps"), "cpu_s": training.get("cpu_s"),
-            "threads": training.get("threads"), "load_1m": training.get("load_1m"),
+            "warmup_steps": training.get("warmup_steps"), "warmup_bce": training.get("warmup_bce"),
+            "cpu_s": training.get("cpu_s"), "threads": training.get("threads"), "load_1m": training.get("load_1m"),
             "error_ratio": round(float(np.abs(drawn - held_out).mean() / baseline), 4),
             "stroke_recall": round(float((drawn[strokes] > 0.5).mean()), 4),
+            **midpoint_measures(midpoints, reference),
         })
-        reconstructions[arm] = drawn
-    return rows, held_out, reconstructions
+        pictures[arm] = (drawn, midpoints)
+    references = [
+        {"arm": "cross-fade", **midpoint_measures(cross_fade, reference)},
+        {"arm": "true images", **midpoint_measures(held_out[0::2], reference)},
+    ]
+    return rows, references, held_out, cross_fade, pictures
 
 
-def write_figure(path, held_out, reconstructions, n=8):
+def write_figure(path, held_out, cross_fade, pictures, n=8):
     from gaia_stim.io.sheets import contact_sheet
 
     tiles, labels = [], []
-    for name, images in [("held out", held_out), *reconstructions.items()]:
+
+    def row(name, images):
         for index in range(n):
             tiles.append(np.round(np.repeat(images[index], 3, axis=-1) * 255).astype(np.uint8))
             labels.append(name if index == 0 else "")
-    contact_sheet(np.stack(tiles), labels, n, "rows: held-out strokes, then each arm's reconstructions").save(path)
+
+    row("held out", held_out)
+    for name, (drawn, _) in pictures.items():
+        row(name, drawn)
+    row("pair firsts", held_out[0::2])
+    row("pair seconds", held_out[1::2])
+    row("cross-fade", cross_fade)
+    for name, (_, midpoints) in pictures.items():
+        row(f"{name} mid", midpoints)
+    title = "held-out strokes, each arm's reconstructions; then pairs, their cross-fade and each arm's midpoint"
+    contact_sheet(np.stack(tiles), labels, n, title).save(path)
 
 
 def main(argv=None):
@@ -122,16 +186,22 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "train":
         return train(args.arm, args.runs, args.cpu_minutes, args.threads)
-    rows, held_out, reconstructions = evaluate(args.runs)
-    print(f"{'arm':<10} {'steps':>6} {'warm-up ended':>13} {'CPU-s':>7} {'error ratio':>11} {'stroke recall':>13}")
+    rows, references, held_out, cross_fade, pictures = evaluate(args.runs)
+    print(f"{'arm':<14} {'steps':>6} {'warm-up ended':>13} {'CPU-s':>7} {'error ratio':>11} {'stroke recall':>13}"
+          f" {'mid nearest':>11} {'mid ink sharp':>13}")
     for row in rows:
-        print(f"{row['arm']:<10} {row['steps']:>6} {str(row['warmup_ended']):>13} {row['cpu_s']:7.0f}"
-              f" {row['error_ratio']:11.3f} {row['stroke_recall']:13.3f}")
-    print("error ratio: reconstruction error over the all-black image's (1 = draws only the background)")
+        print(f"{row['arm']:<14} {row['steps']:>6} {str(row['warmup_ended']):>13} {row['cpu_s']:7.0f}"
+              f" {row['error_ratio']:11.3f} {row['stroke_recall']:13.3f} {row['midpoint_nearest']:11.4f}"
+              f" {row['midpoint_ink_sharp']:13.3f}")
+    for row in references:
+        print(f"{row['arm']:<14} {'':>6} {'':>13} {'':>7} {'':>11} {'':>13} {row['midpoint_nearest']:11.4f}"
+              f" {row['midpoint_ink_sharp']:13.3f}")
+    print("error ratio: reconstruction error over the all-black image's (1 = draws only the background);"
+          " mid: decoded midpoints of 100 held-out pairs (the true-images row: first images of the pairs)")
     if args.json:
-        write_record(args.json, rows, __file__)
+        write_record(args.json, rows + references, __file__)
     if args.figure:
-        write_figure(args.figure, held_out, reconstructions)
+        write_figure(args.figure, held_out, cross_fade, pictures)
 
 
 if __name__ == "__main__":

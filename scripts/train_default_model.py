@@ -40,6 +40,9 @@ RECIPE = {
     "batch_size": 16,
     "warmup_steps": 12000,  # plain-autoencoder steps before the GAIA objective, at warmup_lr
     "warmup_lr": 1e-3,
+    # the run's warm-up was trained with L1 alone: the recipe's cross-entropy term on G's logits
+    # came later, and a restarted run must repeat the same steps
+    "warmup_bce": 0.0,
     "lr_max": 2e-4,  # the GAIA phase
     "seed": 0,
     "steps": 10**7,  # the run is bounded by time, not by a step count
@@ -74,7 +77,8 @@ def train_arguments(run, faces, threads, max_time, steps):
     return arguments + [
         "--recipe", RECIPE["recipe"], "--preset", RECIPE["preset"], "--batch-size", str(RECIPE["batch_size"]),
         "--seed", str(RECIPE["seed"]), "--warmup-steps", str(RECIPE["warmup_steps"]),
-        "--warmup-lr", str(RECIPE["warmup_lr"]), "--lr-max", str(RECIPE["lr_max"]),
+        "--warmup-lr", str(RECIPE["warmup_lr"]), "--warmup-bce", str(RECIPE["warmup_bce"]),
+        "--lr-max", str(RECIPE["lr_max"]),
     ]
 
 

@@ -18,6 +18,9 @@ class StubGenerator(nn.Module):
     def decode(self, content, style):
         return (content / 2 + 0.25).view(-1, 1, 1, 2)
 
+    def decode_logits(self, content, style):  # the logits whose sigmoid is decode's output
+        return torch.logit(self.decode(content, style))
+
     def decode_latent(self, z):
         return self.decode(z[:, :2], z[:, 2:])
 

@@ -153,6 +153,67 @@ def grey_settings(**changes):
     return settings(config=replace(preset_config("tiny"), channels=1), **changes)
 
 
+def test_warm_up_cross_entropy_term_is_the_weighted_bce_of_g_s_logits(blobs):
+    trainer = Trainer("unused", blobs, settings(), device="cpu")
+    x = trainer.to_tensor(blobs[:8])
+
+    def terms(weight, warmup=True):
+        return gaia_losses(trainer.generator, trainer.discriminator, x, alpha=5e-4, lr_max=1e-3,
+                           coefficients=torch.Generator().manual_seed(3), warmup=warmup, warmup_bce=weight)
+
+    with torch.no_grad():
+        logits = trainer.generator.decode_logits(*trainer.generator.encode(x))
+        reconstruction = (torch.sigmoid(logits) - x).abs().mean().item()
+        bce = -(x * torch.log(torch.sigmoid(logits)) + (1 - x) * torch.log(1 - torch.sigmoid(logits))).mean().item()
+    plain, weighted = terms(0.0), terms(2.5)
+    assert plain["loss_g"].item() == pytest.approx(reconstruction, rel=1e-5)
+    assert weighted["loss_g"].item() == pytest.approx(reconstruction + 2.5 * bce, rel=1e-5)
+    assert weighted["reconstruction"] == pytest.approx(reconstruction, rel=1e-5)  # what is logged stays L1
+    assert weighted["loss_d"].item() == pytest.approx(plain["loss_d"].item())  # D's warm-up loss is untouched
+    # after the warm-up the GAIA objective is unchanged by the setting
+    assert terms(2.5, warmup=False)["loss_g"].item() == pytest.approx(terms(0.0, warmup=False)["loss_g"].item())
+
+
+def test_the_recipe_s_warm_up_term_reaches_the_loss_and_the_model_record(monkeypatch, blobs):
+    from gaia_stim.model import trainer as trainer_module
+
+    seen = []
+    real = trainer_module.gaia_losses
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["warmup_bce"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "gaia_losses", spy)
+    trainer = Trainer("unused", blobs, settings(**recipe_settings("gaia-stim", batch_size=8)), device="cpu")
+    trainer.train_step(trainer.to_tensor(blobs[trainer.batch_indices(0)]))
+    assert seen == [RECIPES["gaia-stim"]["warmup_bce"]] and seen[0] > 0
+    assert trainer.training_record()["warmup_bce"] == seen[0]
+    older = {key: value for key, value in settings(warmup_steps=5).items() if key != "warmup_bce"}
+    Trainer("unused", blobs, older, device="cpu").train_step(trainer.to_tensor(blobs[:8]))
+    assert seen[-1] == 0.0  # a run recorded before the setting existed resumes with L1 alone
+
+
+@pytest.mark.slow
+def test_on_sparse_images_the_default_warm_up_draws_strokes_within_500_steps():
+    # thin white strokes on black: with an L1-only warm-up every output logit falls below -10 within a
+    # few hundred steps, the sigmoid saturates, and G decodes every image to black for good
+    # (docs/records/sparse_recipe_l1_warmup.json: no stroke pixel after 10,000 steps)
+    torch.manual_seed(0)
+    images = strokes(n=2000)
+    trainer = Trainer("unused", images, grey_settings(**{**recipe_settings("gaia-stim"), "seed": 0}), device="cpu")
+    for step in range(500):
+        assert trainer._in_warmup()
+        trainer.train_step(trainer.to_tensor(images[trainer.batch_indices(step)]))
+    held_out = trainer.to_tensor(strokes(n=64, seed=1))
+    with torch.no_grad():
+        drawn = trainer.generator(held_out)
+    on_strokes = held_out > 0.5
+    recall = (drawn[on_strokes] > 0.5).float().mean().item()
+    ratio = trainer.probe_ratio()
+    assert recall > 0.2 and ratio < 0.9, (recall, ratio)
+
+
 def test_probe_ratio_is_g_s_error_over_the_per_pixel_median_s(blobs):
     trainer = Trainer("unused", blobs, settings(), device="cpu")
     ratio = trainer.probe_ratio()

@@ -46,6 +46,7 @@ RECIPE_NAMES = [DEFAULT_RECIPE, *(name for name in RECIPES if name != DEFAULT_RE
 @click.option("--warmup-until", type=FiniteFloat(0, 1, max_open=True), default=None, help="End the warm-up, after --warmup-steps, only once G's reconstruction error on a probe of the data is at most this fraction of the best constant image's, the per-pixel median (0 = a fixed count of --warmup-steps); default: the recipe's (0.5, or 0 for paper).")
 @click.option("--warmup-max-steps", type=click.IntRange(min=1), default=None, help="Longest warm-up with --warmup-until; default: the recipe's (20000).")
 @click.option("--warmup-lr", type=FiniteFloat(0, 1, min_open=True), default=None, help="Learning rate of the warm-up steps; default: the recipe's (1e-3; --lr-max for paper).")
+@click.option("--warmup-bce", type=FiniteFloat(0, 1e6), default=None, help="Weight of a cross-entropy term on G's output logits during the warm-up, which keeps G learning where its output sigmoid saturates (sparse images on a black background); 0 = L1 alone. Default: the recipe's (1, or 0 for paper).")
 @click.option("--recon-weight", type=FiniteFloat(0, 1e6), default=None, help="Weight of G's direct reconstruction term |X - G(X)| (0 = the reference objective); default: the recipe's.")
 @click.option("--ema-decay", type=FiniteFloat(0, 1, max_open=True), default=None, help="Export an exponential moving average of G's weights with this decay (0 = off); default: the recipe's.")
 @click.option("--log-every", type=click.IntRange(min=1), default=10, show_default=True, help="Steps between rows of metrics.csv.")
@@ -59,8 +60,8 @@ RECIPE_NAMES = [DEFAULT_RECIPE, *(name for name in RECIPES if name != DEFAULT_RE
 @click.pass_context
 @reports_errors
 def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, steps, max_time_s, seed, device,
-          ablation, lr_max, alpha, warmup_steps, warmup_until, warmup_max_steps, warmup_lr, recon_weight, ema_decay,
-          log_every, checkpoint_every, sample_every, resume, precision, channels_last, compile_networks, threads):
+          ablation, lr_max, alpha, warmup_steps, warmup_until, warmup_max_steps, warmup_lr, warmup_bce, recon_weight,
+          ema_decay, log_every, checkpoint_every, sample_every, resume, precision, channels_last, compile_networks, threads):
     """Train a GAIA model on a folder of images; writes RUN/model.pt, checkpoints, metrics and samples.
 
     Started by torchrun, the processes train one run together (--batch-size is the global batch).
@@ -71,7 +72,7 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
             preset=preset, image_size=image_size, channels=int(channels), recipe=recipe, batch_size=batch_size,
             seed=seed, ablation=ablation, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
             warmup_until=warmup_until, warmup_max_steps=warmup_max_steps, warmup_lr=warmup_lr,
-            recon_weight=recon_weight, ema_decay=ema_decay,
+            warmup_bce=warmup_bce, recon_weight=recon_weight, ema_decay=ema_decay,
         ).items()
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     }
@@ -96,7 +97,7 @@ def train(ctx, data, run_dir, preset, image_size, channels, recipe, batch_size, 
             options = dict(
                 batch_size=batch_size, lr_max=lr_max, alpha=alpha, warmup_steps=warmup_steps,
                 warmup_until=warmup_until, warmup_max_steps=warmup_max_steps, warmup_lr=warmup_lr,
-                recon_weight=recon_weight, ema_decay=ema_decay,
+                warmup_bce=warmup_bce, recon_weight=recon_weight, ema_decay=ema_decay,
             )
             _start(run_dir, data, (preset, image_size, channels, seed, ablation), (recipe, options),
                    (device, world, performance), schedule)

@@ -152,12 +152,17 @@ class AutoEncoder(nn.Module):
         return content, style
 
     def decode(self, content, style):
+        return torch.sigmoid(self.decode_logits(content, style))  # (B, C, S, S) in [0, 1]
+
+    def decode_logits(self, content, style):
+        """The decoder's output before its sigmoid, (B, C, S, S): what a loss that must not vanish
+        where the sigmoid saturates (a black background at logits of -10 and below) is computed on."""
         if self.bottleneck:
             content = self.from_content(content).view(-1, *self.feature_shape)
         h = content
         for block, parameters in zip(self.blocks, self.adain_parameters(style)):
             h = block(h, parameters)
-        return torch.sigmoid(self.upsample(h))  # (B, C, S, S)
+        return self.upsample(h)
 
     def adain_parameters(self, style):
         """Per AdaIN block, (scale1, shift1, scale2, shift2), each of shape (B, inner width)."""

@@ -32,6 +32,7 @@ RECIPES = {
         "warmup_until": 0.0,
         "warmup_max_steps": None,
         "warmup_lr": None,
+        "warmup_bce": 0.0,
         "recon_weight": 0.0,
         "ema_decay": 0.0,
     },
@@ -49,6 +50,11 @@ RECIPES = {
         "warmup_until": 0.5,
         "warmup_max_steps": 20000,
         "warmup_lr": 1e-3,
+        # the warm-up's G loss gains a cross-entropy term on G's output logits: an L1-only warm-up
+        # saturates the output sigmoid on sparse images (every logit at -10 and below within a few
+        # hundred steps) and G never draws a stroke; with the term it does by step 500
+        # (gaia_stim.model.objective, docs/training.md)
+        "warmup_bce": 1.0,
         "recon_weight": 1.0,
         "ema_decay": 0.999,
     },
@@ -69,6 +75,8 @@ def recipe_settings(name, **given):
     500
     >>> recipe_settings("gaia-stim")["warmup_until"]
     0.5
+    >>> recipe_settings("paper")["warmup_bce"]
+    0.0
     >>> recipe_settings("gaia-stim", lr_max=1e-3)["alpha"]
     0.0005
     """

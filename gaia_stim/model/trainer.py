@@ -179,7 +179,9 @@ class Trainer:
         G's reconstruction error on a fixed probe of training images is at most ``warmup_until``
         times that of the best constant image, :meth:`probe_ratio`, checked every
         ``WARMUP_CHECK_EVERY`` steps, or until ``warmup_max_steps``), ``warmup_lr``
-        (their learning rate; default ``lr_max``), ``recon_weight`` (G's direct reconstruction
+        (their learning rate; default ``lr_max``), ``warmup_bce`` (weight of the warm-up's
+        cross-entropy term on G's logits, see :mod:`gaia_stim.model.objective`; default 0),
+        ``recon_weight`` (G's direct reconstruction
         term, see :mod:`gaia_stim.model.objective`; default 0), ``ema_decay`` (keep an
         exponential moving average of G's weights with this decay and export it as the model;
         default 0, off), ``recipe`` (the name of the recipe the settings came from) and ``data``
@@ -331,6 +333,7 @@ class Trainer:
                 self.generator, self.discriminator, x,
                 ablation=self.ablation, alpha=float(self.settings["alpha"]),
                 lr_max=self._lr_max(), coefficients=coefficients, warmup=self._in_warmup(),
+                warmup_bce=float(self.settings.get("warmup_bce") or 0.0),  # absent from older runs: 0
                 recon_weight=float(self.settings.get("recon_weight") or 0.0), gather=self.world.gather,
             )
         self._refuse_non_finite({
@@ -530,7 +533,7 @@ class Trainer:
         """What a model file says about how it was trained."""
         keys = (
             "preset", "batch_size", "seed", "ablation", "lr_max", "alpha", "warmup_steps", "warmup_lr",
-            "warmup_until", "warmup_max_steps", "data", "n_images", "data_fingerprint", "recon_weight", "ema_decay",
+            "warmup_until", "warmup_max_steps", "warmup_bce", "data", "n_images", "data_fingerprint", "recon_weight", "ema_decay",
             "recipe",
         )
         record = {
