@@ -206,3 +206,19 @@ def test_attribute_axes_benchmark_measures_gain_one_and_no_leakage_for_exact_axe
         index = PARAMETERS.index(name)
         assert slopes[index] == pytest.approx(1.0, abs=0.02)
         assert np.abs(np.delete(slopes, index)).max() * 0.4 < 0.02
+
+
+def test_sparse_midpoint_measures_tell_a_stroke_image_from_a_cross_fade():
+    sparse = load_script("sparse_recipe")
+    strokes = load_script("strokes_family").render_strokes(40, size=32, seed=3).astype(np.float32) / 255
+    reference, pairs = strokes[:30], strokes[30:]
+    # an image of the reference set is at distance 0 from it; the cross-fade of two others is not
+    assert np.all(sparse.nearest_distance(reference[:5], reference) == 0)
+    fades = (pairs[0::2] + pairs[1::2]) / 2
+    assert np.all(sparse.nearest_distance(fades, reference) > 0)
+    by_hand = np.abs(fades[:, None] - reference[None]).reshape(len(fades), len(reference), -1).mean(axis=2).min(axis=1)
+    assert np.allclose(sparse.nearest_distance(fades, reference, chunk=2), by_hand)
+    # ink in pixels above one half: true strokes mostly, their cross-fade (strokes at half intensity) little
+    sharp, faded = sparse.ink_sharp(pairs), sparse.ink_sharp(fades)
+    assert np.all(sharp > 0.6) and np.all(faded < 0.2)  # (the cross-fade keeps ink where strokes cross)
+    assert sparse.ink_sharp(np.zeros((1, 4, 4, 1)))[0] == 0  # a blank image has no ink, and no division by 0

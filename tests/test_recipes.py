@@ -112,6 +112,10 @@ def test_train_without_options_uses_the_gaia_stim_recipe_and_paper_is_one_switch
     assert default["ema_decay"] == RECIPES["gaia-stim"]["ema_decay"] and default["lr_max"] == 2e-4
     assert (paper["recipe"], paper["batch_size"], paper["lr_max"], paper["alpha"]) == ("paper", 8, 1e-4, 5e-5)
     assert paper["recon_weight"] == 0 and paper["ema_decay"] == 0 and paper["warmup_steps"] == 0
+    assert default["warmup_bce"] == RECIPES["gaia-stim"]["warmup_bce"] > 0 and paper["warmup_bce"] == 0
+    given = runner.invoke(main, common + ["--out", str(tmp_path / "given"), "--batch-size", "8", "--warmup-bce", "0.25"])
+    assert given.exit_code == 0, given.output
+    assert gaia_stim_model(tmp_path / "given").training["warmup_bce"] == 0.25
 
     changed = runner.invoke(main, ["train", "--out", str(tmp_path / "paper"), "--steps", "3", "--resume",
                                    "--recipe", "gaia-stim"])
@@ -122,7 +126,7 @@ def test_train_without_options_uses_the_gaia_stim_recipe_and_paper_is_one_switch
 
 
 @pytest.mark.parametrize("option, value", [("--ema-decay", "1"), ("--ema-decay", "-0.1"), ("--recon-weight", "nan"),
-                                           ("--recipe", "fast")])
+                                           ("--warmup-bce", "-0.5"), ("--recipe", "fast")])
 def test_bad_recipe_options_are_refused(tmp_path, blob_folder, option, value):
     result = CliRunner().invoke(main, ["train", "--data", str(blob_folder), "--out", str(tmp_path / "r"),
                                        "--preset", "tiny", "--steps", "1", option, value])
