@@ -335,7 +335,9 @@ def test_a_stopped_session_keeps_every_finished_trial(stimulus_set, tmp_path, ho
     assert process.returncode == (143 if how == "SIGTERM" else -signal.SIGKILL)
     table = read_data(data_dir)
     finished = finished_trials(data_dir)
-    assert len(finished) >= 5 and len(table) < 7 * 150, "the signal came mid-session"
+    # 5 trials were in the CSV before the signal; the log line of a trial follows its CSV row, so a
+    # SIGKILL may leave the log one trial behind the CSV, never ahead of it
+    assert len(table) >= 5 and len(finished) >= 4 and len(table) < 7 * 150, "the signal came mid-session"
     assert set(finished) <= set(table["trial_number"]), "a finished trial is missing from the data file"
     assert list(table["trial_number"]) == list(range(1, len(table) + 1))
     assert table["chose_b"].notna().all(), "every row is a whole trial"
