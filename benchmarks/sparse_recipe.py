@@ -20,7 +20,9 @@ and, on the decoded midpoints (t = 0.5) of 100 held-out pairs, whether they look
 images rather than two faint pictures laid over each other:
 
 * ``midpoint_nearest``: the mean absolute distance of each midpoint to its nearest neighbour among
-  5,000 true stroke images (seed 2); the same for the pixel cross-fade of each pair is printed;
+  5,000 true stroke images (seed 2); the same for the pixel cross-fade of each pair is printed.
+  It rewards faint or empty pictures (the true images themselves score worse than a half-blank
+  midpoint), so read it only beside the next measure;
 * ``midpoint_ink_sharp``: the share of the midpoint's ink (the sum of its pixel values) that lies in
   pixels above 0.5; true stroke images score about 0.7 (anti-aliased edges), the cross-fade of two
   of them about 0.1 (only where strokes of the two cross).
