@@ -15,11 +15,16 @@ SIGTERM) and continued later. When the warm-up ends, its checkpoint is kept as
 
 ``--arm ae`` continues that warm-up checkpoint as a plain autoencoder (``WORK/ae``, at the warm-up's
 learning rate) until it has used as much CPU time after the warm-up as the GAIA run has: GAIA and
-its AE then differ only in what the same CPU-seconds after the same warm-up optimised.
+its AE then differ only in what the same CPU-seconds after the same warm-up optimised. Where
+``WORK`` holds no GAIA run (the arm trains alone on a machine of its own), it trains for
+``--max-time``, and the two are paired afterwards by the cost of a step of each.
 
 ``--pack`` writes what must survive a lost machine (G, its weight average and D in float16, the
 step and the settings: no optimiser state, about 12 MB); ``--from-pack`` starts the run again from
 it on a machine that lost ``WORK`` (with fresh optimiser state, so not bit-identical to going on).
+With ``--arm ae`` both act on the AE arm. ``--arm ae --from-pack`` given a pack of the GAIA run
+branches a new AE arm from it: the pack's step and CPU time become the arm's starting point
+(``WORK/ae/branch.json``), which stands in for the warm-up's last checkpoint when that was lost.
 ``--export`` writes the run's model file in float16, as the package ships it (``--export-from``:
 a snapshot of it instead, the very file the progress rows measured).
 
@@ -107,38 +112,61 @@ def train_gaia(work, faces, threads, max_time):
         gaia_stim(train_arguments(run, faces, threads, left, RECIPE["steps"]))
 
 
-def train_ae(work, faces, threads, max_time):
-    """Continue the warm-up checkpoint as a plain autoencoder for the GAIA run's CPU time after it."""
+def ae_settings(settings):
+    """The GAIA run's settings turned into its AE arm's: the AE ablation at the warm-up's learning rate."""
+    return {**settings, "ablation": "ae", "lr_max": RECIPE["warmup_lr"], "alpha": RECIPE["warmup_lr"] / 2}
+
+
+def ae_start(work):
+    """Step and CPU-seconds where the AE arm left the GAIA run: its branch record, else the warm-up's end."""
+    import json
+
     import torch
 
+    branch = os.path.join(work, "ae", "branch.json")
+    if os.path.exists(branch):
+        with open(branch) as stream:
+            return json.load(stream)
+    state = torch.load(os.path.join(work, "warmup_end.pt"), map_location="cpu", weights_only=True)
+    return {"step": int(state["step"]), "cpu_s": float(state.get("cpu_s") or 0.0)}
+
+
+def train_ae(work, faces, threads, max_time):
+    """Continue the warm-up checkpoint as a plain autoencoder for the GAIA run's CPU time after it."""
     from gaia_stim.model import checkpoint
 
     run, warmup_end = os.path.join(work, "ae"), os.path.join(work, "warmup_end.pt")
     if not os.path.exists(os.path.join(run, "checkpoint.pt")):
         if not os.path.exists(warmup_end):
-            raise SystemExit(f"{warmup_end} does not exist yet: the GAIA run has not finished its warm-up")
+            raise SystemExit(f"{warmup_end} does not exist yet: the GAIA run has not finished its warm-up "
+                             "(or branch the arm from a pack of it with --arm ae --from-pack)")
         state = checkpoint.read_file(warmup_end, checkpoint.CHECKPOINT_FORMAT)
-        state["settings"] = {**state["settings"], "ablation": "ae", "lr_max": RECIPE["warmup_lr"],
-                             "alpha": RECIPE["warmup_lr"] / 2}
+        state["settings"] = ae_settings(state["settings"])
         os.makedirs(run, exist_ok=True)
         checkpoint.atomic_torch_save(state, os.path.join(run, "checkpoint.pt"))
-    gaia, ae, start = read_state(os.path.join(work, "gaia")), read_state(run), torch.load(
-        warmup_end, map_location="cpu", weights_only=True)
-    target = gaia.get("cpu_s", 0.0) - start.get("cpu_s", 0.0)
-    done = ae.get("cpu_s", 0.0) - start.get("cpu_s", 0.0)
-    print(f"GAIA has used {target:.0f} CPU-s after the warm-up, the AE {done:.0f}")
+    start, ae = ae_start(work), read_state(run)
+    done = ae.get("cpu_s", 0.0) - start["cpu_s"]
+    if not os.path.exists(os.path.join(work, "gaia", "checkpoint.pt")):
+        if not max_time:
+            raise SystemExit(f"{work} holds no GAIA run whose CPU time the AE arm could match; "
+                             "give --max-time to train the arm alone")
+        print(f"no GAIA run here: the AE trains for {max_time:.0f} s ({done:.0f} CPU-s since step {start['step']})")
+        return gaia_stim(train_arguments(run, faces, threads, max_time, RECIPE["steps"]))
+    target = read_state(os.path.join(work, "gaia")).get("cpu_s", 0.0) - start["cpu_s"]
+    print(f"GAIA has used {target:.0f} CPU-s after step {start['step']}, the AE {done:.0f}")
     if done < target:
         budget = target - done if max_time is None else min(max_time, target - done)
         gaia_stim(train_arguments(run, faces, threads, budget, RECIPE["steps"]))
 
 
-def write_pack(work, path):
-    """G, G's weight average and D in float16, with the step and the settings."""
+def write_pack(work, path, arm="gaia"):
+    """G, G's weight average and D in float16, with the step and the settings (and the AE arm's
+    branch point)."""
     import torch
 
     from gaia_stim.model.checkpoint import atomic_torch_save
 
-    state = read_state(os.path.join(work, "gaia"))
+    state = read_state(os.path.join(work, arm))
 
     def half(weights):
         return {name: t.half() if t.dtype == torch.float32 else t for name, t in weights.items()}
@@ -149,23 +177,39 @@ def write_pack(work, path):
         if key in state:
             pack[key] = half(state[key])
     pack["format"] = "gaia-stim-warm-start"
+    if arm == "ae":
+        pack["ae_branch"] = ae_start(work)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_torch_save(pack, path)
-    print(f"wrote {path} (step {pack['step']})")
+    print(f"wrote {path} ({arm} run, step {pack['step']})")
 
 
-def from_pack(work, faces, path):
-    """A new run in WORK/gaia from a pack: its weights and step, fresh optimiser state."""
+def from_pack(work, faces, path, arm="gaia"):
+    """A new run in WORK/ARM from a pack: its weights and step, fresh optimiser state. A GAIA pack
+    given for the AE arm branches the arm from it, recording the branch point."""
+    import hashlib
+    import json
+
     import torch
 
+    from gaia_stim.core.atomic import atomic_write
     from gaia_stim.model.data import load_image_folder
     from gaia_stim.model.trainer import Trainer
 
-    run = os.path.join(work, "gaia")
+    run = os.path.join(work, arm)
     if os.path.exists(os.path.join(run, "checkpoint.pt")):
         raise SystemExit(f"{run} already holds a run; continue it instead")
     pack = torch.load(path, map_location="cpu", weights_only=True)
     settings = pack["settings"]
+    branch = pack.get("ae_branch")
+    if arm == "ae" and settings["ablation"] != "ae":
+        with open(path, "rb") as stream:
+            digest = hashlib.sha256(stream.read()).hexdigest()
+        branch = {"step": int(pack["step"]), "cpu_s": float(pack.get("cpu_s") or 0.0),
+                  "pack": os.path.basename(path), "pack_sha256": digest}
+        settings = ae_settings(settings)
+    elif (arm == "ae") != (settings["ablation"] == "ae"):
+        raise SystemExit(f"{path} is a pack of the AE arm; start it with --arm ae")
     images, _ = load_image_folder(faces, settings["config"]["image_size"], settings["config"]["channels"])
     trainer = Trainer(run, images, {**settings, "data": os.path.abspath(faces)}, device="cpu")
     trainer.generator.load_state_dict({k: v.float() for k, v in pack["generator"].items()})
@@ -175,6 +219,9 @@ def from_pack(work, faces, path):
     trainer.step, trainer.elapsed_s = int(pack["step"]), float(pack["elapsed_s"])
     trainer.cpu_s, trainer.warmup_ended = float(pack.get("cpu_s") or 0.0), pack.get("warmup_ended")
     os.makedirs(run, exist_ok=True)
+    if arm == "ae":
+        atomic_write(os.path.join(run, "branch.json"),
+                     lambda stream: stream.write(json.dumps(branch, indent=1).encode() + b"\n"))
     trainer.save()
     print(f"started {run} again from {path} at step {trainer.step}")
 
@@ -194,8 +241,9 @@ def main(argv=None):
     parser.add_argument("--arm", choices=["gaia", "ae"], default="gaia")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (1 beside other work on 2 cores)")
     parser.add_argument("--max-time", type=float, default=None, help="seconds of training in this call")
-    parser.add_argument("--pack", default=None, help="write the warm-start pack to this path and stop")
-    parser.add_argument("--from-pack", default=None, help="start WORK/gaia again from this pack")
+    parser.add_argument("--pack", default=None, help="write the warm-start pack of WORK/ARM to this path and stop")
+    parser.add_argument("--from-pack", default=None, help="start WORK/ARM again from this pack (for ae: or branch it "
+                        "from a pack of the GAIA run)")
     parser.add_argument("--export", default=None, help="write WORK/gaia's model in float16 to this path and stop")
     parser.add_argument("--export-from", default=None, metavar="MODEL",
                         help="with --export: write this model file (e.g. a measured snapshot of the run) instead")
@@ -207,7 +255,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     faces = os.path.join(args.work, "faces")
     if args.pack:
-        return write_pack(args.work, args.pack)
+        return write_pack(args.work, args.pack, args.arm)
     if args.export:
         # the file measured is the file shipped: a snapshot, since WORK/gaia/model.pt moves on while it trains
         export(args.export_from or os.path.join(args.work, "gaia", "model.pt"), args.export)
@@ -216,7 +264,7 @@ def main(argv=None):
         gaia_stim(["faces", "--n", str(RECIPE["n_faces"]), "--size", "64", "--seed", str(RECIPE["faces_seed"]),
                    "--out", faces])
     if args.from_pack:
-        return from_pack(args.work, faces, args.from_pack)
+        return from_pack(args.work, faces, args.from_pack, args.arm)
     started = time.perf_counter()
     (train_ae if args.arm == "ae" else train_gaia)(args.work, faces, args.threads, args.max_time)
     print(f"this call trained for {time.perf_counter() - started:.0f} s")

@@ -109,3 +109,51 @@ def test_the_export_is_the_given_model_in_float16_and_loads(script, work, tmp_pa
     # float16 weights: the same model to within their rounding (2^-11 relative per weight)
     np.testing.assert_allclose(model.decode(codes), reference.decode(codes), atol=0.02)
     assert not (tmp_path / "data").joinpath("default.pt.tmp").exists()
+
+
+def test_the_ae_arm_branches_from_a_gaia_pack_and_survives_a_lost_machine_in_its_own_pack(script, work, tmp_path, capsys):
+    """The AE comparison's lifeline: branched from a pack of the GAIA run when the warm-up's checkpoint is
+    gone, trained alone for --max-time, packed and started again elsewhere with its branch point."""
+    gaia_pack = tmp_path / "gaia_pack.pt"
+    script.main(["--work", str(work), "--pack", str(gaia_pack)])
+    branched = tmp_path / "branched"
+    shutil.copytree(work / "faces", branched / "faces")
+    script.main(["--work", str(branched), "--arm", "ae", "--from-pack", str(gaia_pack)])
+    state, source = weights(branched / "ae"), weights(work / "gaia")
+    assert state["settings"]["ablation"] == "ae" and state["settings"]["lr_max"] == script.RECIPE["warmup_lr"]
+    assert state["step"] == source["step"] == 3 and state["cpu_s"] == source["cpu_s"]
+    for name, tensor in state["generator"].items():
+        torch.testing.assert_close(tensor, source["generator"][name].half().float(), rtol=0, atol=0)
+    branch = script.ae_start(str(branched))
+    assert branch["step"] == 3 and branch["cpu_s"] == source["cpu_s"] and len(branch["pack_sha256"]) == 64
+    assert not (branched / "gaia").exists()
+
+    # no GAIA run beside it: the arm needs a time budget, and with one it trains as an autoencoder
+    with pytest.raises(SystemExit, match="holds no GAIA run .* give --max-time"):
+        script.main(["--work", str(branched), "--arm", "ae", "--threads", "1"])
+    assert weights(branched / "ae")["step"] == 3
+    script.main(["--work", str(branched), "--arm", "ae", "--threads", "1", "--max-time", "3"])
+    trained = weights(branched / "ae")
+    assert trained["step"] > 3 and trained["cpu_s"] > source["cpu_s"]
+    assert trained["settings"]["ablation"] == "ae"
+
+    # its own pack carries the branch point to the next machine
+    ae_pack = tmp_path / "ae_pack.pt"
+    script.main(["--work", str(branched), "--arm", "ae", "--pack", str(ae_pack)])
+    assert torch.load(ae_pack, map_location="cpu", weights_only=True)["ae_branch"] == branch
+    other = tmp_path / "other_machine"
+    shutil.copytree(work / "faces", other / "faces")
+    with pytest.raises(SystemExit, match="is a pack of the AE arm; start it with --arm ae"):
+        script.main(["--work", str(other), "--from-pack", str(ae_pack)])
+    assert not (other / "gaia").exists()
+    script.main(["--work", str(other), "--arm", "ae", "--from-pack", str(ae_pack)])
+    restored = weights(other / "ae")
+    assert restored["step"] == trained["step"] and restored["cpu_s"] == trained["cpu_s"]
+    assert restored["settings"]["ablation"] == "ae" and script.ae_start(str(other)) == branch
+
+    # beside a GAIA run, the arm matches GAIA's CPU time since the branch point: none yet, so no step
+    shutil.copytree(work / "gaia", branched / "gaia")
+    capsys.readouterr()
+    script.main(["--work", str(branched), "--arm", "ae", "--threads", "1"])
+    assert "GAIA has used 0 CPU-s after step 3" in capsys.readouterr().out
+    assert weights(branched / "ae")["step"] == trained["step"]
