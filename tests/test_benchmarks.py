@@ -222,3 +222,48 @@ def test_sparse_midpoint_measures_tell_a_stroke_image_from_a_cross_fade():
     sharp, faded = sparse.ink_sharp(pairs), sparse.ink_sharp(fades)
     assert np.all(sharp > 0.6) and np.all(faded < 0.2)  # (the cross-fade keeps ink where strokes cross)
     assert sparse.ink_sharp(np.zeros((1, 4, 4, 1)))[0] == 0  # a blank image has no ink, and no division by 0
+
+
+def test_paired_ratio_is_the_ratio_of_means_with_a_bootstrap_interval_over_the_same_pairs():
+    paired = load_script("paired_morphs")
+    rng = np.random.default_rng(5)
+    b = rng.uniform(0.5, 1.5, size=40)
+    exact = paired.paired_ratio(0.9 * b, b, n_boot=2000, seed=1)
+    # a pair-by-pair 10 % lead: every resample of the same pairs gives 0.9, so the interval is a point
+    assert exact["ratio"] == pytest.approx(0.9) and exact["ratio_ci95"] == pytest.approx([0.9, 0.9])
+    assert exact["a_lower_share"] == 1.0 and exact["n"] == 40 and exact["b_mean"] == pytest.approx(b.mean())
+    # the same means with the pairing broken: the interval widens around the ratio and straddles 1
+    noisy = paired.paired_ratio(rng.permutation(b), b, n_boot=2000, seed=1)
+    low, high = noisy["ratio_ci95"]
+    assert noisy["ratio"] == pytest.approx(1.0) and low < 0.95 < 1.05 < high
+    # the interval is a function of the seed: the same seed gives the same interval, another seed another
+    a = 0.9 * b + rng.normal(0, 0.05, 40)
+    assert paired.paired_ratio(a, b, n_boot=2000, seed=1) == paired.paired_ratio(a, b, n_boot=2000, seed=1)
+    assert paired.paired_ratio(a, b, n_boot=2000, seed=2)["ratio_ci95"] != paired.paired_ratio(a, b, n_boot=2000, seed=1)["ratio_ci95"]
+    with pytest.raises(ValueError, match="paired 1-d arrays"):
+        paired.paired_ratio(b, b[:-1])
+
+
+def test_paired_morphs_tells_the_perfect_model_from_one_that_leaves_the_line(tmp_path):
+    """A perfect model against one that shrinks every face a third of the way to the average face and
+    washes its pixels out a fifth of the way to grey: the perfect one is lower on every pair and
+    every measure, and the interval excludes 1."""
+    paired = load_script("paired_morphs")
+    params_a, params_b = paired.held_out_pairs(6, 99)
+    levels = paired.morph_levels(11)
+    path = paired.interpolate(params_a, params_b, levels).reshape(-1, len(PARAMETERS))
+    perfect = RenderingModel(np.clip(path, 0.0, 1.0), size=SIZE)
+
+    class Shrunk(RenderingModel):
+        def decode(self, z):
+            return 0.8 * super().decode(0.67 * np.asarray(z) + 0.33 * 0.5) + 0.2 * 0.5
+
+    shrunk = Shrunk(np.clip(path, 0.0, 1.0), size=SIZE)
+    rows = {row["measure"]: row for row in paired.compare(perfect, shrunk, n_pairs=6, seed=99, n_boot=500)}
+    assert set(rows) == set(paired.MEASURES)
+    assert rows["path_deviation"]["a_mean"] < 0.01 < rows["path_deviation"]["b_mean"]
+    for row in rows.values():
+        assert row["a_lower_share"] == 1.0 and row["ratio_ci95"][1] < 1.0 and row["n"] == 6
+    swapped = {row["measure"]: row for row in paired.compare(shrunk, perfect, n_pairs=6, seed=99, n_boot=500)}
+    assert swapped["path_deviation"]["ratio"] == pytest.approx(1 / rows["path_deviation"]["ratio"])
+    assert swapped["path_deviation"]["a_lower_share"] == 0.0
