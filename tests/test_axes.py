@@ -172,11 +172,34 @@ def test_saved_axes_load_identically_and_only_for_their_model(tmp_path):
     np.testing.assert_array_equal(loaded.readout_gain_, axes.readout_gain_)
     np.testing.assert_allclose(loaded.direction("age", ["smile"]), axes.direction("age", ["smile"]), rtol=1e-12)
     np.testing.assert_allclose(loaded.transform(codes[:3]), axes.transform(codes[:3]), rtol=1e-12)
+    # the labelled range corrections are bounded by: each attribute's lowest and highest label
+    one_hot = (labels["hair_colour"] == "light").astype(float)
+    expected = [[labels[name].min(), labels[name].max()] for name in ("age", "smile", "hair")] + [[0.0, 1.0]]
+    assert axes.attribute_names_[-1] == "hair_colour_light" and one_hot.max() == 1.0
+    np.testing.assert_array_equal(axes.attribute_range_, expected)
+    np.testing.assert_array_equal(loaded.attribute_range_, axes.attribute_range_)
     with pytest.raises(ModelFileError, match="fitted on the codes of the model with sha256 aaaaaaaaaaaa"):
         load_axes(path, model_sha256=SHA_B)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="cannot read axes file"):
         load_axes(tmp_path / "junk.npz")
+
+
+def test_a_file_written_before_the_range_was_kept_loads_with_it_unknown(tmp_path):
+    """Axes files from before the labelled range was stored still load; their corrections are unbounded."""
+    codes, labels, _ = linear_codes(n=300)
+    path = save_axes(AttributeAxes(metric="euclidean").fit(codes, labels), tmp_path / "axes.npz", SHA_A)
+    with np.load(path) as stored:
+        arrays = {name: stored[name] for name in stored.files if name != "attribute_range"}
+    np.savez(tmp_path / "older.npz", **arrays)
+    older = load_axes(tmp_path / "older.npz", model_sha256=SHA_A)
+    assert older.attribute_range_.shape == (3, 2) and np.isnan(older.attribute_range_).all()
+    low, high = older._attribute_bounds()
+    assert np.isneginf(low).all() and np.isposinf(high).all()
+    # a range of the wrong shape is a damaged file, not an unknown range
+    np.savez(tmp_path / "damaged.npz", **arrays, attribute_range=np.zeros((3, 3)))
+    with pytest.raises(ModelFileError, match="attribute_range"):
+        load_axes(tmp_path / "damaged.npz")
 
 
 def test_works_as_a_scikit_learn_estimator_in_a_pipeline():
@@ -309,6 +332,45 @@ def test_an_attribute_the_codes_barely_carry_is_not_steered():
     np.testing.assert_allclose(read_back(axes, model, steered) - base, [[0.5, 0.125]], atol=1e-12)  # contrast left as it leaks
     axes.r2_, axes.readout_gain_ = np.array([0.875, 0.5]), np.array([0.5, 0.1])  # calibrated: too little kept
     assert held_attributes(axes).tolist() == [True, False]
+
+
+def test_corrections_never_steer_an_attribute_past_the_labelled_range():
+    """Asked past the range the labels span, a correction steers to its edge, not to the read-out's
+    beyond; a start already outside keeps where it is, and an attribute not asked is held where the
+    start has it, in range or not."""
+    from gaia_stim.stimuli.axes import correct_codes
+
+    model = LossyModel(1.0, 0.0)
+    axes, start, moved, asked = brightness_step(0.5)
+    base = read_back(axes, model, start)[0]  # brightness 0.75, contrast -0.6875
+    unbounded = correct_codes(axes, model, start, moved, asked, 1)
+    np.testing.assert_allclose(read_back(axes, model, unbounded) - base, [[0.5, 0.0]], atol=1e-12)
+    axes.attribute_range_ = np.array([[0.0, 1.0], [0.0, 0.1]])
+    # (the first correction's step back along brightness leaks into contrast; the second takes that back)
+    with pytest.warns(AttributeAxesWarning, match=r"'brightness': asked for 1.25, past the labelled images' range"
+                                                  r" \(0 to 1\); corrections steer it only to the edge"):
+        bounded = correct_codes(axes, model, start, moved, asked, 2)
+    np.testing.assert_allclose(read_back(axes, model, bounded), [[1.0, base[1]]], atol=1e-12)
+    # within the range, nothing changes
+    axes, start, moved, asked = brightness_step(-0.5)
+    axes.attribute_range_ = np.array([[0.0, 1.0], [0.0, 0.1]])
+    np.testing.assert_allclose(read_back(axes, model, correct_codes(axes, model, start, moved, asked, 2)),
+                               [[0.25, base[1]]], atol=1e-12)
+    # a start above the range: asked further up it stays where it is, asked down it moves
+    axes, start, moved, asked = brightness_step(0.25)
+    axes.attribute_range_ = np.array([[0.0, 0.5], [0.0, 0.1]])
+    with pytest.warns(AttributeAxesWarning, match=r"asked for 1, past the labelled images' range \(0 to 0.5\)"):
+        steered = correct_codes(axes, model, start, moved, asked, 2)
+    np.testing.assert_allclose(read_back(axes, model, steered), [[0.75, base[1]]], atol=1e-12)
+    axes, start, moved, asked = brightness_step(-0.125)
+    axes.attribute_range_ = np.array([[0.0, 0.5], [0.0, 0.1]])
+    np.testing.assert_allclose(read_back(axes, model, correct_codes(axes, model, start, moved, asked, 2)),
+                               [[0.625, base[1]]], atol=1e-12)
+    # the range NaN (not kept): unbounded, as before it was
+    axes, start, moved, asked = brightness_step(0.5)
+    axes.attribute_range_ = np.full((2, 2), np.nan)
+    np.testing.assert_array_equal(correct_codes(axes, model, start, moved, asked, 1), unbounded)
+    assert not np.allclose(bounded, unbounded)
 
 
 def test_codes_are_corrected_one_at_a_time():

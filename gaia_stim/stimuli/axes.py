@@ -341,6 +341,8 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         self.intercept_ = intercept
         self.r2_ = r2
         self.attribute_scale_ = matrix.std(axis=0)
+        # what the labelled images span: corrections never steer an attribute past it
+        self.attribute_range_ = np.stack([matrix.min(axis=0), matrix.max(axis=0)], axis=1)
         self.readout_coef_ = readout_coef
         self.readout_intercept_ = readout_intercept
         self.metric_matrix_ = metric_matrix
@@ -435,6 +437,15 @@ class AttributeAxes(TransformerMixin, BaseEstimator):
         (:func:`calibrate_axes`; axes not calibrated, or kept below ``MIN_GAIN``, as fitted)."""
         gain = np.asarray(self.readout_gain_, dtype=np.float64)
         return self.directions_ / np.where(np.isfinite(gain) & (gain >= MIN_GAIN), gain, 1.0)[:, None]
+
+    def _attribute_bounds(self):
+        """Lowest and highest label of every attribute in the fitted images, (n_attributes,) each;
+        -inf and +inf where not kept (axes fitted before the range was)."""
+        spans = getattr(self, "attribute_range_", None)
+        if spans is None:
+            spans = np.full((len(self.attribute_names_), 2), np.nan)
+        spans = np.asarray(spans, dtype=np.float64)
+        return np.where(np.isnan(spans[:, 0]), -np.inf, spans[:, 0]), np.where(np.isnan(spans[:, 1]), np.inf, spans[:, 1])
 
     def apply(self, Z, name, amounts, orthogonal_to=None):
         """Codes moved along one axis: ``Z[i] + amounts[k] * direction``.
@@ -557,9 +568,12 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS, bas
     others. Each correction reads every moved code's image back and adds to the code, along the
     axes' directions (lengthened by their calibration, when :func:`calibrate_axes` has run), the
     part of the asked change that is missing and minus whatever other attributes moved; only the
-    attributes the model carries are steered (:func:`held_attributes`). The model and the axes'
-    own read-out are all it uses, never the labels. Every code is corrected on its own (a batch of
-    one), so its result does not depend on which codes are corrected with it.
+    attributes the model carries are steered (:func:`held_attributes`). No attribute is steered
+    past the range of the labels the axes were fitted on (or past the start's own read-out, where
+    that is already outside): beyond it the model has no image to steer towards, and the read-out
+    would pull the code off the family. The model and the axes' own read-out (and that range) are
+    all it uses, never the images' labels. Every code is corrected on its own (a batch of one), so
+    its result does not depend on which codes are corrected with it.
 
     Parameters
     ----------
@@ -597,7 +611,22 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS, bas
     steps = axes._calibrated_directions()  # one unit of read-out change per row, as calibrated
     held = held_attributes(axes)
 
-    target = (image_readout(axes, model, start[:1]) if base is None else np.asarray(base, dtype=np.float64)) + asked
+    base = image_readout(axes, model, start[:1]) if base is None else np.asarray(base, dtype=np.float64)
+    # Past the labelled images' range the model has no image to steer towards, and chasing the
+    # read-out there pushes codes off the family; a start already beyond it keeps where it is.
+    low, high = axes._attribute_bounds()
+    target = np.clip(base + asked, np.minimum(low, base), np.maximum(high, base))
+    capped = held & np.any(target != base + asked, axis=0)
+    if capped.any():
+        index = int(np.flatnonzero(capped)[0])
+        farthest = (base + asked)[np.argmax(np.abs(target - base - asked)[:, index]), index]
+        warnings.warn(
+            f"{axes.attribute_names_[index]!r}: asked for {farthest:.3g}, past the labelled images' range"
+            f" ({low[index]:.3g} to {high[index]:.3g}); corrections steer it only to the edge of that range,"
+            " where the model has images to draw (--corrections 0 keeps the straight line past it)",
+            AttributeAxesWarning,
+            stacklevel=2,
+        )
     for index in range(len(codes)):
         for _ in range(corrections):
             missing = np.where(held, target[index] - image_readout(axes, model, codes[index]), 0.0)
@@ -609,7 +638,12 @@ def correct_codes(axes, model, start, codes, asked, corrections=CORRECTIONS, bas
 # files
 
 _ARRAYS = ("directions_", "intercept_", "r2_", "attribute_scale_", "readout_coef_", "readout_intercept_",
-           "metric_matrix_", "readout_gain_")
+           "metric_matrix_", "readout_gain_", "attribute_range_")
+# arrays that files written before them lack, with what such a file means
+_OPTIONAL_ARRAYS = {
+    # unknown range: corrections steer as they did before the range was kept, without bounds
+    "attribute_range_": lambda n_attributes: np.full((n_attributes, 2), np.nan),
+}
 
 # What an axes file holds, checked like the options of AttributeAxes: its metadata (JSON) and its
 # arrays, whose shapes must agree (n_attributes directions in a latent_dim-dimensional space).
@@ -637,7 +671,8 @@ AXES_ARRAYS = Record({
     "readout_intercept": Array("f", ("n_attributes",), finite=True),
     "metric_matrix": Array("f", ("latent_dim", "latent_dim"), finite=True),
     "readout_gain": Array("f", ("n_attributes",)),  # NaN until calibrated
-})
+    "attribute_range": Array("f", ("n_attributes", 2)),  # min and max of the labels; NaN: not kept
+}, optional=("attribute_range",))
 _AXES_FIX = "it is not a file 'gaia-stim axes fit' wrote, or it was damaged: fit the axes again"
 
 
@@ -666,7 +701,9 @@ def save_axes(axes, path, model_sha256):
         "dropped_attributes": list(axes.dropped_attributes_),
         "n_images": int(axes.n_images_),
     }
-    arrays = {name.rstrip("_"): np.asarray(getattr(axes, name), dtype=np.float64) for name in _ARRAYS}
+    n_attributes = len(axes.attribute_names_)
+    arrays = {name.rstrip("_"): np.asarray(getattr(axes, name) if hasattr(axes, name) else _OPTIONAL_ARRAYS[name](n_attributes),
+                                           dtype=np.float64) for name in _ARRAYS}
     arrays["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
     atomic_write(os.fspath(path), lambda stream: np.savez(stream, **arrays))
     return os.fspath(path)
@@ -706,7 +743,8 @@ def load_axes(path, model_sha256=None):
     try:
         with np.load(path, allow_pickle=False) as stored:
             metadata = json.loads(str(stored["metadata"]))
-            arrays = {name: stored[name.rstrip("_")] for name in _ARRAYS}
+            arrays = {name: stored[name.rstrip("_")] for name in _ARRAYS
+                      if name not in _OPTIONAL_ARRAYS or name.rstrip("_") in stored.files}
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ModelFileError(
             f"cannot read axes file {path!r} ({type(error).__name__}); it is not a file 'gaia-stim axes fit' wrote"
@@ -725,6 +763,8 @@ def load_axes(path, model_sha256=None):
                              f" {len(arrays['directions_'])} directions; {_AXES_FIX}")
     if model_sha256 is not None:
         check_model(metadata["model_sha256"], model_sha256, path)
+    for name, absent in _OPTIONAL_ARRAYS.items():
+        arrays.setdefault(name, absent(len(arrays["directions_"])))
     axes = AttributeAxes(**metadata["params"])
     for name, value in arrays.items():
         setattr(axes, name, value)
