@@ -1,5 +1,6 @@
 """Attribute axes on codes whose generating directions are known: Z = Y B + noise."""
 
+import re
 import warnings
 
 import numpy as np
@@ -334,43 +335,34 @@ def test_an_attribute_the_codes_barely_carry_is_not_steered():
     assert held_attributes(axes).tolist() == [True, False]
 
 
-def test_corrections_never_steer_an_attribute_past_the_labelled_range():
+@pytest.mark.parametrize("amount, span, expected, warned", [
+    (0.5, [[0.0, 1.0], [0.0, 0.1]], 1.0, r"'brightness': asked for 1.25, past the labelled images' range \(0 to 1\);"
+                                         r" corrections steer it only to the edge"),  # capped at the edge
+    (-0.5, [[0.0, 1.0], [0.0, 0.1]], 0.25, None),  # within the range: as asked
+    (0.25, [[0.0, 0.5], [0.0, 0.1]], 0.75, r"asked for 1, past the labelled images' range \(0 to 0.5\)"),  # start above it stays
+    (-0.125, [[0.0, 0.5], [0.0, 0.1]], 0.625, None),  # start above it, asked back down: as asked
+    (0.5, np.full((2, 2), np.nan), 1.25, None),  # range not kept (older files): unbounded
+    (0.5, None, 1.25, None),  # no range at all (axes made by hand): unbounded
+])
+def test_corrections_never_steer_an_attribute_past_the_labelled_range(amount, span, expected, warned):
     """Asked past the range the labels span, a correction steers to its edge, not to the read-out's
-    beyond; a start already outside keeps where it is, and an attribute not asked is held where the
-    start has it, in range or not."""
+    beyond; a start already outside keeps where it is, and contrast, not asked, is held where the
+    start has it (-0.6875), outside its range [0, 0.1] or not. (Two corrections: the first one's step
+    back along brightness leaks into contrast, the second takes that back.)"""
     from gaia_stim.stimuli.axes import correct_codes
 
     model = LossyModel(1.0, 0.0)
-    axes, start, moved, asked = brightness_step(0.5)
-    base = read_back(axes, model, start)[0]  # brightness 0.75, contrast -0.6875
-    unbounded = correct_codes(axes, model, start, moved, asked, 1)
-    np.testing.assert_allclose(read_back(axes, model, unbounded) - base, [[0.5, 0.0]], atol=1e-12)
-    axes.attribute_range_ = np.array([[0.0, 1.0], [0.0, 0.1]])
-    # (the first correction's step back along brightness leaks into contrast; the second takes that back)
-    with pytest.warns(AttributeAxesWarning, match=r"'brightness': asked for 1.25, past the labelled images' range"
-                                                  r" \(0 to 1\); corrections steer it only to the edge"):
-        bounded = correct_codes(axes, model, start, moved, asked, 2)
-    np.testing.assert_allclose(read_back(axes, model, bounded), [[1.0, base[1]]], atol=1e-12)
-    # within the range, nothing changes
-    axes, start, moved, asked = brightness_step(-0.5)
-    axes.attribute_range_ = np.array([[0.0, 1.0], [0.0, 0.1]])
-    np.testing.assert_allclose(read_back(axes, model, correct_codes(axes, model, start, moved, asked, 2)),
-                               [[0.25, base[1]]], atol=1e-12)
-    # a start above the range: asked further up it stays where it is, asked down it moves
-    axes, start, moved, asked = brightness_step(0.25)
-    axes.attribute_range_ = np.array([[0.0, 0.5], [0.0, 0.1]])
-    with pytest.warns(AttributeAxesWarning, match=r"asked for 1, past the labelled images' range \(0 to 0.5\)"):
+    axes, start, moved, asked = brightness_step(amount)
+    if span is not None:
+        axes.attribute_range_ = np.array(span)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         steered = correct_codes(axes, model, start, moved, asked, 2)
-    np.testing.assert_allclose(read_back(axes, model, steered), [[0.75, base[1]]], atol=1e-12)
-    axes, start, moved, asked = brightness_step(-0.125)
-    axes.attribute_range_ = np.array([[0.0, 0.5], [0.0, 0.1]])
-    np.testing.assert_allclose(read_back(axes, model, correct_codes(axes, model, start, moved, asked, 2)),
-                               [[0.625, base[1]]], atol=1e-12)
-    # the range NaN (not kept): unbounded, as before it was
-    axes, start, moved, asked = brightness_step(0.5)
-    axes.attribute_range_ = np.full((2, 2), np.nan)
-    np.testing.assert_array_equal(correct_codes(axes, model, start, moved, asked, 1), unbounded)
-    assert not np.allclose(bounded, unbounded)
+    np.testing.assert_allclose(read_back(axes, model, steered), [[expected, -0.6875]], atol=1e-12)
+    messages = [str(warning.message) for warning in caught if issubclass(warning.category, AttributeAxesWarning)]
+    assert len(messages) == (warned is not None), messages
+    if warned:
+        assert re.search(warned, messages[0]), messages[0]
 
 
 def test_codes_are_corrected_one_at_a_time():
