@@ -1,9 +1,11 @@
 """Train the default model as one resumable run, and its plain-autoencoder comparison.
 
-    python scripts/train_default_model.py --work ../runs/default-v2 --threads 1 --max-time 2h   # start or continue
+    python scripts/train_default_model.py --work ../runs/default-v2 --threads 1 --max-time 7200  # start or continue (seconds)
     python scripts/train_default_model.py --work ../runs/default-v2 --arm ae --threads 1         # the AE comparison
     python scripts/train_default_model.py --work ../runs/default-v2 --pack docs/records/default_v2/warm_start.pt
     python scripts/train_default_model.py --work ../runs/default-v2 --from-pack docs/records/default_v2/warm_start.pt
+    python scripts/train_default_model.py --work ../runs/default-v2 --arm ae --pack docs/records/default_v2/ae_arm.pt
+    python scripts/train_default_model.py --work ../runs/default-v2 --arm ae --from-pack docs/records/default_v2/ae_arm.pt
     python scripts/train_default_model.py --work ../runs/default-v2 --export gaia_stim/data/default_small_faces.pt
 
 The run (``WORK/gaia``) is ``gaia-stim train`` with the recipe below: first ``warmup_steps`` plain
