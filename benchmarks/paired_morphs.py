@@ -15,12 +15,15 @@ them):
 
 Measures: ``path_deviation`` (per pair: RMS over the 16 parameters of the estimated middle frames
 minus the straight line between the endpoints' true parameters, averaged over the middle levels),
+``endpoint_deviation`` (the same for the two ends, the model's reconstructions of the sources: the
+part of the path's deviation that is reconstruction error, there before any interpolation),
 ``realism_pixel`` (RMS pixel distance of the middle frames to the nearest face) and
 ``pixel_error`` (against the true morph). The estimator is :mod:`gaia_stim.datasets.face_estimator`,
-independent of both models.
+independent of both models. ``--figure PATH`` draws the first three pairs: the true morph, each
+model's morph and the cross-fade, row under row (``face_quality.write_figure``).
 
     python benchmarks/paired_morphs.py --model GAIA.pt=GAIA --model AE.pt=AE --n-pairs 100 \\
-        --json docs/records/x.json
+        --json docs/records/x.json --figure docs/images/x.png
 """
 
 import argparse
@@ -33,20 +36,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _records import write_record  # noqa: E402
 from face_quality import (  # noqa: E402
+    FIGURE_PAIRS,
     held_out_pairs,
     interpolate,
     load_models,
     middle_steps,
     model_morphs,
     morph_levels,
+    write_figure,
 )
 
 HELD_OUT_SEED = 12345
-MEASURES = ("path_deviation", "realism_pixel", "pixel_error")
+MEASURES = ("path_deviation", "endpoint_deviation", "realism_pixel", "pixel_error")
+N_STEPS = 11  # morph levels 0, 0.1, ..., 1; the middle is 0.3-0.7
 
 
-def per_pair_measures(model, params_a, params_b, n_steps=11):
-    """Each measure of ``model``'s morph middles, one value per pair: dict of ndarray (n_pairs,)."""
+def per_pair_measures(model, params_a, params_b, n_steps=N_STEPS, keep_pairs=0):
+    """Each measure of ``model``'s morph middles, one value per pair: dict of ndarray (n_pairs,).
+
+    With ``keep_pairs``, the key ``"morphs"`` also holds the whole morphs (every level) of the first
+    ``keep_pairs`` pairs: ndarray (keep_pairs, n_steps, S, S, C).
+    """
     from gaia_stim.datasets import render
     from gaia_stim.datasets.face_estimator import estimate_parameters, realism
 
@@ -61,11 +71,16 @@ def per_pair_measures(model, params_a, params_b, n_steps=11):
     n_middle = inner.shape[1]
     frames = inner.reshape(-1, size, size, 3)
     estimated = estimate_parameters(frames).reshape(n_pairs, n_middle, -1)
-    return {
+    ends = estimate_parameters(morph[:, [0, -1]].reshape(-1, size, size, 3)).reshape(n_pairs, 2, -1)
+    measured = {
         "path_deviation": np.sqrt(((estimated - line[:, middle]) ** 2).mean(axis=-1)).mean(axis=1),
+        "endpoint_deviation": np.sqrt(((ends - line[:, [0, -1]]) ** 2).mean(axis=-1)).mean(axis=1),
         "realism_pixel": realism(frames)["pixel"].reshape(n_pairs, n_middle).mean(axis=1),
         "pixel_error": np.abs(inner - truth[:, middle]).reshape(n_pairs, -1).mean(axis=1),
     }
+    if keep_pairs:
+        measured["morphs"] = morph[:keep_pairs]
+    return measured
 
 
 def paired_ratio(a, b, n_boot=10000, seed=0):
@@ -98,11 +113,21 @@ def paired_ratio(a, b, n_boot=10000, seed=0):
     }
 
 
-def compare(model_a, model_b, n_pairs=100, seed=HELD_OUT_SEED, n_boot=10000, boot_seed=0):
-    """One row per measure: both models' means, A / B with its 95 % interval, A's share of lower pairs."""
+def compare(model_a, model_b, n_pairs=100, seed=HELD_OUT_SEED, n_boot=10000, boot_seed=0, figure=None,
+            labels=("A", "B")):
+    """One row per measure: both models' means, A / B with its 95 % interval, A's share of lower pairs.
+
+    ``figure``: a PNG path; the morphs of the first pairs (true morph, A and B under ``labels``,
+    cross-fade) are drawn there from the very images measured.
+    """
     params_a, params_b = held_out_pairs(n_pairs, seed)
-    measured_a = per_pair_measures(model_a, params_a, params_b)
-    measured_b = per_pair_measures(model_b, params_a, params_b)
+    keep = FIGURE_PAIRS if figure else 0
+    measured_a = per_pair_measures(model_a, params_a, params_b, keep_pairs=keep)
+    measured_b = per_pair_measures(model_b, params_a, params_b, keep_pairs=keep)
+    if figure:
+        kept = {labels[0]: measured_a["morphs"], labels[1]: measured_b["morphs"]}
+        write_figure(figure, params_a, params_b, {"levels": morph_levels(N_STEPS), "kept": kept}, [model_a, model_b],
+                     list(labels), n_pairs=keep)
     return [{"measure": name, **paired_ratio(measured_a[name], measured_b[name], n_boot, boot_seed)}
             for name in MEASURES]
 
@@ -125,6 +150,7 @@ def main(argv=None):
     parser.add_argument("--boot-seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--figure", metavar="PATH", help=f"PNG of the morphs of the first {FIGURE_PAIRS} pairs")
     args = parser.parse_args(argv)
     if len(args.model) != 2:
         parser.error("give --model exactly twice: A, then B")
@@ -136,7 +162,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     (model_a, model_b), (label_a, label_b) = load_models(args.model)
-    rows = compare(model_a, model_b, args.n_pairs, args.seed, args.boot, args.boot_seed)
+    rows = compare(model_a, model_b, args.n_pairs, args.seed, args.boot, args.boot_seed, figure=args.figure,
+                   labels=(label_a, label_b))
     load = os.getloadavg()[0]
     print(f"{args.n_pairs} held-out pairs (seed {args.seed}), middle levels 0.3-0.7; A = {label_a}, B = {label_b}; "
           f"{torch.get_num_threads()} thread(s), load {load:.2f}")
@@ -148,6 +175,8 @@ def main(argv=None):
                         "threads": torch.get_num_threads(), "load_1m": round(load, 2)})
         write_record(args.json, rows, __file__)
         print(f"wrote {args.json}")
+    if args.figure:
+        print(f"wrote {args.figure}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import pathlib
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import RenderingModel
 from gaia_stim.datasets import PARAMETERS, make_faces, render
@@ -259,11 +260,33 @@ def test_paired_morphs_tells_the_perfect_model_from_one_that_leaves_the_line(tmp
             return 0.8 * super().decode(0.67 * np.asarray(z) + 0.33 * 0.5) + 0.2 * 0.5
 
     shrunk = Shrunk(np.clip(path, 0.0, 1.0), size=SIZE)
-    rows = {row["measure"]: row for row in paired.compare(perfect, shrunk, n_pairs=6, seed=99, n_boot=500)}
+    figure = tmp_path / "morphs.png"
+    rows = {row["measure"]: row for row in paired.compare(perfect, shrunk, n_pairs=6, seed=99, n_boot=500,
+                                                           figure=figure, labels=("perfect", "shrunk"))}
     assert set(rows) == set(paired.MEASURES)
     assert rows["path_deviation"]["a_mean"] < 0.01 < rows["path_deviation"]["b_mean"]
+    # the shrunk model's ends are off already (its reconstructions), the perfect one's are not
+    assert rows["endpoint_deviation"]["a_mean"] < 0.01 < rows["endpoint_deviation"]["b_mean"]
     for row in rows.values():
         assert row["a_lower_share"] == 1.0 and row["ratio_ci95"][1] < 1.0 and row["n"] == 6
     swapped = {row["measure"]: row for row in paired.compare(shrunk, perfect, n_pairs=6, seed=99, n_boot=500)}
     assert swapped["path_deviation"]["ratio"] == pytest.approx(1 / rows["path_deviation"]["ratio"])
     assert swapped["path_deviation"]["a_lower_share"] == 0.0
+    # the figure draws the measured morphs: 3 pairs of 4 rows (true morph, A, B, cross-fade) under a
+    # 16 px header, 10 px between pairs, square tiles with 2 px gaps, right-aligned; the perfect model's
+    # row is the true morph, the shrunk one's is not
+    drawn = np.asarray(Image.open(figure).convert("RGB")).astype(np.float32) / 255
+    n_levels = 11
+    step, rest = divmod((drawn.shape[0] - 16 - 2 * 10) // 3 - 2, 4)
+    assert rest == 0 and step >= SIZE + 2
+    left = drawn.shape[1] - (2 + n_levels * step) + 2
+    tile = step - 2
+
+    def row(pair, index):  # the row's 11 tiles side by side
+        top = 16 + pair * (2 + 4 * step + 10) + 2 + index * step
+        return np.concatenate([drawn[top : top + tile, left + k * step : left + k * step + tile] for k in range(n_levels)], 1)
+
+    for pair in range(paired.FIGURE_PAIRS):
+        truth, first, second = row(pair, 0), row(pair, 1), row(pair, 2)
+        assert np.abs(first - truth).mean() < 0.002  # (float32 codes can move an edge pixel)
+        assert np.abs(second - truth).mean() > 0.02
