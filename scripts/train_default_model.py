@@ -6,6 +6,8 @@
     python scripts/train_default_model.py --work ../runs/default-v2 --from-pack docs/records/default_v2/warm_start.pt
     python scripts/train_default_model.py --work ../runs/default-v2 --arm ae --pack docs/records/default_v2/ae_arm.pt
     python scripts/train_default_model.py --work ../runs/default-v2 --arm ae --from-pack docs/records/default_v2/ae_arm.pt
+    python scripts/train_default_model.py --work ../runs/default-v2 --arm late --from-pack docs/records/default_v2/ae_arm.pt
+    python scripts/train_default_model.py --work ../runs/default-v2 --arm late --threads 1 --max-time 7200
     python scripts/train_default_model.py --work ../runs/default-v2 --export gaia_stim/data/default_small_faces.pt
 
 The run (``WORK/gaia``) is ``gaia-stim train`` with the recipe below: first ``warmup_steps`` plain
@@ -27,6 +29,11 @@ it on a machine that lost ``WORK`` (with fresh optimiser state, so not bit-ident
 With ``--arm ae`` both act on the AE arm. ``--arm ae --from-pack`` given a pack of the GAIA run
 branches a new AE arm from it: the pack's step and CPU time become the arm's starting point
 (``WORK/ae/branch.json``), which stands in for the warm-up's last checkpoint when that was lost.
+``--arm late`` is the GAIA objective after a longer warm-up: ``--arm late --from-pack`` given a pack
+of the AE arm branches a GAIA run (``WORK/late``, the recipe's GAIA phase) from the arm's weights and
+step, recording the branch point (``WORK/late/branch.json``, and ``late_branch`` in its own pack); it
+trains for ``--max-time``. Its equal-CPU comparison is the AE arm itself, continued from the same
+point: each call prints the CPU-seconds both have used since it.
 ``--export`` writes the run's model file in float16, as the package ships it (``--export-from``:
 a snapshot of it instead, the very file the progress rows measured).
 
@@ -119,6 +126,35 @@ def ae_settings(settings):
     return {**settings, "ablation": "ae", "lr_max": RECIPE["warmup_lr"], "alpha": RECIPE["warmup_lr"] / 2}
 
 
+def gaia_settings(settings):
+    """The AE arm's settings turned back into the recipe's GAIA phase (for the late arm)."""
+    return {**settings, "ablation": "none", "lr_max": RECIPE["lr_max"], "alpha": RECIPE["lr_max"] / 2}
+
+
+def read_branch(work, arm):
+    import json
+
+    with open(os.path.join(work, arm, "branch.json")) as stream:
+        return json.load(stream)
+
+
+def train_late(work, faces, threads, max_time):
+    """Continue the late GAIA arm for ``max_time`` seconds; print its CPU time and the AE arm's since the branch."""
+    run = os.path.join(work, "late")
+    if not os.path.exists(os.path.join(run, "checkpoint.pt")):
+        raise SystemExit(f"{run} holds no run: branch it from a pack of the AE arm with --arm late --from-pack")
+    if not max_time:
+        raise SystemExit("give --max-time: the late arm trains for a time budget")
+    gaia_stim(train_arguments(run, faces, threads, max_time, RECIPE["steps"]))
+    branch = read_branch(work, "late")
+    late = read_state(run)
+    report = f"the late arm has used {late['cpu_s'] - branch['cpu_s']:.0f} CPU-s after AE step {branch['step']}"
+    if os.path.exists(os.path.join(work, "ae", "checkpoint.pt")):
+        ae = read_state(os.path.join(work, "ae"))
+        report += f", the AE arm {ae['cpu_s'] - branch['cpu_s']:.0f} (step {ae['step']})"
+    print(report)
+
+
 def ae_start(work):
     """Step and CPU-seconds where the AE arm left the GAIA run: its branch record, else the warm-up's end."""
     import json
@@ -181,6 +217,8 @@ def write_pack(work, path, arm="gaia"):
     pack["format"] = "gaia-stim-warm-start"
     if arm == "ae":
         pack["ae_branch"] = ae_start(work)
+    if arm == "late":
+        pack["late_branch"] = read_branch(work, "late")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_torch_save(pack, path)
     print(f"wrote {path} ({arm} run, step {pack['step']})")
@@ -188,7 +226,8 @@ def write_pack(work, path, arm="gaia"):
 
 def from_pack(work, faces, path, arm="gaia"):
     """A new run in WORK/ARM from a pack: its weights and step, fresh optimiser state. A GAIA pack
-    given for the AE arm branches the arm from it, recording the branch point."""
+    given for the AE arm branches the arm from it, and an AE pack given for the late arm branches a
+    GAIA run from it; both record the branch point."""
     import hashlib
     import json
 
@@ -203,15 +242,19 @@ def from_pack(work, faces, path, arm="gaia"):
         raise SystemExit(f"{run} already holds a run; continue it instead")
     pack = torch.load(path, map_location="cpu", weights_only=True)
     settings = pack["settings"]
-    branch = pack.get("ae_branch")
-    if arm == "ae" and settings["ablation"] != "ae":
+    kind = "late" if "late_branch" in pack else "ae" if settings["ablation"] == "ae" else "gaia"
+    branch = pack.get(f"{arm}_branch")
+    if (arm, kind) in (("ae", "gaia"), ("late", "ae")):  # a new branch
         with open(path, "rb") as stream:
             digest = hashlib.sha256(stream.read()).hexdigest()
         branch = {"step": int(pack["step"]), "cpu_s": float(pack.get("cpu_s") or 0.0),
                   "pack": os.path.basename(path), "pack_sha256": digest}
-        settings = ae_settings(settings)
-    elif (arm == "ae") != (settings["ablation"] == "ae"):
-        raise SystemExit(f"{path} is a pack of the AE arm; start it with --arm ae")
+        settings = ae_settings(settings) if arm == "ae" else gaia_settings(settings)
+    elif arm != kind:
+        starts = {"gaia": "of the GAIA run; start it without --arm", "ae": "of the AE arm; start it with --arm ae",
+                  "late": "of the late arm; start it with --arm late"}
+        raise SystemExit(f"{path} is a pack {starts[kind]}"
+                         + ("" if arm != "late" or kind != "gaia" else ", or branch the late arm from the AE arm's pack"))
     images, _ = load_image_folder(faces, settings["config"]["image_size"], settings["config"]["channels"])
     trainer = Trainer(run, images, {**settings, "data": os.path.abspath(faces)}, device="cpu")
     trainer.generator.load_state_dict({k: v.float() for k, v in pack["generator"].items()})
@@ -220,8 +263,10 @@ def from_pack(work, faces, path, arm="gaia"):
         trainer.generator_ema.load_state_dict({k: v.float() for k, v in pack["generator_ema"].items()})
     trainer.step, trainer.elapsed_s = int(pack["step"]), float(pack["elapsed_s"])
     trainer.cpu_s, trainer.warmup_ended = float(pack.get("cpu_s") or 0.0), pack.get("warmup_ended")
+    if (arm, kind) == ("late", "ae"):
+        trainer.warmup_ended = trainer.step  # the AE arm's steps were the late arm's warm-up: GAIA from here
     os.makedirs(run, exist_ok=True)
-    if arm == "ae":
+    if arm in ("ae", "late"):
         atomic_write(os.path.join(run, "branch.json"),
                      lambda stream: stream.write(json.dumps(branch, indent=1).encode() + b"\n"))
     trainer.save()
@@ -240,7 +285,8 @@ def export(model_path, destination):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default=os.path.join("..", "runs", "default-v2"), help="folder of the faces and the runs")
-    parser.add_argument("--arm", choices=["gaia", "ae"], default="gaia")
+    parser.add_argument("--arm", choices=["gaia", "ae", "late"], default="gaia",
+                        help="the GAIA run, its AE arm, or GAIA branched late from the AE arm")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (1 beside other work on 2 cores)")
     parser.add_argument("--max-time", type=float, default=None, help="seconds of training in this call")
     parser.add_argument("--pack", default=None, help="write the warm-start pack of WORK/ARM to this path and stop")
@@ -268,7 +314,8 @@ def main(argv=None):
     if args.from_pack:
         return from_pack(args.work, faces, args.from_pack, args.arm)
     started = time.perf_counter()
-    (train_ae if args.arm == "ae" else train_gaia)(args.work, faces, args.threads, args.max_time)
+    train = {"gaia": train_gaia, "ae": train_ae, "late": train_late}[args.arm]
+    train(args.work, faces, args.threads, args.max_time)
     print(f"this call trained for {time.perf_counter() - started:.0f} s")
 
 

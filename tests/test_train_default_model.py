@@ -157,3 +157,59 @@ def test_the_ae_arm_branches_from_a_gaia_pack_and_survives_a_lost_machine_in_its
     script.main(["--work", str(branched), "--arm", "ae", "--threads", "1"])
     assert "GAIA has used 0 CPU-s after step 3" in capsys.readouterr().out
     assert weights(branched / "ae")["step"] == trained["step"]
+
+
+def test_the_late_arm_branches_gaia_from_an_ae_pack_and_reports_both_arms_cpu_time(script, work, tmp_path, capsys):
+    """GAIA after a longer warm-up: branched from a pack of the AE arm, it trains the recipe's GAIA phase
+    from the arm's weights and step, and its pack carries the branch point to the next machine."""
+    gaia_pack, ae_pack = tmp_path / "gaia_pack.pt", tmp_path / "ae_pack.pt"
+    script.main(["--work", str(work), "--pack", str(gaia_pack)])
+    machine = tmp_path / "machine"
+    shutil.copytree(work / "faces", machine / "faces")
+    script.main(["--work", str(machine), "--arm", "ae", "--from-pack", str(gaia_pack)])
+    script.main(["--work", str(machine), "--arm", "ae", "--threads", "1", "--max-time", "2"])
+    script.main(["--work", str(machine), "--arm", "ae", "--pack", str(ae_pack)])
+    ae = weights(machine / "ae")
+
+    with pytest.raises(SystemExit, match="is a pack of the GAIA run; start it without --arm, or branch the late arm"):
+        script.main(["--work", str(machine), "--arm", "late", "--from-pack", str(gaia_pack)])
+    assert not (machine / "late").exists()
+    with pytest.raises(SystemExit, match="holds no run: branch it"):
+        script.main(["--work", str(machine), "--arm", "late", "--max-time", "2"])
+    script.main(["--work", str(machine), "--arm", "late", "--from-pack", str(ae_pack)])
+    state = weights(machine / "late")
+    assert state["settings"]["ablation"] == "none" and state["settings"]["lr_max"] == script.RECIPE["lr_max"]
+    assert state["settings"]["alpha"] == script.RECIPE["lr_max"] / 2
+    assert state["step"] == ae["step"] and state["cpu_s"] == ae["cpu_s"]
+    for name, tensor in state["discriminator"].items():
+        torch.testing.assert_close(tensor, ae["discriminator"][name].half().float(), rtol=0, atol=0)
+    branch = script.read_branch(str(machine), "late")
+    assert branch["step"] == ae["step"] and branch["pack"] == "ae_pack.pt" and len(branch["pack_sha256"]) == 64
+
+    with pytest.raises(SystemExit, match="give --max-time"):
+        script.main(["--work", str(machine), "--arm", "late", "--threads", "1"])
+    capsys.readouterr()
+    script.main(["--work", str(machine), "--arm", "late", "--threads", "1", "--max-time", "2"])
+    out = capsys.readouterr().out
+    trained = weights(machine / "late")
+    assert trained["step"] > ae["step"] and trained["settings"]["ablation"] == "none"
+    # the GAIA phase from the branch on, at its learning rate (the warm-up's is 5 times higher)
+    assert trained["warmup_ended"] == ae["step"]
+    for optimiser in ("optimizer_g", "optimizer_d"):
+        assert trained[optimiser]["param_groups"][0]["lr"] <= script.RECIPE["lr_max"]
+    used = trained["cpu_s"] - ae["cpu_s"]
+    assert f"the late arm has used {used:.0f} CPU-s after AE step {ae['step']}" in out
+    assert f"the AE arm 0 (step {ae['step']})" in out  # (the AE arm has not trained since the branch)
+
+    late_pack = tmp_path / "late_pack.pt"
+    script.main(["--work", str(machine), "--arm", "late", "--pack", str(late_pack)])
+    assert torch.load(late_pack, map_location="cpu", weights_only=True)["late_branch"] == branch
+    other = tmp_path / "other_machine"
+    shutil.copytree(work / "faces", other / "faces")
+    for arm in ("gaia", "ae"):
+        with pytest.raises(SystemExit, match="is a pack of the late arm; start it with --arm late"):
+            script.main(["--work", str(other), "--arm", arm, "--from-pack", str(late_pack)])
+    script.main(["--work", str(other), "--arm", "late", "--from-pack", str(late_pack)])
+    restored = weights(other / "late")
+    assert restored["step"] == trained["step"] and restored["settings"]["ablation"] == "none"
+    assert script.read_branch(str(other), "late") == branch
