@@ -157,14 +157,10 @@ def train_late(work, faces, threads, max_time):
 
 def ae_start(work):
     """Step and CPU-seconds where the AE arm left the GAIA run: its branch record, else the warm-up's end."""
-    import json
-
     import torch
 
-    branch = os.path.join(work, "ae", "branch.json")
-    if os.path.exists(branch):
-        with open(branch) as stream:
-            return json.load(stream)
+    if os.path.exists(os.path.join(work, "ae", "branch.json")):
+        return read_branch(work, "ae")
     state = torch.load(os.path.join(work, "warmup_end.pt"), map_location="cpu", weights_only=True)
     return {"step": int(state["step"]), "cpu_s": float(state.get("cpu_s") or 0.0)}
 
@@ -253,8 +249,8 @@ def from_pack(work, faces, path, arm="gaia"):
     elif arm != kind:
         starts = {"gaia": "of the GAIA run; start it without --arm", "ae": "of the AE arm; start it with --arm ae",
                   "late": "of the late arm; start it with --arm late"}
-        raise SystemExit(f"{path} is a pack {starts[kind]}"
-                         + ("" if arm != "late" or kind != "gaia" else ", or branch the late arm from the AE arm's pack"))
+        hint = ", or branch the late arm from the AE arm's pack" if (arm, kind) == ("late", "gaia") else ""
+        raise SystemExit(f"{path} is a pack {starts[kind]}{hint}")
     images, _ = load_image_folder(faces, settings["config"]["image_size"], settings["config"]["channels"])
     trainer = Trainer(run, images, {**settings, "data": os.path.abspath(faces)}, device="cpu")
     trainer.generator.load_state_dict({k: v.float() for k, v in pack["generator"].items()})
