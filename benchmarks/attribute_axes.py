@@ -33,6 +33,7 @@ attribute; again the model's read-out, never the face estimator).
     .venv/bin/python benchmarks/attribute_axes.py --quick    # 400 fit faces, 2 test faces: a smoke run
     .venv/bin/python benchmarks/attribute_axes.py --test-seed 4242 --ways joint+orthogonal+calibrated,joint+orthogonal+calibrated+corrected \
         --record docs/records/attribute_axes_seed4242.json --sheet ''   # other test faces, two ways, no sheet
+    .venv/bin/python benchmarks/attribute_axes.py --markdown docs/records/attribute_axes.json   # docs/axes.md's table
 """
 
 import argparse
@@ -104,6 +105,30 @@ def contact_sheet(rows, labels, amounts, path):
     sheet.save(path, format="PNG")
 
 
+def markdown_table(rows):
+    """docs/axes.md's table of a record's independent fits: gain / worst other, bold where met."""
+    independent = [row for row in rows if row["fit_set"] == "independent"]
+    ways = list(dict.fromkeys(row["way"] for row in independent))
+    bold = lambda text, ok: f"**{text}**" if ok else text  # noqa: E731
+    lines = ["| parameter | R^2 | ceiling | " + " | ".join(
+        way.replace("+", ", ").replace("-euclidean", " (Euclidean)") for way in ways) + " |",
+        "|---" * (3 + len(ways)) + "|"]
+    for name in PARAMETERS:
+        mine = {row["way"]: row for row in independent if row["parameter"] == name}
+        first = mine[ways[0]]
+        cells = [f"{bold(format(mine[way]['gain'], '.2f'), mine[way]['gain_ok'])} / "
+                 f"{bold(format(mine[way]['worst_other_change'], '.2f'), mine[way]['others_ok'])} {mine[way]['worst_other']}"
+                 for way in ways]
+        lines.append(f"| {name} | {first['r2_cv']:.2f} | {first['ceiling_gain']:.2f} | " + " | ".join(cells) + " |")
+    counts = []
+    for way in ways:
+        mine = [row for row in independent if row["way"] == way]
+        counts.append(f"{sum(r['gain_ok'] for r in mine)} / {sum(r['others_ok'] for r in mine)} / "
+                      f"{sum(r['gain_ok'] and r['others_ok'] for r in mine)}")
+    lines.append("| **passing** (gain / others / both, of 16) | | | " + " | ".join(counts) + " |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit-faces", type=int, default=3000)
@@ -118,7 +143,12 @@ def main():
                         help="corrections of the '+corrected' way (gaia-stim attribute --corrections)")
     parser.add_argument("--ways", default=",".join(WAYS), help="comma-separated ways to measure (default: all)")
     parser.add_argument("--quick", action="store_true", help="a smoke run; writes no record")
+    parser.add_argument("--markdown", metavar="RECORD", help="print docs/axes.md's table of a record and exit")
     args = parser.parse_args()
+    if args.markdown:
+        with open(args.markdown) as stream:
+            print(markdown_table(json.load(stream)["rows"]))
+        return
     ways = [way for way in args.ways.split(",") if way]
     unknown = [way for way in ways if way not in WAYS]
     if unknown or not ways:

@@ -14,6 +14,7 @@ Rerun only after a deliberate change to the renderer or to the shipped model, an
 the commit message.
 """
 
+import argparse
 import glob
 import hashlib
 import json
@@ -95,7 +96,10 @@ def model_fingerprint(model):
     }
 
 
-def main():
+def main(argv=None):
+    # no options: the parser makes --help print this docstring instead of writing the files
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     os.makedirs(DATA, exist_ok=True)
     checksums = face_checksums()
     with open(os.path.join(DATA, "face_checksums.json"), "w") as stream:  # one face per line

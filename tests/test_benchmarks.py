@@ -290,3 +290,13 @@ def test_paired_morphs_tells_the_perfect_model_from_one_that_leaves_the_line(tmp
         truth, first, second = row(pair, 0), row(pair, 1), row(pair, 2)
         assert np.abs(first - truth).mean() < 0.002  # (float32 codes can move an edge pixel)
         assert np.abs(second - truth).mean() > 0.02
+
+
+def test_the_axes_table_in_the_docs_is_the_one_its_record_gives():
+    """docs/axes.md's validation table is printed from docs/records/attribute_axes.json, not typed."""
+    attribute_axes = load_script("attribute_axes")
+    root = BENCHMARKS.parent
+    record = json.loads((root / "docs" / "records" / "attribute_axes.json").read_text())
+    table = attribute_axes.markdown_table(record["rows"])
+    assert table.count("\n") == 2 + len(PARAMETERS)  # header, rule, 16 parameters, the passing row
+    assert table in (root / "docs" / "axes.md").read_text()
