@@ -34,7 +34,7 @@ of the AE arm branches a GAIA run (``WORK/late``, the recipe's GAIA phase) from 
 step, recording the branch point (``WORK/late/branch.json``, and ``late_branch`` in its own pack); it
 trains for ``--max-time``. Its equal-CPU comparison is the AE arm itself, continued from the same
 point: each call prints the CPU-seconds both have used since it.
-``--export`` writes the run's model file in float16, as the package ships it (``--export-from``:
+``--export`` writes the arm's model file (``WORK/ARM/model.pt``) in float16, as the package ships it (``--export-from``:
 a snapshot of it instead, the very file the progress rows measured).
 
 Every step is a public command, so the recipe can be rerun by hand; docs/model_card.md records the
@@ -288,7 +288,7 @@ def main(argv=None):
     parser.add_argument("--pack", default=None, help="write the warm-start pack of WORK/ARM to this path and stop")
     parser.add_argument("--from-pack", default=None, help="start WORK/ARM again from this pack (for ae: or branch it "
                         "from a pack of the GAIA run)")
-    parser.add_argument("--export", default=None, help="write WORK/gaia's model in float16 to this path and stop")
+    parser.add_argument("--export", default=None, help="write WORK/ARM's model in float16 to this path and stop")
     parser.add_argument("--export-from", default=None, metavar="MODEL",
                         help="with --export: write this model file (e.g. a measured snapshot of the run) instead")
     args = parser.parse_args(argv)
@@ -301,9 +301,10 @@ def main(argv=None):
     if args.pack:
         return write_pack(args.work, args.pack, args.arm)
     if args.export:
-        # the file measured is the file shipped: a snapshot, since WORK/gaia/model.pt moves on while it trains
-        export(args.export_from or os.path.join(args.work, "gaia", "model.pt"), args.export)
-        return print(f"exported {args.export_from or 'the run'} to {args.export}")
+        # the file measured is the file shipped: a snapshot, since WORK/ARM/model.pt moves on while it trains
+        source = args.export_from or os.path.join(args.work, args.arm, "model.pt")
+        export(source, args.export)
+        return print(f"exported {source} to {args.export}")
     if not os.path.isdir(faces):
         gaia_stim(["faces", "--n", str(RECIPE["n_faces"]), "--size", "64", "--seed", str(RECIPE["faces_seed"]),
                    "--out", faces])

@@ -201,6 +201,11 @@ def test_the_late_arm_branches_gaia_from_an_ae_pack_and_reports_both_arms_cpu_ti
     assert f"the late arm has used {used:.0f} CPU-s after AE step {ae['step']}" in out
     assert f"the AE arm 0 (step {ae['step']})" in out  # (the AE arm has not trained since the branch)
 
+    # --export without --export-from writes the arm's own model (WORK/late), not the GAIA run's
+    exported = tmp_path / "late_export.pt"
+    script.main(["--work", str(machine), "--arm", "late", "--export", str(exported)])
+    assert torch.load(exported, map_location="cpu", weights_only=True)["training"]["steps"] == trained["step"]
+
     late_pack = tmp_path / "late_pack.pt"
     script.main(["--work", str(machine), "--arm", "late", "--pack", str(late_pack)])
     assert torch.load(late_pack, map_location="cpu", weights_only=True)["late_branch"] == branch
