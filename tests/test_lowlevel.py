@@ -89,7 +89,10 @@ def faces(tmp_path_factory):
         edge = np.setdiff1d(np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]])), [0])
         touching[index] = ndimage.binary_dilation(np.isin(parts, edge), iterations=2)
     outlines = (np.abs(plain - ground) > 3) & (np.abs(plain - ground) <= 12) & aperture & touching
-    assert background.sum() > 100 and figures.sum(axis=(1, 2)).min() > 1000 and outlines.sum(axis=(1, 2)).min() > 5
+    assert background.sum() > 100 and figures.sum(axis=(1, 2)).min() > 1000
+    # every image has an outline to test, the set dozens of pixels: a sharp model's outline is thin
+    # (the default model draws the dark, long-haired end with 5 pixels of it, the short-haired with 25)
+    assert outlines.sum(axis=(1, 2)).min() > 0 and outlines.sum() > 50
     return {"sets": sets, "figures": figures, "background": background, "outlines": outlines, "aperture": aperture}
 
 
